@@ -1,0 +1,106 @@
+"""cosim: full-system co-simulation of ML accelerators.
+
+SystemC TLM-2.0 models (host, memory, interconnect, ...) and Verilated RTL blocks,
+composed and driven from Python. One SystemC kernel owns time; Python processes are
+`async def` coroutines that the kernel resumes at transaction granularity.
+
+Start with `Simulation` (build and run one system in this process) and `simulate`
+(run a build-and-run function in a fresh worker process). Time is integer picoseconds:
+see `ns`, `us`, `fmt_time`.
+"""
+
+from __future__ import annotations
+
+import os as _os
+
+# SystemC prints a banner when its kernel starts unless told not to.
+_os.environ.setdefault("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1")
+
+from cosim import _core  # noqa: E402
+from cosim._core import (  # noqa: E402
+    Command,
+    DmiRegion,
+    Event,
+    Model,
+    Payload,
+    Port,
+    Process,
+    PythonTarget,
+    Response,
+    Socket,
+    all_of,
+    any_of,
+    delay,
+    sync,
+)
+from cosim.errors import (  # noqa: E402
+    BindingError,
+    CosimError,
+    DeadlockError,
+    ParameterError,
+    RemoteTraceback,
+    SimulationCrashed,
+    SimulationError,
+    SimulationTimeout,
+    TlmError,
+    WorkerError,
+)
+from cosim.models import ModelInfo, ParamInfo, PortInfo, model_info, models  # noqa: E402
+from cosim.runner import SimResult, simulate  # noqa: E402
+from cosim.simulation import Simulation, current_simulation, now, spawn  # noqa: E402
+from cosim.tlm import Dmi  # noqa: E402
+from cosim.units import MS, NS, PS, US, fmt_time, ms, ns, parse_time, period, ps, sec, us  # noqa: E402
+
+__version__ = "0.1.0"
+SYSTEMC_VERSION: str = _core.SYSTEMC_VERSION
+
+__all__ = [
+    "MS",
+    "NS",
+    "PS",
+    "US",
+    "BindingError",
+    "Command",
+    "CosimError",
+    "DeadlockError",
+    "Dmi",
+    "DmiRegion",
+    "Event",
+    "Model",
+    "ModelInfo",
+    "ParamInfo",
+    "ParameterError",
+    "Payload",
+    "Port",
+    "PortInfo",
+    "Process",
+    "PythonTarget",
+    "RemoteTraceback",
+    "Response",
+    "SimResult",
+    "Simulation",
+    "SimulationCrashed",
+    "SimulationError",
+    "SimulationTimeout",
+    "Socket",
+    "TlmError",
+    "WorkerError",
+    "all_of",
+    "any_of",
+    "current_simulation",
+    "delay",
+    "fmt_time",
+    "model_info",
+    "models",
+    "ms",
+    "now",
+    "ns",
+    "parse_time",
+    "period",
+    "ps",
+    "sec",
+    "simulate",
+    "spawn",
+    "sync",
+    "us",
+]
