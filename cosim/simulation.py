@@ -67,7 +67,9 @@ def _as_time(value: int | str, what: str) -> int:
     if isinstance(value, str):
         return parse_time(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be integer picoseconds or a string like '10 ns', got {value!r}")
+        raise TypeError(
+            f"{what} must be integer picoseconds or a string like '10 ns', got {value!r}"
+        )
     if value < 0:
         raise ValueError(f"{what} must be >= 0 ps, got {value}")
     return value
@@ -217,17 +219,17 @@ class Simulation:
             return lambda f: self.process(f, name=name, daemon=daemon, stack_size=stack_size)
         if inspect.iscoroutinefunction(fn):
             coro = fn()
-            default = fn.__qualname__
+            default = fn.__name__
         elif inspect.iscoroutine(fn):
             coro = fn
-            default = fn.__qualname__
+            default = fn.__name__
         else:
             raise TypeError(
                 f"process() takes an async function or a coroutine, got {fn!r}"
                 + (" (a plain function: declare it with 'async def')" if callable(fn) else "")
             )
         if name is None:
-            base = default.replace("<locals>.", "").replace(".", "_")
+            base = default
             name = base if base not in self._proc_names else f"{base}_{next(self._proc_counter)}"
             while name in self._proc_names:
                 name = f"{base}_{next(self._proc_counter)}"
@@ -263,7 +265,8 @@ class Simulation:
 
     def run(self, until: int | str | None = None) -> int:
         """Run to absolute time `until` (ps or '10 us'), or, without it, until nothing is
-        left to do. Returns the simulated time reached.
+        left to do. Returns the simulated time reached. As with SystemC's sc_start,
+        activity scheduled exactly at `until` runs in the next run() call.
 
         Raises the first exception of a Python process (with its traceback),
         SimulationError for a SystemC error report, DeadlockError when processes are

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cosim import _core
+from cosim.units import fmt_time
 
 _SUMMARY_KEYS = ("count", "mean", "min", "max")
 
@@ -110,18 +111,28 @@ def flatten_tree(tree: dict[str, Any], prefix: str = "") -> dict[str, float]:
     return out
 
 
+def _fmt_number(v: float, unit: str) -> str:
+    if unit == "ps":
+        return fmt_time(round(v))
+    if isinstance(v, int) or float(v).is_integer():
+        return f"{int(v):,} {unit}".rstrip()
+    return f"{v:,.6g} {unit}".rstrip()
+
+
 def format_table(records: list[dict[str, Any]], prefix: str = "") -> str:
     rows = []
     for rec in records:
         if not rec["path"].startswith(prefix):
             continue
-        if rec["kind"] in ("counter", "value"):
-            v = rec["value"]
-            shown = f"{v:,}" if isinstance(v, int) else f"{v:,.6g}"
-        else:
-            shown = f"mean {rec['mean']:,.6g} (n={rec['count']:,}, min {rec['min']:,.6g}, max {rec['max']:,.6g})"
         unit = rec["unit"]
-        rows.append((rec["path"], f"{shown} {unit}".rstrip(), rec["desc"]))
+        if rec["kind"] in ("counter", "value"):
+            shown = _fmt_number(rec["value"], unit)
+        else:
+            shown = (
+                f"mean {_fmt_number(rec['mean'], unit)} (n={rec['count']:,}, "
+                f"min {_fmt_number(rec['min'], unit)}, max {_fmt_number(rec['max'], unit)})"
+            )
+        rows.append((rec["path"], shown, rec["desc"]))
     if not rows:
         return "(no stats)"
     w0 = max(len(r[0]) for r in rows)

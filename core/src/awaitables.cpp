@@ -320,6 +320,9 @@ void PyProcess::body() {
     g_resume = value;
   }
   if (!done()) state_ = State::Failed;  // stopped from elsewhere while this one waited
+  // A decoupled process that finishes ahead of the kernel has still used that time: it
+  // completes (and its joiners wake) at its local time.
+  if (state_ == State::Done && !k.failed() && !k.stopped()) sync();
   done_event_.notify();
 }
 

@@ -381,6 +381,10 @@ void bind_sockets(nb::module_& m) {
              if (gp.get_streaming_width() == 0)
                throw nb::value_error("Payload streaming_width must be >= 1");
              if (!byte_enable.is_none()) {
+               if (!PyObject_CheckBuffer(byte_enable.ptr())) {  // a list of flags
+                 nb::object np = nb::module_::import_("numpy");
+                 byte_enable = np.attr("asarray")(byte_enable, np.attr("bool_")).attr("astype")(np.attr("uint8"));
+               }
                nb::object be = as_u8_array(byte_enable, "Payload byte_enable");
                if (be.ptr() == byte_enable.ptr()) {  // never alias the caller's mask
                  std::size_t bn = 0;
