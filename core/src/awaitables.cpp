@@ -183,7 +183,7 @@ std::string PyProcess::waiting_on() const {
     case State::Failed: return "failed";
     case State::Waiting: break;
   }
-  if (!waiting_req_) return "waiting";
+  if (!waiting_req_) return "waiting for its local time to pass before finishing";
   return "waiting for " + nb::inst_ptr<Request>(waiting_req_)->describe();
 }
 
@@ -322,7 +322,11 @@ void PyProcess::body() {
   if (!done()) state_ = State::Failed;  // stopped from elsewhere while this one waited
   // A decoupled process that finishes ahead of the kernel has still used that time: it
   // completes (and its joiners wake) at its local time.
-  if (state_ == State::Done && !k.failed() && !k.stopped()) sync();
+  if (state_ == State::Done && local_ > 0 && !k.failed() && !k.stopped()) {
+    state_ = State::Waiting;  // not done (nor joinable) until its time has passed
+    sync();
+    state_ = State::Done;
+  }
   done_event_.notify();
 }
 
