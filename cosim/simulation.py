@@ -27,6 +27,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from cosim import _core
+from cosim.energy import Energy
 from cosim.errors import BindingError, SimulationError
 from cosim.models import model_info
 from cosim.stats import Stats
@@ -99,6 +100,7 @@ class Simulation:
         self._elaborated = False
         self._wall = 0.0
         self.stats = Stats()
+        self.energy = Energy()
         self.trace = Trace()
         self.quantum = quantum
 
