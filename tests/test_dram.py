@@ -1,0 +1,353 @@
+"""The dram model against closed-form JEDEC expectations.
+
+Every expected latency below is written out from the standard's numbers (in clock
+cycles of the preset, see tlm/dram/presets.cpp and its sources), not read back from the
+model: DDR4-2400R (JESD79-4, Micron MT40A1G8-083E): tCK 833 ps, CL 16, tRCD 16, tRP 16,
+tRAS 39, tRC 55, tRRD_S 4, tRRD_L 6, tFAW 26, tCCD_S 4, tWTR_L 9, tRFC 420, tREFI 9360,
+BL8 = 4 clocks, 64-byte bursts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cosim
+
+DDR4_TCK = 833
+DDR4 = {
+    "CL": 16,
+    "CWL": 12,
+    "RCD": 16,
+    "RP": 16,
+    "RAS": 39,
+    "RC": 55,
+    "RRD_S": 4,
+    "FAW": 26,
+    "WTR_L": 9,
+    "RFC": 420,
+    "REFI": 9360,
+    "BURST": 4,
+}
+
+
+# --------------------------------------------------------------- simulations (workers)
+
+
+def read_latencies(sim, preset, plan, **params):
+    """One socket; `plan` is a list of (wait_ps_before, address, length). Returns the
+    latency of each read in ps."""
+    mem = sim.model("dram", "mem", preset=preset, **params)
+    cpu = sim.initiator("cpu")
+    sim.bind(cpu, mem)
+    out = []
+
+    @sim.process
+    async def driver():
+        for wait, addr, length in plan:
+            if wait:
+                await cosim.delay(wait)
+            t0 = cosim.now()
+            await cpu.read(addr, length)
+            out.append(cosim.now() - t0)
+
+    sim.run()
+    return out
+
+
+def concurrent_reads(sim, preset, locations, **params):
+    """One socket per request, all issued at t=0; returns each completion time (ps).
+    `locations` are (bankgroup, bank, row) tuples."""
+    mem = sim.model("dram", "mem", preset=preset, channels=1, **params)
+    done = [0] * len(locations)
+    for i, (bg, bank, row) in enumerate(locations):
+        sock = sim.initiator(f"cpu{i}")
+        sim.bind(sock, mem)
+        addr = mem.address(bankgroup=bg, bank=bank, row=row)
+
+        async def one(i=i, sock=sock, addr=addr):
+            await sock.read(addr, mem.burst_bytes)
+            done[i] = cosim.now()
+
+        sim.process(one(), name=f"r{i}")
+    sim.run()
+    return done
+
+
+def stream(sim, preset, count, pattern="sequential", outstanding=32, size=64, **params):
+    mem = sim.model("dram", "mem", preset=preset, **params)
+    gen = sim.model(
+        "at_traffic_gen",
+        "gen",
+        count=count,
+        outstanding=outstanding,
+        size=size,
+        pattern=pattern,
+        span=1 << 24,
+    )
+    sim.bind(gen, mem)
+    sim.run()
+    return mem.config()
+
+
+def write_then_read(sim):
+    mem = sim.model("dram", "mem", preset="ddr4_2400", posted_writes=False)
+    cpu = sim.initiator("cpu")
+    sim.bind(cpu, mem)
+    out = {}
+
+    @sim.process
+    async def driver():
+        t0 = cosim.now()
+        await cpu.write(0, np.full(64, 7, dtype=np.uint8))
+        out["write"] = cosim.now() - t0
+        t1 = cosim.now()
+        data = await cpu.read(64 * 4, 64)  # same row, next column of bank group 0
+        out["read"] = cosim.now() - t1
+        out["data"] = bytes(data)
+
+    sim.run()
+    return out
+
+
+def functional(sim, preset, seed):
+    mem = sim.model("dram", "mem", preset=preset, channels=2 if preset.startswith("hbm") else 0)
+    cpu = sim.initiator("cpu")
+    sim.bind(cpu, mem)
+    rng = np.random.default_rng(seed)
+    shadow = np.zeros(1 << 16, dtype=np.uint8)
+    ops = [
+        (int(rng.integers(0, (1 << 16) - 300)), int(rng.integers(1, 300)), bool(rng.integers(0, 2)))
+        for _ in range(300)
+    ]
+    mismatches = []
+
+    @sim.process
+    async def driver():
+        for addr, n, write in ops:
+            if write:
+                data = rng.integers(0, 256, n, dtype=np.uint8)
+                shadow[addr : addr + n] = data
+                await cpu.write(addr, data)
+            else:
+                got = await cpu.read(addr, n)
+                if not np.array_equal(got, shadow[addr : addr + n]):
+                    mismatches.append(addr)
+
+    sim.run()
+    return mismatches
+
+
+def out_of_range(sim):
+    mem = sim.model("dram", "mem", preset="lpddr4_3200")
+    cpu = sim.initiator("cpu")
+    sim.bind(cpu, mem)
+
+    @sim.process
+    async def driver():
+        await cpu.read(mem.capacity - 16, 64)
+
+    sim.run()
+
+
+def mapping_of(sim, mapping):
+    mem = sim.model("dram", "mem", preset="ddr4_2400", mapping=mapping)
+    a = mem.address(bankgroup=2, bank=3, row=77, column=5)
+    return a, mem.decode(a), mem.decode(64), mem.config()["mapping"]
+
+
+def bad_config(sim, **params):
+    sim.model("dram", "mem", **params)
+
+
+# ------------------------------------------------------------------------- tests
+
+
+def test_presets_carry_their_jedec_sources():
+    presets = cosim.dram.presets()
+    assert set(presets) == {"ddr4_2400", "lpddr4_3200", "hbm2", "hbm3"}
+    assert "JESD79-4" in presets["ddr4_2400"]["source"]
+    assert "JESD209-4" in presets["lpddr4_3200"]["source"]
+    assert "JESD235" in presets["hbm2"]["source"]
+    assert "JESD238" in presets["hbm3"]["source"]
+    t = presets["ddr4_2400"]["timing"]
+    # JESD79-4 rounding: nCK = floor(t / 0.8333 ns + 0.974).
+    assert (t["tRAS"], t["tFAW"], t["tCCD_L"], t["tRFC"], t["tREFI"]) == (39, 26, 6, 420, 9360)
+    # Peak: 64-byte burst every 4 clocks of 833 ps.
+    assert cosim.dram.peak_bandwidth("ddr4_2400", 1) == pytest.approx(64 / (4 * 833e-12))
+    assert cosim.dram.peak_bandwidth("hbm2", 1) == pytest.approx(16e9)
+    assert cosim.dram.peak_bandwidth("hbm3", 1) == pytest.approx(25.6e9)
+    assert cosim.dram.peak_bandwidth("lpddr4_3200", 1) == pytest.approx(6.4e9)
+
+
+@pytest.mark.parametrize(
+    ("preset", "size", "cycles", "tck"),
+    [
+        ("ddr4_2400", 64, 16 + 16 + 4, 833),  # tRCD + CL + BL8/2
+        ("lpddr4_3200", 32, 29 + 28 + 8, 625),  # tRCD + RL + BL16/2
+        ("hbm2", 32, 14 + 14 + 2, 1000),  # tRCD + CL + BL4/2
+        ("hbm3", 32, 23 + 23 + 2, 625),  # tRCD 14 ns, CL 14 ns at 0.625 ns, BL8/4
+    ],
+)
+def test_idle_read_latency(preset, size, cycles, tck):
+    r = cosim.simulate(read_latencies, preset, [(0, 0, size)], channels=1)
+    assert r.value == [cycles * tck]
+
+
+def test_row_hit_and_row_miss_penalty():
+    ddr = DDR4
+    row_bytes = 1024 * 8  # 1024 columns x 8 bytes per rank
+    # Mapping ro-ra-ba-co-bg-ch: bursts 64 B, 4 bank groups, 128 bursts per row.
+    same_row = 4 * 64  # next column, bank group 0
+    other_row = row_bytes * 16  # same bank group/bank, next row
+    # Wait a whole number of clocks so the third read arrives on a clock edge.
+    plan = [(0, 0, 64), (0, same_row, 64), (120 * DDR4_TCK, other_row, 64)]
+    r = cosim.simulate(read_latencies, "ddr4_2400", plan, refresh=False)
+    miss, hit, conflict = r.value
+    assert miss == (ddr["RCD"] + ddr["CL"] + ddr["BURST"]) * DDR4_TCK
+    assert hit == (ddr["CL"] + ddr["BURST"]) * DDR4_TCK
+    assert conflict == (ddr["RP"] + ddr["RCD"] + ddr["CL"] + ddr["BURST"]) * DDR4_TCK
+    assert conflict - hit == (ddr["RP"] + ddr["RCD"]) * DDR4_TCK  # the row-miss penalty
+    stats = r.flat_stats()
+    assert (stats["mem.row_hits"], stats["mem.row_misses"], stats["mem.row_conflicts"]) == (1, 1, 1)
+    assert (stats["mem.cmd.act"], stats["mem.cmd.pre"], stats["mem.cmd.rd"]) == (2, 1, 3)
+
+
+def test_closed_page_activates_every_access():
+    plan = [(0, 0, 64), (0, 4 * 64, 64)]
+    r = cosim.simulate(read_latencies, "ddr4_2400", plan, refresh=False, page_policy="closed")
+    # The second access to the same row finds it closed again (auto-precharge): it pays
+    # tRCD, and its ACT waits for tRC after the first (ACT at 0, next ACT at tRC = 55;
+    # the request arrives at cycle 36).
+    first, second = r.value
+    assert first == (16 + 16 + 4) * DDR4_TCK
+    assert second == (55 - 36 + 16 + 16 + 4) * DDR4_TCK
+    assert r.stat("mem.row_hits") == 0
+
+
+def test_write_to_read_turnaround():
+    r = cosim.simulate(write_then_read)
+    # Non-posted write to a closed bank: ACT, WR after tRCD, data ends CWL + BL/2 later.
+    assert r.value["write"] == (16 + 12 + 4) * DDR4_TCK
+    # The read (same row, same bank group) must wait tWTR_L after the end of write data.
+    assert r.value["read"] == (9 + 16 + 4) * DDR4_TCK
+    assert r.value["data"] == bytes(64)  # the other column was never written
+
+
+def test_bank_level_parallelism():
+    # Four reads to four bank groups overlap their row activations: ACTs tRRD_S apart.
+    spread = cosim.simulate(
+        concurrent_reads, "ddr4_2400", [(g, 0, 0) for g in range(4)], refresh=False
+    )
+    assert max(spread.value) == (3 * 4 + 16 + 16 + 4) * DDR4_TCK
+    # Four reads to one bank (different rows) serialise on tRC.
+    serial = cosim.simulate(
+        concurrent_reads, "ddr4_2400", [(0, 0, r) for r in range(4)], refresh=False
+    )
+    assert max(serial.value) == (3 * 55 + 16 + 16 + 4) * DDR4_TCK
+    assert max(serial.value) > 4 * max(spread.value)
+
+
+def test_tfaw_limits_activates():
+    banks = [(g, b) for b in range(2) for g in range(4)]  # 8 banks, bank groups alternating
+    r = cosim.simulate(concurrent_reads, "ddr4_2400", [(g, b, 0) for g, b in banks], refresh=False)
+    # ACTs at 0, 4, 8, 12 (tRRD_S), then the fifth waits for tFAW = 26 after the first.
+    acts = [0, 4, 8, 12, 26, 30, 34, 38]
+    assert sorted(r.value) == [(a + 16 + 16 + 4) * DDR4_TCK for a in acts]
+    # Without the four-activate window the fifth ACT would go right after the fourth.
+    free = cosim.simulate(
+        concurrent_reads, "ddr4_2400", [(g, b, 0) for g, b in banks], refresh=False, tFAW=1
+    )
+    assert sorted(free.value)[4] < sorted(r.value)[4]
+
+
+def test_refresh_blocks_a_read_for_trfc():
+    # A read arriving exactly when the first refresh falls due (tREFI) waits tRFC.
+    refi_ps = DDR4["REFI"] * DDR4_TCK
+    r = cosim.simulate(read_latencies, "ddr4_2400", [(refi_ps, 0, 64)])
+    assert r.value == [(DDR4["RFC"] + 16 + 16 + 4) * DDR4_TCK]
+    assert r.stat("mem.cmd.ref") == 1
+    no_ref = cosim.simulate(read_latencies, "ddr4_2400", [(refi_ps, 0, 64)], refresh=False)
+    assert no_ref.value == [(16 + 16 + 4) * DDR4_TCK]
+
+
+@pytest.mark.parametrize("preset", ["ddr4_2400", "hbm2"])
+def test_streaming_read_reaches_peak_bandwidth(preset):
+    r = cosim.simulate(stream, preset, 20000, refresh=False, channels=1)
+    s = r.flat_stats()
+    peak = cosim.dram.peak_bandwidth(preset, 1)
+    assert s["mem.peak_bandwidth"] == pytest.approx(peak)
+    # Back-to-back bursts alternating bank groups (tCCD_S = burst): only the first
+    # activations and the pipeline fill are lost.
+    assert 0.995 * peak <= s["mem.bandwidth"] <= peak
+    assert s["mem.row_hit_rate"] > 0.95
+
+
+def test_refresh_costs_trfc_over_trefi_of_streaming_bandwidth():
+    r = cosim.simulate(stream, "ddr4_2400", 40000)
+    s = r.flat_stats()
+    peak = cosim.dram.peak_bandwidth("ddr4_2400", 1)
+    expected = 1 - DDR4["RFC"] / DDR4["REFI"]  # 95.5 %
+    assert s["mem.bandwidth"] / peak == pytest.approx(expected, abs=0.01)
+    sim_ps = 40000 * 64 / s["mem.bandwidth"] * 1e12
+    assert s["mem.cmd.ref"] == int(sim_ps // (DDR4["REFI"] * DDR4_TCK))
+
+
+def test_two_channels_double_the_bandwidth():
+    one = cosim.simulate(stream, "hbm2", 20000, refresh=False, channels=1).stat("mem.bandwidth")
+    two = cosim.simulate(stream, "hbm2", 20000, refresh=False, channels=2).stat("mem.bandwidth")
+    assert two == pytest.approx(2 * one, rel=0.01)
+
+
+def test_random_traffic_misses_rows_and_pays_for_it():
+    r = cosim.simulate(stream, "ddr4_2400", 5000, pattern="random", refresh=False, channels=1)
+    s = r.flat_stats()
+    assert s["mem.row_hit_rate"] < 0.05
+    # Each random access needs its row activated: far below the streaming bandwidth.
+    assert s["mem.bandwidth"] < 0.75 * cosim.dram.peak_bandwidth("ddr4_2400", 1)
+    assert s["mem.cmd.act"] >= 0.95 * 5000
+
+
+def test_small_queue_backpressure_still_completes_everything():
+    r = cosim.simulate(stream, "ddr4_2400", 3000, outstanding=64, read_queue=4, channels=1)
+    assert r.stat("gen.reads") == 3000
+    assert r.stat("mem.queue_occupancy.max") <= 4
+
+
+@pytest.mark.parametrize("preset", ["ddr4_2400", "hbm3"])
+def test_reads_return_what_was_written(preset):
+    assert cosim.simulate(functional, preset, 7).value == []
+
+
+def test_address_mapping_round_trip_and_custom_mapping():
+    addr, loc, next_burst, mapping = cosim.simulate(mapping_of, "").value
+    assert addr % 64 == 0
+    assert mapping == "ro-ra-ba-co-bg-ch"
+    assert loc == {"channel": 0, "rank": 0, "bankgroup": 2, "bank": 3, "row": 77, "column": 5}
+    assert next_burst["bankgroup"] == 1  # consecutive bursts alternate bank groups
+    _, _, next_burst, _ = cosim.simulate(mapping_of, "ro-ra-bg-ba-co-ch").value
+    assert next_burst["column"] == 1 and next_burst["bankgroup"] == 0
+
+
+def test_access_outside_the_dram_names_address_and_initiator():
+    with pytest.raises(cosim.TlmError) as e:
+        cosim.simulate(out_of_range)
+    msg = str(e.value)
+    assert "outside the DRAM" in msg and "cpu" in msg and e.value.address is not None
+    assert hex(e.value.address) in msg
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"mapping": "ro-ba-co-ch"}, "mapping"),
+        ({"mapping": "ro-ra-ba-co-bg-xx"}, "unknown field 'xx'"),
+        ({"channels": 3}, "channels must be a power of two"),
+        ({"page_policy": "sometimes"}, "page_policy"),
+        ({"read_queue": 0}, "read_queue"),
+        ({"write_queue": 8, "write_high": 16}, "write_high"),
+    ],
+)
+def test_bad_configuration_names_the_parameter(params, words):
+    with pytest.raises(cosim.ParameterError, match=words):
+        cosim.simulate(bad_config, **params)

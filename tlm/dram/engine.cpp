@@ -1,0 +1,560 @@
+#include "engine.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace cosim::dram {
+
+PagePolicy page_policy(const std::string& name) {
+  if (name == "open") return PagePolicy::Open;
+  if (name == "closed") return PagePolicy::Closed;
+  if (name == "adaptive") return PagePolicy::Adaptive;
+  throw std::invalid_argument("page policy must be 'open', 'closed' or 'adaptive', got '" + name + "'");
+}
+
+const char* page_policy_name(PagePolicy p) {
+  switch (p) {
+    case PagePolicy::Open: return "open";
+    case PagePolicy::Closed: return "closed";
+    case PagePolicy::Adaptive: return "adaptive";
+  }
+  return "?";
+}
+
+namespace {
+
+bool pow2(std::uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+unsigned log2u(std::uint64_t x) {
+  unsigned n = 0;
+  while ((std::uint64_t(1) << n) < x) ++n;
+  return n;
+}
+
+void need_pow2(const char* what, std::uint64_t v) {
+  if (!pow2(v))
+    throw std::invalid_argument(std::string(what) + " must be a power of two for the address "
+                                "mapping, got " + std::to_string(v));
+}
+
+}  // namespace
+
+Engine::Engine(Config cfg, const std::string& component)
+    : cfg_(std::move(cfg)),
+      tck_(cfg_.timing.tck_ps),
+      banks_per_rank_(cfg_.org.banks()),
+      offset_bits_(0),
+      act_(stats().counter(component + ".cmd.act", "ACT commands")),
+      pre_(stats().counter(component + ".cmd.pre", "precharges of one bank (PRE and auto-precharge)")),
+      prea_(stats().counter(component + ".cmd.prea", "precharge-all commands (before refresh)")),
+      rd_(stats().counter(component + ".cmd.rd", "RD commands (one burst each)")),
+      wr_(stats().counter(component + ".cmd.wr", "WR commands (one burst each)")),
+      ref_(stats().counter(component + ".cmd.ref", "all-bank REF commands")),
+      hits_(stats().counter(component + ".row_hits", "bursts whose first command was RD/WR (open row)")),
+      misses_(stats().counter(component + ".row_misses", "bursts that found their bank closed (ACT)")),
+      conflicts_(stats().counter(component + ".row_conflicts",
+                                 "bursts that found another row open (PRE, ACT)")),
+      hit_rate_(stats().value(component + ".row_hit_rate", "row hits / bursts")),
+      e_act_(energy_event(component, "act", "dram." + cfg_.preset + ".act", "ACT+PRE pairs")),
+      e_rd_(energy_event(component, "rd", "dram." + cfg_.preset + ".rd", "read bursts")),
+      e_wr_(energy_event(component, "wr", "dram." + cfg_.preset + ".wr", "write bursts")),
+      e_ref_(energy_event(component, "ref", "dram." + cfg_.preset + ".ref", "refreshes")),
+      e_io_(energy_event(component, "io", "dram." + cfg_.preset + ".io", "bits moved over the interface")) {
+  const Organization& o = cfg_.org;
+  const Timing& t = cfg_.timing;
+  if (tck_ == 0) throw std::invalid_argument("tck must be > 0 ps");
+  need_pow2("channels", o.channels);
+  need_pow2("ranks", o.ranks);
+  need_pow2("bankgroups", o.bankgroups);
+  need_pow2("banks_per_group", o.banks_per_group);
+  need_pow2("rows", o.rows);
+  need_pow2("columns", o.columns);
+  need_pow2("burst_length", o.burst_length);
+  need_pow2("bus_bytes", o.bus_bytes);
+  if (o.columns < o.burst_length)
+    throw std::invalid_argument("columns (" + std::to_string(o.columns) +
+                                ") must be at least burst_length (" +
+                                std::to_string(o.burst_length) + ")");
+  if (t.burst == 0) throw std::invalid_argument("burst must be >= 1 cycle");
+  if (t.rc < t.ras) throw std::invalid_argument("tRC must be >= tRAS");
+  if (cfg_.write_low > cfg_.write_high || cfg_.write_high > cfg_.write_queue)
+    throw std::invalid_argument("need write_low <= write_high <= write_queue (" +
+                                std::to_string(cfg_.write_low) + ", " +
+                                std::to_string(cfg_.write_high) + ", " +
+                                std::to_string(cfg_.write_queue) + ")");
+  if (cfg_.refresh && (t.refi == 0 || t.rfc == 0 || t.rfc >= t.refi))
+    throw std::invalid_argument("refresh needs 0 < tRFC < tREFI");
+  offset_bits_ = log2u(o.burst_bytes());
+  parse_mapping();
+  ch_.resize(o.channels);
+  for (auto& c : ch_) {
+    c.banks.resize(std::size_t(o.ranks) * banks_per_rank_);
+    c.ranks.resize(o.ranks);
+    for (unsigned r = 0; r < o.ranks; ++r) {
+      Rank& rk = c.ranks[r];
+      rk.act_bg.assign(o.bankgroups, 0);
+      rk.rd_bg.assign(o.bankgroups, 0);
+      rk.wr_bg.assign(o.bankgroups, 0);
+      // Stagger the ranks' refreshes over one interval.
+      rk.ref_due = t.refi * (r + 1) / o.ranks;
+    }
+    c.rq.resize(c.banks.size());
+    c.wq.resize(c.banks.size());
+  }
+}
+
+void Engine::parse_mapping() {
+  const Organization& o = cfg_.org;
+  std::vector<std::string> names;
+  std::string cur;
+  for (char ch : cfg_.mapping + "-") {
+    if (ch == '-' || ch == '_' || ch == ':') {
+      if (!cur.empty()) names.push_back(cur);
+      cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  const std::string allowed = "fields ch, ra, bg, ba, ro, co each once, most significant first, "
+                              "e.g. 'ro-ra-ba-co-bg-ch'";
+  if (names.size() != 6)
+    throw std::invalid_argument("mapping '" + cfg_.mapping + "' needs the six " + allowed);
+  std::vector<Field> msb_first;
+  for (const auto& n : names) {
+    Field f{};
+    if (n == "ch") f = {'h', 0, log2u(o.channels)};
+    else if (n == "ra") f = {'r', 0, log2u(o.ranks)};
+    else if (n == "bg") f = {'g', 0, log2u(o.bankgroups)};
+    else if (n == "ba") f = {'b', 0, log2u(o.banks_per_group)};
+    else if (n == "ro") f = {'o', 0, log2u(o.rows)};
+    else if (n == "co") f = {'c', 0, log2u(o.bursts_per_row())};
+    else
+      throw std::invalid_argument("mapping '" + cfg_.mapping + "': unknown field '" + n + "'; " + allowed);
+    for (const auto& g : msb_first)
+      if (g.which == f.which)
+        throw std::invalid_argument("mapping '" + cfg_.mapping + "': field '" + n + "' appears twice");
+    msb_first.push_back(f);
+  }
+  unsigned shift = 0;
+  fields_.assign(msb_first.rbegin(), msb_first.rend());
+  for (auto& f : fields_) {
+    f.shift = shift;
+    shift += f.bits;
+  }
+}
+
+Location Engine::decode(std::uint64_t addr) const {
+  Location l;
+  const std::uint64_t a = addr >> offset_bits_;
+  for (const auto& f : fields_) {
+    const std::uint64_t v = (a >> f.shift) & ((std::uint64_t(1) << f.bits) - 1);
+    switch (f.which) {
+      case 'h': l.channel = unsigned(v); break;
+      case 'r': l.rank = unsigned(v); break;
+      case 'g': l.bankgroup = unsigned(v); break;
+      case 'b': l.bank = unsigned(v); break;
+      case 'o': l.row = v; break;
+      case 'c': l.column = v; break;
+    }
+  }
+  if (cfg_.bank_xor) {
+    // Permutation-based interleaving (Zhang et al., MICRO 2000): XOR the bank bits with
+    // low row bits so rows that conflict in one bank spread over banks.
+    const unsigned bb = log2u(cfg_.org.banks_per_group);
+    l.bank ^= unsigned(l.row & (cfg_.org.banks_per_group - 1));
+    l.bankgroup ^= unsigned((l.row >> bb) & (cfg_.org.bankgroups - 1));
+  }
+  return l;
+}
+
+std::uint64_t Engine::encode(const Location& loc) const {
+  const Organization& o = cfg_.org;
+  auto check = [](const char* what, std::uint64_t v, std::uint64_t n) {
+    if (v >= n)
+      throw std::invalid_argument(std::string(what) + " " + std::to_string(v) + " is out of range 0.." +
+                                  std::to_string(n - 1));
+  };
+  check("channel", loc.channel, o.channels);
+  check("rank", loc.rank, o.ranks);
+  check("bankgroup", loc.bankgroup, o.bankgroups);
+  check("bank", loc.bank, o.banks_per_group);
+  check("row", loc.row, o.rows);
+  check("column", loc.column, o.bursts_per_row());
+  unsigned bank = loc.bank, bg = loc.bankgroup;
+  if (cfg_.bank_xor) {
+    const unsigned bb = log2u(o.banks_per_group);
+    bank ^= unsigned(loc.row & (o.banks_per_group - 1));
+    bg ^= unsigned((loc.row >> bb) & (o.bankgroups - 1));
+  }
+  std::uint64_t a = 0;
+  for (const auto& f : fields_) {
+    std::uint64_t v = 0;
+    switch (f.which) {
+      case 'h': v = loc.channel; break;
+      case 'r': v = loc.rank; break;
+      case 'g': v = bg; break;
+      case 'b': v = bank; break;
+      case 'o': v = loc.row; break;
+      case 'c': v = loc.column; break;
+    }
+    a |= v << f.shift;
+  }
+  return a << offset_bits_;
+}
+
+bool Engine::fits(unsigned channel, bool write, unsigned bursts) const {
+  const Channel& c = ch_[channel];
+  const std::size_t n = write ? c.wn : c.rn;
+  const unsigned cap = write ? cfg_.write_queue : cfg_.read_queue;
+  // A request larger than the whole queue is admitted into an empty queue.
+  return n + bursts <= cap || n == 0;
+}
+
+unsigned Engine::queued(unsigned channel, bool write) const {
+  const Channel& c = ch_[channel];
+  return write ? c.wn : c.rn;
+}
+
+bool Engine::write_queued(unsigned channel, std::uint64_t burst_addr) const {
+  const Channel& c = ch_[channel];
+  return !c.wq_addrs.empty() && c.wq_addrs.count(burst_addr) != 0;
+}
+
+void Engine::push(std::uint64_t burst_addr, bool write, Cycle arrival, std::uint32_t tag) {
+  const Location l = decode(burst_addr);
+  Channel& c = ch_[l.channel];
+  if (cfg_.refresh && c.rn == 0 && c.wn == 0) catch_up_refresh(c, arrival);
+  const unsigned bank = l.rank * banks_per_rank_ + l.bankgroup * cfg_.org.banks_per_group + l.bank;
+  const Entry e{seq_++, burst_addr, arrival, l.row, tag, false};
+  if (write) {
+    c.wq[bank].push_back(e);
+    ++c.wn;
+    ++c.wq_addrs[burst_addr];
+  } else {
+    c.rq[bank].push_back(e);
+    ++c.rn;
+  }
+  c.dirty = true;
+}
+
+void Engine::update_mode(Channel& c) const {
+  if (!c.write_mode) {
+    if (c.wn != 0 && (c.wn >= cfg_.write_high || c.rn == 0)) c.write_mode = true;
+  } else if (c.wn == 0 || (c.wn <= cfg_.write_low && c.rn != 0)) {
+    c.write_mode = false;
+  }
+}
+
+Engine::Cand Engine::refresh_candidate(const Channel& c, unsigned rank, Cycle floor) const {
+  const Rank& rk = c.ranks[rank];
+  Cand x;
+  x.cls = 0;
+  x.seq = 0;
+  x.rank = rank;
+  bool any_open = false;
+  Cycle pre_t = std::max(std::max(floor, rk.ref_due), c.row_bus);
+  Cycle ref_t = pre_t;
+  const Bank* b = &c.banks[rank * banks_per_rank_];
+  for (unsigned i = 0; i < banks_per_rank_; ++i) {
+    if (b[i].open) {
+      any_open = true;
+      pre_t = std::max(pre_t, b[i].pre_ready);
+    }
+    ref_t = std::max(ref_t, b[i].act_ready);
+  }
+  x.cmd = any_open ? Cmd::PreAll : Cmd::Ref;
+  x.t = any_open ? pre_t : ref_t;
+  return x;
+}
+
+bool Engine::other_hit_queued(const Channel& c, unsigned bank, std::uint64_t row) const {
+  for (const auto& e : c.rq[bank])
+    if (e.row == row) return true;
+  for (const auto& e : c.wq[bank])
+    if (e.row == row) return true;
+  return false;
+}
+
+Engine::Cand Engine::choose(Channel& c, Cycle floor) {
+  update_mode(c);
+  Cand best;
+  if (c.rn == 0 && c.wn == 0) return best;
+  const Timing& tm = cfg_.timing;
+  const bool write = c.write_mode;
+  const std::vector<std::vector<Entry>>& q = write ? c.wq : c.rq;
+  const unsigned cap = cfg_.row_hit_cap;
+  const Cycle lat = write ? tm.cwl : tm.cl;
+  const Cmd col_cmd = write ? Cmd::Wr : Cmd::Rd;
+  // Every bank with queued bursts offers its best command. This loop is the simulator's
+  // hot path: constraints shared by a rank's banks are computed once, the best candidate
+  // is kept in scalars.
+  Cycle bt = kNever;
+  int bcls = 9;
+  std::uint64_t bseq = ~std::uint64_t(0);
+  Cmd bcmd = Cmd::None;
+  unsigned bbank = 0;
+  auto offer = [&](Cycle t, int cls, std::uint64_t seq, Cmd cmd, unsigned fb) {
+    if (t < bt || (t == bt && (cls < bcls || (cls == bcls && seq < bseq)))) {
+      bt = t;
+      bcls = cls;
+      bseq = seq;
+      bcmd = cmd;
+      bbank = fb;
+    }
+  };
+  for (unsigned r = 0; r < cfg_.org.ranks; ++r) {
+    const Rank& rk = c.ranks[r];
+    // A rank whose refresh is due takes no other command until it has refreshed.
+    const Cycle limit = cfg_.refresh ? rk.ref_due : kNever;
+    if (floor >= limit) continue;
+    Cycle col_rank = std::max(std::max(c.col_bus, floor), write ? rk.wr_any : rk.rd_any);
+    const Cycle need = c.data_free + (c.last_rank >= 0 && c.last_rank != int(r) ? tm.rtrs : 0);
+    if (need > lat) col_rank = std::max(col_rank, need - lat);
+    Cycle act_rank = std::max(std::max(c.row_bus, floor), rk.act_any);
+    if (rk.faw_n == 4) act_rank = std::max(act_rank, rk.faw[rk.faw_i] + tm.faw);
+    const Cycle pre_rank = std::max(c.row_bus, floor);
+    const Cycle* cbg = write ? rk.wr_bg.data() : rk.rd_bg.data();
+    const unsigned first = r * banks_per_rank_;
+    for (unsigned fb = first; fb < first + banks_per_rank_; ++fb) {
+      const std::vector<Entry>& list = q[fb];
+      if (list.empty()) continue;
+      const Bank& b = c.banks[fb];
+      const unsigned bg = bankgroup_of(fb);
+      if (b.open) {
+        // Column command for the best queued hit; PRE for the best other burst.
+        const Cycle col = std::max(std::max(col_rank, cbg[bg]), b.col_ready);
+        const Cycle pre = std::max(pre_rank, b.pre_ready);
+        Cycle ht = kNever, ot = kNever;
+        std::uint64_t hs = 0, os = 0;
+        for (const Entry& e : list) {
+          if (e.row == b.row) {
+            const Cycle t = std::max(col, e.arrival);
+            if (t < ht || (t == ht && e.seq < hs)) {
+              ht = t;
+              hs = e.seq;
+            }
+          } else {
+            const Cycle t = std::max(pre, e.arrival);
+            if (t < ot || (t == ot && e.seq < os)) {
+              ot = t;
+              os = e.seq;
+            }
+          }
+        }
+        if (ht < limit) offer(ht, 1, hs, col_cmd, fb);
+        // A row with queued hits is not closed for a conflict (unless capped).
+        if (ot < limit && (ht == kNever || (cap != 0 && b.hits >= cap))) offer(ot, 2, os, Cmd::Pre, fb);
+      } else {
+        const Cycle act = std::max(std::max(act_rank, rk.act_bg[bg]), b.act_ready);
+        Cycle at = kNever;
+        std::uint64_t as = 0;
+        for (const Entry& e : list) {
+          const Cycle t = std::max(act, e.arrival);
+          if (t < at || (t == at && e.seq < as)) {
+            at = t;
+            as = e.seq;
+          }
+        }
+        if (at < limit) offer(at, 2, as, Cmd::Act, fb);
+      }
+    }
+  }
+  best.t = bt;
+  best.cls = bcls;
+  best.seq = bseq;
+  best.cmd = bcmd;
+  best.bank = bbank;
+  best.rank = bbank / banks_per_rank_;
+  // Refreshes: a candidate is never earlier than its due time, so look only at ranks
+  // that could win.
+  if (cfg_.refresh)
+    for (unsigned r = 0; r < cfg_.org.ranks; ++r)
+      if (c.ranks[r].ref_due <= best.t) {
+        const Cand x = refresh_candidate(c, r, floor);
+        if (better(x, best)) best = x;
+      }
+  return best;
+}
+
+Cycle Engine::next(Cycle floor, unsigned* channel) {
+  Cycle best = kNever;
+  for (unsigned i = 0; i < ch_.size(); ++i) {
+    Channel& c = ch_[i];
+    if (c.dirty || (c.cached.t != kNever && c.cached.t < floor)) {
+      c.cached = choose(c, floor);
+      c.dirty = false;
+    }
+    if (c.cached.t < best) {
+      best = c.cached.t;
+      *channel = i;
+    }
+  }
+  return best;
+}
+
+void Engine::classify(Entry& e, int kind) {
+  if (e.classified) return;
+  e.classified = true;
+  if (kind == 0)
+    hits_.inc();
+  else if (kind == 1)
+    misses_.inc();
+  else
+    conflicts_.inc();
+}
+
+Engine::Entry* Engine::find_entry(std::vector<Entry>& list, std::uint64_t seq) {
+  for (auto& e : list)
+    if (e.seq == seq) return &e;
+  return nullptr;
+}
+
+void Engine::do_act(Channel& c, unsigned bank, std::uint64_t seq, Cycle t) {
+  const Timing& tm = cfg_.timing;
+  Bank& b = c.banks[bank];
+  Rank& rk = c.ranks[bank / banks_per_rank_];
+  const unsigned bg = bankgroup_of(bank);
+  Entry* e = find_entry(c.write_mode ? c.wq[bank] : c.rq[bank], seq);
+  b.open = true;
+  b.row = e->row;
+  b.hits = 0;
+  b.col_ready = t + tm.rcd;
+  b.pre_ready = std::max(b.pre_ready, t + tm.ras);
+  b.act_ready = std::max(b.act_ready, t + tm.rc);
+  rk.act_any = std::max(rk.act_any, t + tm.rrd_s);
+  rk.act_bg[bg] = std::max(rk.act_bg[bg], t + tm.rrd_l);
+  rk.faw[rk.faw_i] = t;
+  rk.faw_i = (rk.faw_i + 1) % 4;
+  if (rk.faw_n < 4) ++rk.faw_n;
+  c.row_bus = t + tm.act_cycles;
+  if (!tm.dual_command_bus) c.col_bus = c.row_bus;
+  classify(*e, 1);
+  act_.inc();
+  e_act_.add();
+}
+
+void Engine::do_pre(Channel& c, unsigned bank, std::uint64_t seq, Cycle t) {
+  const Timing& tm = cfg_.timing;
+  Bank& b = c.banks[bank];
+  Entry* e = find_entry(c.write_mode ? c.wq[bank] : c.rq[bank], seq);
+  b.open = false;
+  b.act_ready = std::max(b.act_ready, t + tm.rp);
+  c.row_bus = t + tm.pre_cycles;
+  if (!tm.dual_command_bus) c.col_bus = c.row_bus;
+  classify(*e, 2);
+  pre_.inc();
+}
+
+void Engine::do_col(Channel& c, unsigned bank, std::uint64_t seq, bool write, Cycle t) {
+  const Timing& tm = cfg_.timing;
+  std::vector<Entry>& list = write ? c.wq[bank] : c.rq[bank];
+  Entry* ep = find_entry(list, seq);
+  const Entry e = *ep;
+  list.erase(list.begin() + (ep - list.data()));
+  Bank& b = c.banks[bank];
+  const unsigned r = bank / banks_per_rank_;
+  const unsigned bg = bankgroup_of(bank);
+  Rank& rk = c.ranks[r];
+  Entry copy = e;
+  classify(copy, 0);
+  if (write) {
+    rk.wr_bg[bg] = std::max(rk.wr_bg[bg], t + tm.ccd_l);
+    rk.wr_any = std::max(rk.wr_any, t + tm.ccd_s);
+    rk.rd_bg[bg] = std::max(rk.rd_bg[bg], t + tm.cwl + tm.burst + tm.wtr_l);
+    rk.rd_any = std::max(rk.rd_any, t + tm.cwl + tm.burst + tm.wtr_s);
+    b.pre_ready = std::max(b.pre_ready, t + tm.cwl + tm.burst + tm.wr);
+    c.data_free = t + tm.cwl + tm.burst;
+    --c.wn;
+    auto it = c.wq_addrs.find(e.addr);
+    if (it != c.wq_addrs.end() && --it->second == 0) c.wq_addrs.erase(it);
+    wr_.inc();
+    e_wr_.add();
+  } else {
+    rk.rd_bg[bg] = std::max(rk.rd_bg[bg], t + tm.ccd_l);
+    rk.rd_any = std::max(rk.rd_any, t + tm.ccd_s);
+    // Read-to-write bus turnaround: RL + BL/2 + 2 - WL.
+    const Cycle rtw = t + tm.cl + tm.burst + 2;
+    rk.wr_any = std::max(rk.wr_any, rtw > tm.cwl ? rtw - tm.cwl : 0);
+    b.pre_ready = std::max(b.pre_ready, t + tm.rtp);
+    c.data_free = t + tm.cl + tm.burst;
+    --c.rn;
+    rd_.inc();
+    e_rd_.add();
+  }
+  e_io_.add(std::uint64_t(cfg_.org.burst_bytes()) * 8);
+  c.last_rank = int(r);
+  c.col_bus = t + tm.col_cycles;
+  if (!tm.dual_command_bus) c.row_bus = c.col_bus;
+  ++b.hits;
+  bool auto_pre = cfg_.page == PagePolicy::Closed;
+  if (cfg_.page == PagePolicy::Adaptive) auto_pre = !other_hit_queued(c, bank, e.row);
+  if (auto_pre) {
+    // RDA/WRA: the bank precharges itself as soon as tRAS and tRTP/tWR allow.
+    b.open = false;
+    b.act_ready = std::max(b.act_ready, b.pre_ready + tm.rp);
+    pre_.inc();
+  }
+  const std::uint64_t hits = hits_.value();
+  hit_rate_.set(double(hits) / double(hits + misses_.value() + conflicts_.value()));
+  freed_ = true;
+  done_.push_back({e.tag, t + (write ? tm.cwl : tm.cl) + tm.burst, write});
+}
+
+void Engine::do_refresh(Channel& c, unsigned rank, Cmd cmd, Cycle t) {
+  const Timing& tm = cfg_.timing;
+  Rank& rk = c.ranks[rank];
+  if (cmd == Cmd::PreAll) {
+    for (unsigned b = 0; b < banks_per_rank_; ++b) {
+      Bank& k = c.banks[rank * banks_per_rank_ + b];
+      if (!k.open) continue;
+      k.open = false;
+      k.act_ready = std::max(k.act_ready, t + tm.rp);
+    }
+    prea_.inc();
+  } else {
+    for (unsigned b = 0; b < banks_per_rank_; ++b) {
+      Bank& k = c.banks[rank * banks_per_rank_ + b];
+      k.act_ready = std::max(k.act_ready, t + tm.rfc);
+    }
+    rk.ref_due += tm.refi;
+    ref_.inc();
+    e_ref_.add();
+  }
+  c.row_bus = t + tm.pre_cycles;
+  if (!tm.dual_command_bus) c.col_bus = c.row_bus;
+}
+
+void Engine::catch_up_refresh(Channel& c, Cycle until) {
+  for (unsigned r = 0; r < cfg_.org.ranks; ++r) {
+    while (c.ranks[r].ref_due <= until) {
+      const Cand x = refresh_candidate(c, r, 0);
+      do_refresh(c, r, x.cmd, x.t);
+      ++commands_;
+    }
+  }
+}
+
+void Engine::issue(unsigned channel, Cycle floor) {
+  Channel& c = ch_[channel];
+  if (c.dirty || c.cached.t < floor) {
+    c.cached = choose(c, floor);
+    c.dirty = false;
+  }
+  const Cand x = c.cached;
+  if (x.cmd == Cmd::None) return;
+  c.dirty = true;
+  ++commands_;
+  switch (x.cmd) {
+    case Cmd::Act: do_act(c, x.bank, x.seq, x.t); break;
+    case Cmd::Pre: do_pre(c, x.bank, x.seq, x.t); break;
+    case Cmd::Rd: do_col(c, x.bank, x.seq, false, x.t); break;
+    case Cmd::Wr: do_col(c, x.bank, x.seq, true, x.t); break;
+    case Cmd::PreAll:
+    case Cmd::Ref:
+      do_refresh(c, x.rank, x.cmd, x.t);
+      break;
+    case Cmd::None: break;
+  }
+}
+
+}  // namespace cosim::dram

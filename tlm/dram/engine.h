@@ -1,0 +1,205 @@
+// The DRAM controller and device timing engine, free of SystemC: per-channel request
+// queues with FR-FCFS scheduling, bank/rank/bus state under the JEDEC timing rules, and
+// refresh. The SystemC model (dram.cpp) and the benchmark's C++-only baseline loop both
+// drive it.
+//
+// Event-driven: the engine never ticks. For each channel it computes the earliest cycle
+// at which any queued burst's next command (or a due refresh) satisfies every timing
+// constraint, and issues commands in global time order across channels. An idle channel
+// costs nothing; refreshes that fell due while it was idle are issued when the next
+// request arrives (at their due times), so idle periods never wake the simulation.
+//
+// Scheduling (Rixner et al., "Memory access scheduling", ISCA 2000): among the commands
+// that can issue earliest, due refreshes first, then column commands (row hits), then
+// row commands (ACT/PRE), oldest request first. A row with queued hits is not closed
+// for another request unless `row_hit_cap` hits were served since it opened (starvation
+// guard). Reads and writes have separate queues; writes are drained in batches between
+// a high and a low watermark, or when no read is queued (the write-drain policy of
+// Hansson et al., "Simulating DRAM controllers for future system architecture
+// exploration", ISPASS 2014).
+//
+// Timing rules (cycles; JESD79-4 / JESD209-4 / JESD235 / JESD238):
+//   same bank   ACT->RD/WR tRCD, ACT->PRE tRAS, ACT->ACT tRC, PRE->ACT tRP,
+//               RD->PRE tRTP, WR->PRE CWL+burst+tWR
+//   same rank   ACT->ACT tRRD_S / tRRD_L (same bank group), four ACTs per tFAW,
+//               RD->RD and WR->WR tCCD_S / tCCD_L, WR->RD CWL+burst+tWTR_S/L,
+//               RD->WR CL+burst+2-CWL (bus turnaround), REF: all banks closed, then
+//               nothing but REF for tRFC
+//   channel     one data burst at a time, tRTRS bubble when the driving rank changes;
+//               one command per command-bus cycle (separate row and column buses on HBM)
+// Auto-precharge (closed page) closes the bank at max(ACT+tRAS, RD+tRTP or
+// WR+CWL+burst+tWR).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cosim/energy.h"
+#include "cosim/stats.h"
+#include "presets.h"
+
+namespace cosim::dram {
+
+using Cycle = std::uint64_t;
+constexpr Cycle kNever = std::numeric_limits<Cycle>::max();
+
+enum class PagePolicy { Open, Closed, Adaptive };
+
+struct Config {
+  std::string preset;  // name, for the energy-table keys
+  Organization org;
+  Timing timing;
+  PagePolicy page = PagePolicy::Open;
+  std::string mapping;  // e.g. "ro-ra-ba-co-bg-ch", most significant field first
+  bool bank_xor = false;
+  unsigned read_queue = 32;
+  unsigned write_queue = 32;
+  unsigned write_high = 24;  // start draining writes at this many queued write bursts
+  unsigned write_low = 8;    // ... and stop at this many (if reads are waiting)
+  unsigned row_hit_cap = 16;  // 0: never force a row closed for waiting conflicts
+  bool refresh = true;
+};
+
+struct Location {
+  unsigned channel = 0, rank = 0, bankgroup = 0, bank = 0;  // bank within its group
+  std::uint64_t row = 0, column = 0;                        // column: burst index in the row
+};
+
+// A burst whose data transfer completes at `cycle` (end of the last beat).
+struct Completion {
+  std::uint32_t tag;
+  Cycle cycle;
+  bool write;
+};
+
+class Engine {
+ public:
+  // Registers its stats and energy events under `component`. Throws std::invalid_argument
+  // naming the parameter at fault for an inconsistent configuration.
+  Engine(Config cfg, const std::string& component);
+
+  const Config& config() const { return cfg_; }
+  std::uint64_t capacity() const { return cfg_.org.capacity(); }
+  unsigned burst_bytes() const { return cfg_.org.burst_bytes(); }
+  unsigned channels() const { return cfg_.org.channels; }
+  Cycle cycle_of_ps(std::uint64_t ps) const { return (ps + tck_ - 1) / tck_; }
+  std::uint64_t ps_of_cycle(Cycle c) const { return c * tck_; }
+
+  Location decode(std::uint64_t addr) const;
+  // Throws std::invalid_argument naming the field that is out of range.
+  std::uint64_t encode(const Location& loc) const;
+
+  bool fits(unsigned channel, bool write, unsigned bursts) const;
+  unsigned queued(unsigned channel, bool write) const;
+  bool write_queued(unsigned channel, std::uint64_t burst_addr) const;
+  // Queue one burst (burst_addr aligned to burst_bytes) that may be scheduled from cycle
+  // `arrival` on; its completion is reported with `tag`.
+  void push(std::uint64_t burst_addr, bool write, Cycle arrival, std::uint32_t tag);
+
+  // The cycle of the earliest command any channel can issue at or after `floor`, and
+  // the channel (kNever when nothing is queued).
+  Cycle next(Cycle floor, unsigned* channel);
+  // Issue the command next() chose for `channel` (call with the same floor).
+  void issue(unsigned channel, Cycle floor);
+  // Completions produced by issue(); the owner drains (clears) it.
+  std::vector<Completion>& completions() { return done_; }
+  // True (and reset) if a queue entry was freed since the last call.
+  bool take_freed() {
+    const bool f = freed_;
+    freed_ = false;
+    return f;
+  }
+  std::uint64_t commands_issued() const { return commands_; }
+
+ private:
+  enum class Cmd : std::uint8_t { None, Act, Pre, Rd, Wr, PreAll, Ref };
+  struct Bank {
+    Cycle act_ready = 0, col_ready = 0, pre_ready = 0;
+    std::uint64_t row = 0;
+    bool open = false;
+    std::uint32_t hits = 0;  // column accesses since the row opened
+  };
+  struct Rank {
+    Cycle act_any = 0, rd_any = 0, wr_any = 0;
+    std::vector<Cycle> act_bg, rd_bg, wr_bg;
+    Cycle faw[4] = {0, 0, 0, 0};
+    unsigned faw_n = 0, faw_i = 0;
+    Cycle ref_due = 0;
+  };
+  struct Entry {
+    std::uint64_t seq, addr;
+    Cycle arrival;
+    std::uint64_t row;
+    std::uint32_t tag;
+    bool classified;
+  };
+  struct Cand {
+    Cycle t = kNever;
+    int cls = 9;  // 0 refresh, 1 column, 2 row
+    std::uint64_t seq = ~std::uint64_t(0);
+    Cmd cmd = Cmd::None;
+    unsigned bank = 0;  // flat bank index in the channel
+    unsigned rank = 0;
+  };
+  // Queued bursts are kept per bank (in arrival order), so a scheduling decision looks at
+  // each bank once: the constraints shared by its bursts are computed one time.
+  struct Channel {
+    std::vector<Bank> banks;  // rank-major: rank * banks_per_rank + bank group * banks_per_group + bank
+    std::vector<Rank> ranks;
+    std::vector<std::vector<Entry>> rq, wq;  // per bank
+    unsigned rn = 0, wn = 0;                 // bursts queued
+    std::unordered_map<std::uint64_t, unsigned> wq_addrs;
+    Cycle row_bus = 0, col_bus = 0, data_free = 0;
+    int last_rank = -1;
+    bool write_mode = false;
+    Cand cached;
+    bool dirty = true;
+  };
+  struct Field {
+    char which;  // 'h' channel, 'r' rank, 'g' bank group, 'b' bank, 'o' row, 'c' column
+    unsigned shift, bits;
+  };
+
+  static bool better(const Cand& a, const Cand& b) {
+    if (a.t != b.t) return a.t < b.t;
+    if (a.cls != b.cls) return a.cls < b.cls;
+    return a.seq < b.seq;
+  }
+  unsigned bankgroup_of(unsigned flat) const { return (flat % banks_per_rank_) / cfg_.org.banks_per_group; }
+  Cand choose(Channel& c, Cycle floor);
+  Cand refresh_candidate(const Channel& c, unsigned rank, Cycle floor) const;
+  void update_mode(Channel& c) const;
+  void do_act(Channel& c, unsigned bank, std::uint64_t seq, Cycle t);
+  void do_pre(Channel& c, unsigned bank, std::uint64_t seq, Cycle t);
+  void do_col(Channel& c, unsigned bank, std::uint64_t seq, bool write, Cycle t);
+  void do_refresh(Channel& c, unsigned rank, Cmd cmd, Cycle t);
+  void catch_up_refresh(Channel& c, Cycle until);
+  bool other_hit_queued(const Channel& c, unsigned bank, std::uint64_t row) const;
+  Entry* find_entry(std::vector<Entry>& list, std::uint64_t seq);
+  void classify(Entry& e, int kind);
+  void parse_mapping();
+
+  Config cfg_;
+  std::uint64_t tck_;
+  unsigned banks_per_rank_;
+  unsigned offset_bits_;
+  std::vector<Field> fields_;  // least significant first
+  std::vector<Channel> ch_;
+  std::vector<Completion> done_;
+  std::uint64_t seq_ = 0;
+  std::uint64_t commands_ = 0;
+  bool freed_ = false;
+
+  Counter &act_, &pre_, &prea_, &rd_, &wr_, &ref_;
+  Counter &hits_, &misses_, &conflicts_;
+  Value& hit_rate_;
+  EnergyEvent &e_act_, &e_rd_, &e_wr_, &e_ref_, &e_io_;
+};
+
+PagePolicy page_policy(const std::string& name);
+const char* page_policy_name(PagePolicy p);
+
+}  // namespace cosim::dram
