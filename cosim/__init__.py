@@ -7,6 +7,11 @@ composed and driven from Python. One SystemC kernel owns time; Python processes 
 Start with `Simulation` (build and run one system in this process) and `simulate`
 (run a build-and-run function in a fresh worker process). Time is integer picoseconds:
 see `ns`, `us`, `fmt_time`.
+
+System models: `cosim.energy` (the per-event energy table and breakdowns, also
+`sim.energy`), `cosim.dram` (DRAM/HBM presets), `cosim.host` (HostCpu running a Python
+driver), `cosim.dma` (descriptors and driver), `cosim.soc` (build_soc: host + fabric +
+DMA + scratchpad + DRAM, address-mapped).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import os as _os
 # SystemC prints a banner when its kernel starts unless told not to.
 _os.environ.setdefault("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1")
 
-from cosim import _core
+from cosim import _core, dma, dram, energy, host, soc
 from cosim._core import (
     Command,
     DmiRegion,
@@ -33,6 +38,8 @@ from cosim._core import (
     delay,
     sync,
 )
+from cosim.dma import Descriptor, DmaDriver
+from cosim.energy import Energy
 from cosim.errors import (
     BindingError,
     CosimError,
@@ -45,9 +52,11 @@ from cosim.errors import (
     TlmError,
     WorkerError,
 )
+from cosim.host import HostCpu, InterruptLine
 from cosim.models import ModelInfo, ParamInfo, PortInfo, model_info, models
 from cosim.runner import SimResult, simulate
 from cosim.simulation import Simulation, current_simulation, now, spawn
+from cosim.soc import Soc, build_soc
 from cosim.tlm import Dmi
 from cosim.units import MS, NS, PS, US, fmt_time, ms, ns, parse_time, period, ps, sec, us
 
@@ -63,9 +72,14 @@ __all__ = [
     "Command",
     "CosimError",
     "DeadlockError",
+    "Descriptor",
+    "DmaDriver",
     "Dmi",
     "DmiRegion",
+    "Energy",
     "Event",
+    "HostCpu",
+    "InterruptLine",
     "Model",
     "ModelInfo",
     "ParamInfo",
@@ -82,14 +96,20 @@ __all__ = [
     "SimulationCrashed",
     "SimulationError",
     "SimulationTimeout",
+    "Soc",
     "Socket",
     "TlmError",
     "WorkerError",
     "all_of",
     "any_of",
+    "build_soc",
     "current_simulation",
     "delay",
+    "dma",
+    "dram",
+    "energy",
     "fmt_time",
+    "host",
     "model_info",
     "models",
     "ms",
@@ -100,6 +120,7 @@ __all__ = [
     "ps",
     "sec",
     "simulate",
+    "soc",
     "spawn",
     "sync",
     "us",
