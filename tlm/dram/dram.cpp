@@ -243,7 +243,7 @@ class Dram : public Model {
 
   bool fits(const std::vector<std::uint64_t>& bursts, bool write) {
     counts_.assign(engine_->channels(), 0);
-    for (auto b : bursts) ++counts_[engine_->decode(b).channel];
+    for (auto b : bursts) ++counts_[engine_->channel_of(b)];
     for (unsigned c = 0; c < counts_.size(); ++c)
       if (counts_[c] != 0 && !engine_->fits(c, write, counts_[c])) return false;
     return true;
@@ -276,7 +276,7 @@ class Dram : public Model {
     const Cycle arr = engine_->cycle_of_ps(arrival);
     unsigned n = 0;
     for (auto b : bursts) {
-      const unsigned ch = engine_->decode(b).channel;
+      const unsigned ch = engine_->channel_of(b);
       occupancy_.sample(double(engine_->queued(ch, false) + engine_->queued(ch, true)));
       if (engine_->write_queued(ch, b)) {
         (write ? merges_ : forwards_).inc();

@@ -140,6 +140,10 @@ void Engine::parse_mapping() {
   for (auto& f : fields_) {
     f.shift = shift;
     shift += f.bits;
+    if (f.which == 'h') {
+      ch_shift_ = f.shift;
+      ch_bits_ = f.bits;
+    }
   }
 }
 

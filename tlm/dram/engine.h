@@ -89,6 +89,10 @@ class Engine {
   std::uint64_t ps_of_cycle(Cycle c) const { return c * tck_; }
 
   Location decode(std::uint64_t addr) const;
+  // Channel of an address (cheaper than a full decode).
+  unsigned channel_of(std::uint64_t addr) const {
+    return ch_bits_ == 0 ? 0 : unsigned((addr >> (offset_bits_ + ch_shift_)) & ((1u << ch_bits_) - 1));
+  }
   // Throws std::invalid_argument naming the field that is out of range.
   std::uint64_t encode(const Location& loc) const;
 
@@ -186,6 +190,7 @@ class Engine {
   std::uint64_t tck_;
   unsigned banks_per_rank_;
   unsigned offset_bits_;
+  unsigned ch_shift_ = 0, ch_bits_ = 0;
   std::vector<Field> fields_;  // least significant first
   std::vector<Channel> ch_;
   std::vector<Completion> done_;
