@@ -85,6 +85,8 @@ Engine::Engine(Config cfg, const std::string& component)
   if (cfg_.refresh && (t.refi == 0 || t.rfc == 0 || t.rfc >= t.refi))
     throw std::invalid_argument("refresh needs 0 < tRFC < tREFI");
   offset_bits_ = log2u(o.burst_bytes());
+  bg_shift_ = log2u(o.banks_per_group);
+  rank_shift_ = log2u(banks_per_rank_);
   parse_mapping();
   ch_.resize(o.channels);
   for (auto& c : ch_) {
@@ -297,7 +299,8 @@ Engine::Cand Engine::choose(Channel& c, Cycle floor) {
   std::uint64_t bseq = ~std::uint64_t(0);
   Cmd bcmd = Cmd::None;
   unsigned bbank = 0;
-  auto offer = [&](Cycle t, int cls, std::uint64_t seq, Cmd cmd, unsigned fb) {
+  auto offer = [&](Cycle t, int cls, std::uint64_t seq, Cmd cmd,
+                   unsigned fb) __attribute__((always_inline)) {
     if (t < bt || (t == bt && (cls < bcls || (cls == bcls && seq < bseq)))) {
       bt = t;
       bcls = cls;
@@ -368,7 +371,7 @@ Engine::Cand Engine::choose(Channel& c, Cycle floor) {
   best.seq = bseq;
   best.cmd = bcmd;
   best.bank = bbank;
-  best.rank = bbank / banks_per_rank_;
+  best.rank = rank_of(bbank);
   // Refreshes: a candidate is never earlier than its due time, so look only at ranks
   // that could win.
   if (cfg_.refresh)
@@ -416,7 +419,7 @@ Engine::Entry* Engine::find_entry(std::vector<Entry>& list, std::uint64_t seq) {
 void Engine::do_act(Channel& c, unsigned bank, std::uint64_t seq, Cycle t) {
   const Timing& tm = cfg_.timing;
   Bank& b = c.banks[bank];
-  Rank& rk = c.ranks[bank / banks_per_rank_];
+  Rank& rk = c.ranks[rank_of(bank)];
   const unsigned bg = bankgroup_of(bank);
   Entry* e = find_entry(c.write_mode ? c.wq[bank] : c.rq[bank], seq);
   b.open = true;
@@ -456,7 +459,7 @@ void Engine::do_col(Channel& c, unsigned bank, std::uint64_t seq, bool write, Cy
   const Entry e = *ep;
   list.erase(list.begin() + (ep - list.data()));
   Bank& b = c.banks[bank];
-  const unsigned r = bank / banks_per_rank_;
+  const unsigned r = rank_of(bank);
   const unsigned bg = bankgroup_of(bank);
   Rank& rk = c.ranks[r];
   Entry copy = e;

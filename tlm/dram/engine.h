@@ -172,7 +172,9 @@ class Engine {
     if (a.cls != b.cls) return a.cls < b.cls;
     return a.seq < b.seq;
   }
-  unsigned bankgroup_of(unsigned flat) const { return (flat % banks_per_rank_) / cfg_.org.banks_per_group; }
+  // Sizes are powers of two (checked at construction): shifts, not divisions, on the hot path.
+  unsigned bankgroup_of(unsigned flat) const { return (flat & (banks_per_rank_ - 1)) >> bg_shift_; }
+  unsigned rank_of(unsigned flat) const { return flat >> rank_shift_; }
   Cand choose(Channel& c, Cycle floor);
   Cand refresh_candidate(const Channel& c, unsigned rank, Cycle floor) const;
   void update_mode(Channel& c) const;
@@ -190,6 +192,7 @@ class Engine {
   std::uint64_t tck_;
   unsigned banks_per_rank_;
   unsigned offset_bits_;
+  unsigned bg_shift_ = 0, rank_shift_ = 0;
   unsigned ch_shift_ = 0, ch_bits_ = 0;
   std::vector<Field> fields_;  // least significant first
   std::vector<Channel> ch_;
