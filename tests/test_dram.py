@@ -202,6 +202,14 @@ def mapping_of(sim, mapping):
     return a, mem.decode(a), mem.decode(64), mem.config()["mapping"]
 
 
+def xor_banks(sim, bank_xor):
+    mem = sim.model("dram", "mem", preset="ddr4_2400", bank_xor=bank_xor)
+    row_stride = 1024 * 8 * 4 * 4  # row bytes x bank groups x banks: the next row, same bank
+    loc = mem.decode(3 * row_stride)
+    back = mem.address(**loc)
+    return loc, back == 3 * row_stride
+
+
 def bad_config(sim, **params):
     sim.model("dram", "mem", **params)
 
@@ -396,6 +404,15 @@ def test_address_mapping_round_trip_and_custom_mapping():
     assert next_burst["bankgroup"] == 1  # consecutive bursts alternate bank groups
     _, _, next_burst, _ = cosim.simulate(mapping_of, "ro-ra-bg-ba-co-ch").value
     assert next_burst["column"] == 1 and next_burst["bankgroup"] == 0
+
+
+def test_bank_xor_spreads_rows_of_one_bank():
+    plain, _ = cosim.simulate(xor_banks, False).value
+    xored, round_trip = cosim.simulate(xor_banks, True).value
+    assert (plain["row"], plain["bankgroup"], plain["bank"]) == (3, 0, 0)
+    # Row 3 = 0b11: bank ^= row & 3, bank group ^= (row >> 2) & 3.
+    assert (xored["row"], xored["bankgroup"], xored["bank"]) == (3, 0, 3)
+    assert round_trip
 
 
 def test_access_outside_the_dram_names_address_and_initiator():
