@@ -1,6 +1,6 @@
 """Host-time cost of the DRAM model: simulated requests per second of wall time.
 
-    .venv/bin/python bench/dram_model.py [--count N] [--repeat R]
+    .venv/bin/python bench/dram_model.py [--count N] [--repeat R] [--quick]
 
 For streaming (sequential) and random reads of 64-byte requests with 32 in flight, it
 measures, in the same run:
@@ -106,7 +106,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=300_000, help="requests per throughput run")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (best kept)")
+    ap.add_argument(
+        "--quick", action="store_true", help="small counts (a smoke test, not a measurement)"
+    )
     args = ap.parse_args()
+    if args.count < 1 or args.repeat < 1:
+        ap.error("--count and --repeat must be >= 1")
+    stream_count, random_count = 50_000, 20_000
+    if args.quick:
+        args.count, args.repeat = 20_000, 1
+        stream_count, random_count = 5_000, 2_000
     env = {"OPENBLAS_NUM_THREADS": "1"}
 
     rates = {}
@@ -143,8 +152,8 @@ def main() -> None:
         f"{'idle read ns':>14}"
     )
     for name in cosim.dram.presets():
-        st = cosim.simulate(stream_bandwidth, name, "sequential", 50_000, env=env).value
-        rnd = cosim.simulate(stream_bandwidth, name, "random", 20_000, env=env).value
+        st = cosim.simulate(stream_bandwidth, name, "sequential", stream_count, env=env).value
+        rnd = cosim.simulate(stream_bandwidth, name, "random", random_count, env=env).value
         idle = cosim.simulate(idle_latency, name, env=env).value
         presets[name] = {
             "peak_GBps": round(st["peak"] / 1e9, 3),
@@ -169,6 +178,7 @@ def main() -> None:
         "model_vs_baseline_random": round(rnd_model / rnd_base, 3),
         "target_requests_per_s": TARGET,
         "meets_target": seq_model >= TARGET,
+        "quick": args.quick,
         "presets": presets,
     }
     print()

@@ -4,6 +4,7 @@ and the energy breakdown against the stats."""
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -70,3 +71,6 @@ def test_system_demo_script_prints_its_report(capsys):
     out = capsys.readouterr().out
     assert "golden check (numpy)       : OK" in out
     assert "energy breakdown" in out and "dram" in out
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["golden_ok"] is True and summary["memory"] == "lpddr4_3200"
+    assert summary["energy_pj"] > 0
