@@ -381,7 +381,7 @@ class Dram : public Model {
         pending_nb_.push_back({id, &gp, start});
         return tlm::TLM_ACCEPTED;
       }
-      if (admit_nb(id, gp, start, delay)) {
+      if (admit_nb(id, gp, start, delay, bursts)) {
         phase = tlm::BEGIN_RESP;
         return tlm::TLM_COMPLETED;
       }
@@ -389,7 +389,7 @@ class Dram : public Model {
       return tlm::TLM_UPDATED;
     }
     if (phase == tlm::END_RESP) {
-      if (std::size_t(id) < resp_busy_.size()) resp_busy_[std::size_t(id)] = false;
+      if (std::size_t(id) < resp_busy_.size()) resp_busy_[std::size_t(id)] = 0;
       send_queued_responses(id);
       return tlm::TLM_COMPLETED;
     }
@@ -401,13 +401,13 @@ class Dram : public Model {
 
   // Admit an AT request whose bursts fit. Returns true when it completed at once (posted
   // write or served from the write queue); `delay` then holds its completion time.
-  bool admit_nb(int id, tlm::tlm_generic_payload& gp, Picos start, sc_core::sc_time& delay) {
+  // `bursts` are the request's burst addresses (bursts_of).
+  bool admit_nb(int id, tlm::tlm_generic_payload& gp, Picos start, sc_core::sc_time& delay,
+                const std::vector<std::uint64_t>& bursts) {
     copy(gp);
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
     const bool write = gp.is_write();
     const Picos arrival = std::max(start, now_ps()) + frontend_;
-    std::vector<std::uint64_t>& bursts = scratch_;
-    bursts_of(gp, bursts);
     if (write && posted_writes_) {
       enqueue(bursts, true, arrival, kPosted);
       account(true, gp.get_data_length(), start, arrival);
@@ -436,7 +436,7 @@ class Dram : public Model {
     Request& r = reqs_[tag];
     const int id = r.initiator;
     if (std::size_t(id) >= resp_busy_.size()) {
-      resp_busy_.resize(std::size_t(id) + 1, false);
+      resp_busy_.resize(std::size_t(id) + 1, 0);
       resp_queue_.resize(std::size_t(id) + 1);
     }
     if (resp_busy_[std::size_t(id)]) {
@@ -450,7 +450,7 @@ class Dram : public Model {
     tlm::tlm_phase ph = tlm::BEGIN_RESP;
     const tlm::tlm_sync_enum s = socket_[id]->nb_transport_bw(gp, ph, d);
     if (s == tlm::TLM_ACCEPTED || (s == tlm::TLM_UPDATED && ph == tlm::BEGIN_RESP))
-      resp_busy_[std::size_t(id)] = true;  // wait for END_RESP
+      resp_busy_[std::size_t(id)] = 1;  // wait for END_RESP
   }
 
   void send_queued_responses(int id) {
@@ -473,7 +473,7 @@ class Dram : public Model {
       if (!fits(scratch_, p.gp->is_write())) break;
       pending_nb_.pop_front();
       sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-      const bool done = admit_nb(p.initiator, *p.gp, p.start, d);
+      const bool done = admit_nb(p.initiator, *p.gp, p.start, d, scratch_);
       tlm::tlm_phase ph = done ? tlm::BEGIN_RESP : tlm::END_REQ;
       socket_[p.initiator]->nb_transport_bw(*p.gp, ph, d);
       called = true;
@@ -572,7 +572,7 @@ class Dram : public Model {
   std::vector<std::unique_ptr<sc_core::sc_event>> events_;
   std::vector<sc_core::sc_event*> free_events_;
   std::deque<PendingNb> pending_nb_;
-  std::vector<bool> resp_busy_;
+  std::vector<char> resp_busy_;  // per initiator: a BEGIN_RESP awaits its END_RESP
   std::vector<std::deque<std::uint32_t>> resp_queue_;
   std::vector<dram::Completion> done_batch_;
   std::vector<std::uint64_t> scratch_;
