@@ -85,7 +85,10 @@ class AtTrafficGen : public Model {
     tlm::tlm_generic_payload& gp = payloads_[i];
     const std::uint64_t slot = random_ ? rng_() % slots_ : next_slot_;
     next_slot_ = next_slot_ + 1 == slots_ ? 0 : next_slot_ + 1;
-    const bool read = coin_(rng_) < read_fraction_;
+    // All-read or all-write traffic draws no coin, so its address sequence is the plain
+    // seeded sequence (the benchmark's C++ baseline draws the same one).
+    const bool read =
+        read_fraction_ >= 1.0 || (read_fraction_ > 0.0 && coin_(rng_) < read_fraction_);
     gp.set_command(read ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
     gp.set_address(base_ + slot * size_);
     gp.set_data_ptr(&buffers_[std::size_t(i) * size_]);
