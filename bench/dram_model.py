@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 
 # The simulation is single-threaded; keep numpy's BLAS threads from competing for the
 # (shared, 2-core) machine in this process and its workers.
@@ -38,7 +39,7 @@ SPAN = 1 << 26
 TARGET = 2e6
 
 
-def model_run(sim, preset, pattern, count):
+def model_run(sim: cosim.Simulation, preset: str, pattern: str, count: int) -> dict[str, float]:
     """Worker: at_traffic_gen -> dram, one channel; returns wall seconds and sim time."""
     mem = sim.model("dram", "mem", preset=preset, channels=1)
     gen = sim.model(
@@ -58,7 +59,7 @@ def model_run(sim, preset, pattern, count):
     return {"wall_s": wall, "sim_ps": int(sim.stats["gen.finish_time"])}
 
 
-def idle_latency(sim, preset):
+def idle_latency(sim: cosim.Simulation, preset: str) -> int:
     """Worker: one read of one burst from an idle memory (closed bank)."""
     mem = sim.model("dram", "mem", preset=preset, channels=1)
     cpu = sim.initiator("cpu")
@@ -66,7 +67,7 @@ def idle_latency(sim, preset):
     out = {}
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         t0 = cosim.now()
         await cpu.read(0, mem.burst_bytes)
         out["ps"] = cosim.now() - t0
@@ -75,7 +76,9 @@ def idle_latency(sim, preset):
     return out["ps"]
 
 
-def stream_bandwidth(sim, preset, pattern, count):
+def stream_bandwidth(
+    sim: cosim.Simulation, preset: str, pattern: str, count: int
+) -> dict[str, float]:
     """Worker: bandwidth of `count` reads on one channel, as a share of its peak."""
     mem = sim.model("dram", "mem", preset=preset, channels=1)
     gen = sim.model(
@@ -97,7 +100,7 @@ def stream_bandwidth(sim, preset, pattern, count):
     }
 
 
-def best_of(repeat, fn):
+def best_of(repeat: int, fn: Callable[[], dict[str, float]]) -> dict[str, float]:
     runs = [fn() for _ in range(repeat)]
     return min(runs, key=lambda r: r["wall_s"])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ from cosim.dma import COMPLETED, IRQ_STATUS, STATUS, Descriptor, DmaDriver, chai
 SRC, DST, REGS = 0x0, 0x10_0000, 0x4000_0000
 
 
-def timed_system(sim, rows, lanes, row_bytes=64):
+def timed_system(sim: cosim.Simulation, rows: int, lanes: int, row_bytes: int = 64) -> float:
     """Fabric (16 B, 1 GHz, 2-cycle hop) with 10 ns memories; a plain socket programs the
     DMA. Returns the DMA's chain time (ns)."""
     fab = sim.model("fabric", "fab", width=16, clock_hz=1e9, latency=2)
@@ -29,7 +31,7 @@ def timed_system(sim, rows, lanes, row_bytes=64):
     src.array()[0x1000 : 0x1000 + 256 * rows] = np.arange(256 * rows) % 251
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         await cpu.write(REGS + 0x08, (0).to_bytes(8, "little"))  # DESC_LO/HI
         await cpu.write(REGS + 0x00, (1).to_bytes(4, "little"))  # START
         await dma.event("done")
@@ -40,7 +42,9 @@ def timed_system(sim, rows, lanes, row_bytes=64):
     return sim.stats["dma.chain_time.mean"]
 
 
-def soc_copy(sim, memory, descs, irq_every=False):
+def soc_copy(
+    sim: cosim.Simulation, memory: str, descs: list[dict[str, int]], irq_every: bool = False
+) -> dict[str, Any]:
     """Copy with build_soc's DMA driver; returns (data ok, status, registers, irqs)."""
     soc = cosim.build_soc(sim, memory=memory)
     image = (np.arange(1 << 18) * 7 % 256).astype(np.uint8)
@@ -50,7 +54,7 @@ def soc_copy(sim, memory, descs, irq_every=False):
     out = {}
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         out["status"] = await soc.dma_driver.run(descriptors, at=soc.DESCRIPTORS)
         out["completed"] = await soc.host.read32(soc.DMA + COMPLETED)
         out["irq_status"] = await soc.host.read32(soc.DMA + IRQ_STATUS)
@@ -71,12 +75,12 @@ def soc_copy(sim, memory, descs, irq_every=False):
     return out
 
 
-def bad_source(sim, stop_on_error):
+def bad_source(sim: cosim.Simulation, stop_on_error: bool) -> dict[str, str]:
     soc = cosim.build_soc(sim, dma={"stop_on_error": stop_on_error})
     out = {}
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         d = Descriptor(src=0x7000_0000, dst=soc.SPAD, row_bytes=64)  # nothing mapped there
         try:
             await soc.dma_driver.run([d], at=soc.DESCRIPTORS)
@@ -87,14 +91,14 @@ def bad_source(sim, stop_on_error):
     return out
 
 
-def poll_copy(sim):
+def poll_copy(sim: cosim.Simulation) -> dict[str, Any]:
     soc = cosim.build_soc(sim)
     soc.dram.array()[soc.DATA - soc.DRAM : soc.DATA - soc.DRAM + 2048] = 9
     drv = DmaDriver(soc.host, soc.DMA, irq=None, poll_ops=20)
     out = {}
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         d = Descriptor(src=soc.DATA, dst=soc.SPAD, row_bytes=2048)
         out["status"] = await drv.run([d], at=soc.DESCRIPTORS)
         status = await soc.host.read32(soc.DMA + STATUS)
@@ -105,13 +109,13 @@ def poll_copy(sim):
     return out
 
 
-def zero_rows(sim):
+def zero_rows(sim: cosim.Simulation) -> None:
     soc = cosim.build_soc(sim)
     raw = bytearray(Descriptor(src=soc.DATA, dst=soc.SPAD, row_bytes=64).pack())
     raw[20:24] = bytes(4)  # rows = 0, which Descriptor() itself refuses to build
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         await soc.host.write(soc.DESCRIPTORS, bytes(raw))
         await soc.dma_driver.start(soc.DESCRIPTORS)
         await soc.dma_driver.wait()
@@ -119,11 +123,11 @@ def zero_rows(sim):
     sim.run()
 
 
-def start_twice(sim):
+def start_twice(sim: cosim.Simulation) -> None:
     soc = cosim.build_soc(sim)
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         d = Descriptor(src=soc.DATA, dst=soc.SPAD, row_bytes=4096)
         await soc.host.write(soc.DESCRIPTORS, chain([d], soc.DESCRIPTORS))
         await soc.dma_driver.start(soc.DESCRIPTORS)
@@ -132,13 +136,13 @@ def start_twice(sim):
     sim.run()
 
 
-def test_single_burst_timing_closed_form():
+def test_single_burst_timing_closed_form() -> None:
     # Descriptor fetch: hop 2 + memory 10 + 4 beats = 16 ns; setup 10 ns; the row's one
     # burst: read 16 ns, write 16 ns.
     assert cosim.simulate(timed_system, 1, 1).value == pytest.approx(16 + 10 + 16 + 16)
 
 
-def test_lanes_overlap_transfers():
+def test_lanes_overlap_transfers() -> None:
     one = cosim.simulate(timed_system, 2, 1).value
     two = cosim.simulate(timed_system, 2, 2).value
     assert one == pytest.approx(16 + 10 + 2 * 32)
@@ -147,7 +151,7 @@ def test_lanes_overlap_transfers():
     assert two == pytest.approx(16 + 10 + 4 + 32)
 
 
-def test_2d_strided_copy_from_dram_to_scratchpad():
+def test_2d_strided_copy_from_dram_to_scratchpad() -> None:
     data = cosim.soc.DRAM_BASE + cosim.soc.DESCRIPTOR_AREA
     spad = cosim.soc.SPAD_BASE
     descs = [
@@ -170,7 +174,7 @@ def test_2d_strided_copy_from_dram_to_scratchpad():
         assert r.stat("dma.reads") == sum((s + 99) // 64 - s // 64 + 1 for s in starts)
 
 
-def test_chain_of_descriptors_and_interrupts():
+def test_chain_of_descriptors_and_interrupts() -> None:
     data = cosim.soc.DRAM_BASE + cosim.soc.DESCRIPTOR_AREA
     spad = cosim.soc.SPAD_BASE
     descs = [
@@ -190,7 +194,7 @@ def test_chain_of_descriptors_and_interrupts():
     assert r.stat("dma.descriptors") == 2
 
 
-def test_error_response_stops_the_simulation_naming_address_and_responder():
+def test_error_response_stops_the_simulation_naming_address_and_responder() -> None:
     with pytest.raises(cosim.SimulationError) as e:
         cosim.simulate(bad_source, True)
     msg = str(e.value)
@@ -199,13 +203,13 @@ def test_error_response_stops_the_simulation_naming_address_and_responder():
     assert "requested by 'dma.initiator'" in msg
 
 
-def test_error_response_reported_to_the_driver_without_stop_on_error():
+def test_error_response_reported_to_the_driver_without_stop_on_error() -> None:
     r = cosim.simulate(bad_source, False)
     assert "stopped on an error at address 0x70000000" in r.value["error"]
     assert r.stat("dma.errors") == 1
 
 
-def test_bad_descriptors_are_refused():
+def test_bad_descriptors_are_refused() -> None:
     with pytest.raises(ValueError, match="rows >= 1"):
         Descriptor(src=0, dst=0, row_bytes=64, rows=0)
     with pytest.raises(ValueError, match="src_stride must be an integer >= row_bytes"):
@@ -214,12 +218,12 @@ def test_bad_descriptors_are_refused():
         cosim.simulate(zero_rows)
 
 
-def test_start_while_busy_is_a_register_error():
+def test_start_while_busy_is_a_register_error() -> None:
     with pytest.raises(cosim.TlmError, match="START written while a chain is in progress"):
         cosim.simulate(start_twice)
 
 
-def test_driver_without_interrupt_polls_status():
+def test_driver_without_interrupt_polls_status() -> None:
     r = cosim.simulate(poll_copy)
     assert r.value["ok"]
     assert r.value["status"] & cosim.dma.STATUS_DONE

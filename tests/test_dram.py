@@ -9,6 +9,8 @@ BL8 = 4 clocks, 64-byte bursts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -34,7 +36,9 @@ DDR4 = {
 # --------------------------------------------------------------- simulations (workers)
 
 
-def read_latencies(sim, preset, plan, **params):
+def read_latencies(
+    sim: cosim.Simulation, preset: str, plan: list[tuple[int, ...]], **params: Any
+) -> list[int]:
     """One socket; `plan` is a list of (wait_ps_before, address, length). Returns the
     latency of each read in ps."""
     mem = sim.model("dram", "mem", preset=preset, **params)
@@ -43,7 +47,7 @@ def read_latencies(sim, preset, plan, **params):
     out = []
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         for wait, addr, length in plan:
             if wait:
                 await cosim.delay(wait)
@@ -55,7 +59,9 @@ def read_latencies(sim, preset, plan, **params):
     return out
 
 
-def concurrent_reads(sim, preset, locations, **params):
+def concurrent_reads(
+    sim: cosim.Simulation, preset: str, locations: list[tuple[int, int, int]], **params: Any
+) -> list[int]:
     """One socket per request, all issued at t=0; returns each completion time (ps).
     `locations` are (bankgroup, bank, row) tuples."""
     mem = sim.model("dram", "mem", preset=preset, channels=1, **params)
@@ -74,7 +80,7 @@ def concurrent_reads(sim, preset, locations, **params):
     return done
 
 
-def two_reads(sim, first, second):
+def two_reads(sim: cosim.Simulation, first: tuple[int, int], second: tuple[int, int]) -> list[int]:
     """Two concurrent one-burst reads at t=0 to (rank, bankgroup) locations; returns
     their completion times in cycles."""
     mem = sim.model("dram", "mem", preset="ddr4_2400", ranks=2, refresh=False)
@@ -93,7 +99,7 @@ def two_reads(sim, first, second):
     return sorted(done)
 
 
-def decoupled_reads(sim, quantum):
+def decoupled_reads(sim: cosim.Simulation, quantum: int) -> list[int]:
     """A temporally decoupled Python process reading a DRAM: the DRAM synchronises it."""
     sim.quantum = quantum
     mem = sim.model("dram", "mem", preset="ddr4_2400", refresh=False)
@@ -102,7 +108,7 @@ def decoupled_reads(sim, quantum):
     out = []
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         for i in range(4):
             t0 = cosim.now()
             await cpu.read(i * 64 * 4, 64)  # same row, bank group 0
@@ -112,7 +118,7 @@ def decoupled_reads(sim, quantum):
     return out
 
 
-def lt_traffic(sim):
+def lt_traffic(sim: cosim.Simulation) -> None:
     """The LT traffic generator (one request in flight, decoupled) against the DRAM."""
     mem = sim.model("dram", "mem", preset="hbm2", channels=2)
     gen = sim.model("traffic_gen", "gen", count=500, size=64, span=1 << 16, read_fraction=0.5)
@@ -120,7 +126,9 @@ def lt_traffic(sim):
     sim.run()
 
 
-def stream(sim, preset, count, pattern="sequential", outstanding=32, size=64, **params):
+def stream(
+    sim: cosim.Simulation, preset, count, pattern="sequential", outstanding=32, size=64, **params
+) -> dict[str, Any]:
     mem = sim.model("dram", "mem", preset=preset, **params)
     gen = sim.model(
         "at_traffic_gen",
@@ -136,14 +144,14 @@ def stream(sim, preset, count, pattern="sequential", outstanding=32, size=64, **
     return mem.config()
 
 
-def write_then_read(sim):
+def write_then_read(sim: cosim.Simulation) -> dict[str, Any]:
     mem = sim.model("dram", "mem", preset="ddr4_2400", posted_writes=False)
     cpu = sim.initiator("cpu")
     sim.bind(cpu, mem)
     out = {}
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         t0 = cosim.now()
         await cpu.write(0, np.full(64, 7, dtype=np.uint8))
         out["write"] = cosim.now() - t0
@@ -156,7 +164,7 @@ def write_then_read(sim):
     return out
 
 
-def functional(sim, preset, seed):
+def functional(sim: cosim.Simulation, preset: str, seed: int) -> list[int]:
     mem = sim.model("dram", "mem", preset=preset, channels=2 if preset.startswith("hbm") else 0)
     cpu = sim.initiator("cpu")
     sim.bind(cpu, mem)
@@ -169,7 +177,7 @@ def functional(sim, preset, seed):
     mismatches = []
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         for addr, n, write in ops:
             if write:
                 data = rng.integers(0, 256, n, dtype=np.uint8)
@@ -184,25 +192,27 @@ def functional(sim, preset, seed):
     return mismatches
 
 
-def out_of_range(sim):
+def out_of_range(sim: cosim.Simulation) -> None:
     mem = sim.model("dram", "mem", preset="lpddr4_3200")
     cpu = sim.initiator("cpu")
     sim.bind(cpu, mem)
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         await cpu.read(mem.capacity - 16, 64)
 
     sim.run()
 
 
-def mapping_of(sim, mapping):
+def mapping_of(
+    sim: cosim.Simulation, mapping: str
+) -> tuple[int, dict[str, int], dict[str, int], str]:
     mem = sim.model("dram", "mem", preset="ddr4_2400", mapping=mapping)
     a = mem.address(bankgroup=2, bank=3, row=77, column=5)
     return a, mem.decode(a), mem.decode(64), mem.config()["mapping"]
 
 
-def xor_banks(sim, bank_xor):
+def xor_banks(sim: cosim.Simulation, bank_xor: bool) -> tuple[dict[str, int], bool]:
     mem = sim.model("dram", "mem", preset="ddr4_2400", bank_xor=bank_xor)
     row_stride = 1024 * 8 * 4 * 4  # row bytes x bank groups x banks: the next row, same bank
     loc = mem.decode(3 * row_stride)
@@ -210,14 +220,14 @@ def xor_banks(sim, bank_xor):
     return loc, back == 3 * row_stride
 
 
-def bad_config(sim, **params):
+def bad_config(sim: cosim.Simulation, **params: Any) -> None:
     sim.model("dram", "mem", **params)
 
 
 # ------------------------------------------------------------------------- tests
 
 
-def test_presets_carry_their_jedec_sources():
+def test_presets_carry_their_jedec_sources() -> None:
     presets = cosim.dram.presets()
     assert set(presets) == {"ddr4_2400", "lpddr4_3200", "hbm2", "hbm3"}
     assert "JESD79-4" in presets["ddr4_2400"]["source"]
@@ -243,12 +253,12 @@ def test_presets_carry_their_jedec_sources():
         ("hbm3", 32, 23 + 23 + 2, 625),  # tRCD 14 ns, CL 14 ns at 0.625 ns, BL8/4
     ],
 )
-def test_idle_read_latency(preset, size, cycles, tck):
+def test_idle_read_latency(preset, size, cycles, tck) -> None:
     r = cosim.simulate(read_latencies, preset, [(0, 0, size)], channels=1)
     assert r.value == [cycles * tck]
 
 
-def test_row_hit_and_row_miss_penalty():
+def test_row_hit_and_row_miss_penalty() -> None:
     ddr = DDR4
     row_bytes = 1024 * 8  # 1024 columns x 8 bytes per rank
     # Mapping ro-ra-ba-co-bg-ch: bursts 64 B, 4 bank groups, 128 bursts per row.
@@ -267,7 +277,7 @@ def test_row_hit_and_row_miss_penalty():
     assert (stats["mem.cmd.act"], stats["mem.cmd.pre"], stats["mem.cmd.rd"]) == (2, 1, 3)
 
 
-def test_closed_page_activates_every_access():
+def test_closed_page_activates_every_access() -> None:
     plan = [(0, 0, 64), (0, 4 * 64, 64)]
     r = cosim.simulate(read_latencies, "ddr4_2400", plan, refresh=False, page_policy="closed")
     # The second access to the same row finds it closed again (auto-precharge): it pays
@@ -279,7 +289,7 @@ def test_closed_page_activates_every_access():
     assert r.stat("mem.row_hits") == 0
 
 
-def test_write_to_read_turnaround():
+def test_write_to_read_turnaround() -> None:
     r = cosim.simulate(write_then_read)
     # Non-posted write to a closed bank: ACT, WR after tRCD, data ends CWL + BL/2 later.
     assert r.value["write"] == (16 + 12 + 4) * DDR4_TCK
@@ -288,7 +298,7 @@ def test_write_to_read_turnaround():
     assert r.value["data"] == bytes(64)  # the other column was never written
 
 
-def test_bank_level_parallelism():
+def test_bank_level_parallelism() -> None:
     # Four reads to four bank groups overlap their row activations: ACTs tRRD_S apart.
     spread = cosim.simulate(
         concurrent_reads, "ddr4_2400", [(g, 0, 0) for g in range(4)], refresh=False
@@ -302,7 +312,7 @@ def test_bank_level_parallelism():
     assert max(serial.value) > 4 * max(spread.value)
 
 
-def test_tfaw_limits_activates():
+def test_tfaw_limits_activates() -> None:
     banks = [(g, b) for b in range(2) for g in range(4)]  # 8 banks, bank groups alternating
     r = cosim.simulate(concurrent_reads, "ddr4_2400", [(g, b, 0) for g, b in banks], refresh=False)
     # ACTs at 0, 4, 8, 12 (tRRD_S), then the fifth waits for tFAW = 26 after the first.
@@ -315,7 +325,7 @@ def test_tfaw_limits_activates():
     assert sorted(free.value)[4] < sorted(r.value)[4]
 
 
-def test_rank_switch_costs_a_data_bus_bubble():
+def test_rank_switch_costs_a_data_bus_bubble() -> None:
     # Same rank, two bank groups: ACTs tRRD_S = 4 apart, data back to back.
     assert cosim.simulate(two_reads, (0, 0), (0, 1)).value == [16 + 16 + 4, 4 + 16 + 16 + 4]
     # Two ranks: ACTs one command-bus cycle apart, but the second rank may drive the bus
@@ -323,7 +333,7 @@ def test_rank_switch_costs_a_data_bus_bubble():
     assert cosim.simulate(two_reads, (0, 0), (1, 0)).value == [36, 36 + 2 + 4]
 
 
-def test_decoupled_python_process_is_synchronised():
+def test_decoupled_python_process_is_synchronised() -> None:
     # With a quantum the process may run ahead, but the DRAM answers at the right time:
     # the same latencies as without decoupling (miss, then three row hits).
     expect = [36 * DDR4_TCK] + [20 * DDR4_TCK] * 3
@@ -331,14 +341,14 @@ def test_decoupled_python_process_is_synchronised():
     assert cosim.simulate(decoupled_reads, 1_000_000).value == expect
 
 
-def test_lt_traffic_generator_runs_against_the_dram():
+def test_lt_traffic_generator_runs_against_the_dram() -> None:
     r = cosim.simulate(lt_traffic)
     assert r.stat("gen.reads") + r.stat("gen.writes") == 500
     assert r.stat("gen.errors") == 0
     assert r.stat("mem.reads") == r.stat("gen.reads")
 
 
-def test_refresh_blocks_a_read_for_trfc():
+def test_refresh_blocks_a_read_for_trfc() -> None:
     # A read arriving exactly when the first refresh falls due (tREFI) waits tRFC.
     refi_ps = DDR4["REFI"] * DDR4_TCK
     r = cosim.simulate(read_latencies, "ddr4_2400", [(refi_ps, 0, 64)])
@@ -349,7 +359,7 @@ def test_refresh_blocks_a_read_for_trfc():
 
 
 @pytest.mark.parametrize("preset", ["ddr4_2400", "hbm2"])
-def test_streaming_read_reaches_peak_bandwidth(preset):
+def test_streaming_read_reaches_peak_bandwidth(preset) -> None:
     r = cosim.simulate(stream, preset, 20000, refresh=False, channels=1)
     s = r.flat_stats()
     peak = cosim.dram.peak_bandwidth(preset, 1)
@@ -360,7 +370,7 @@ def test_streaming_read_reaches_peak_bandwidth(preset):
     assert s["mem.row_hit_rate"] > 0.95
 
 
-def test_refresh_costs_trfc_over_trefi_of_streaming_bandwidth():
+def test_refresh_costs_trfc_over_trefi_of_streaming_bandwidth() -> None:
     r = cosim.simulate(stream, "ddr4_2400", 40000)
     s = r.flat_stats()
     peak = cosim.dram.peak_bandwidth("ddr4_2400", 1)
@@ -370,13 +380,13 @@ def test_refresh_costs_trfc_over_trefi_of_streaming_bandwidth():
     assert s["mem.cmd.ref"] == int(sim_ps // (DDR4["REFI"] * DDR4_TCK))
 
 
-def test_two_channels_double_the_bandwidth():
+def test_two_channels_double_the_bandwidth() -> None:
     one = cosim.simulate(stream, "hbm2", 20000, refresh=False, channels=1).stat("mem.bandwidth")
     two = cosim.simulate(stream, "hbm2", 20000, refresh=False, channels=2).stat("mem.bandwidth")
     assert two == pytest.approx(2 * one, rel=0.01)
 
 
-def test_random_traffic_misses_rows_and_pays_for_it():
+def test_random_traffic_misses_rows_and_pays_for_it() -> None:
     r = cosim.simulate(stream, "ddr4_2400", 5000, pattern="random", refresh=False, channels=1)
     s = r.flat_stats()
     assert s["mem.row_hit_rate"] < 0.05
@@ -385,18 +395,18 @@ def test_random_traffic_misses_rows_and_pays_for_it():
     assert s["mem.cmd.act"] >= 0.95 * 5000
 
 
-def test_small_queue_backpressure_still_completes_everything():
+def test_small_queue_backpressure_still_completes_everything() -> None:
     r = cosim.simulate(stream, "ddr4_2400", 3000, outstanding=64, read_queue=4, channels=1)
     assert r.stat("gen.reads") == 3000
     assert r.stat("mem.queue_occupancy.max") <= 4
 
 
 @pytest.mark.parametrize("preset", ["ddr4_2400", "hbm3"])
-def test_reads_return_what_was_written(preset):
+def test_reads_return_what_was_written(preset) -> None:
     assert cosim.simulate(functional, preset, 7).value == []
 
 
-def test_address_mapping_round_trip_and_custom_mapping():
+def test_address_mapping_round_trip_and_custom_mapping() -> None:
     addr, loc, next_burst, mapping = cosim.simulate(mapping_of, "").value
     assert addr % 64 == 0
     assert mapping == "ro-ra-ba-co-bg-ch"
@@ -406,7 +416,7 @@ def test_address_mapping_round_trip_and_custom_mapping():
     assert next_burst["column"] == 1 and next_burst["bankgroup"] == 0
 
 
-def test_bank_xor_spreads_rows_of_one_bank():
+def test_bank_xor_spreads_rows_of_one_bank() -> None:
     plain, _ = cosim.simulate(xor_banks, False).value
     xored, round_trip = cosim.simulate(xor_banks, True).value
     assert (plain["row"], plain["bankgroup"], plain["bank"]) == (3, 0, 0)
@@ -415,7 +425,7 @@ def test_bank_xor_spreads_rows_of_one_bank():
     assert round_trip
 
 
-def test_access_outside_the_dram_names_address_and_initiator():
+def test_access_outside_the_dram_names_address_and_initiator() -> None:
     with pytest.raises(cosim.TlmError) as e:
         cosim.simulate(out_of_range)
     msg = str(e.value)
@@ -434,6 +444,6 @@ def test_access_outside_the_dram_names_address_and_initiator():
         ({"write_queue": 8, "write_high": 16}, "write_high"),
     ],
 )
-def test_bad_configuration_names_the_parameter(params, words):
+def test_bad_configuration_names_the_parameter(params: Any, words) -> None:
     with pytest.raises(cosim.ParameterError, match=words):
         cosim.simulate(bad_config, **params)

@@ -17,7 +17,13 @@ def fit(a, b, c, v):
     return a * v * v + b * v + c
 
 
-def dram_stream(sim, preset, count, override=None, after=None):
+def dram_stream(
+    sim: cosim.Simulation,
+    preset: str,
+    count: int,
+    override: tuple[str, float] | None = None,
+    after: tuple[str, float] | None = None,
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]], str]:
     mem = sim.model("dram", "mem", preset=preset, channels=1)
     gen = sim.model("at_traffic_gen", "gen", count=count, read_fraction=0.7, span=1 << 22)
     sim.bind(gen, mem)
@@ -30,7 +36,9 @@ def dram_stream(sim, preset, count, override=None, after=None):
     return before, sim.energy.breakdown(), sim.energy.report()
 
 
-def scaling(sim, node, key="fp32_mult"):
+def scaling(
+    sim: cosim.Simulation, node: float, key: str = "fp32_mult"
+) -> tuple[float, float, float]:
     ev = sim.energy.event("pe", "mult", key, "multiplies")
     ev.add(1000)
     at45 = ev.energy_pj
@@ -38,7 +46,7 @@ def scaling(sim, node, key="fp32_mult"):
     return at45, ev.energy_pj, sim.energy.entry(key).scale_factor
 
 
-def python_events(sim):
+def python_events(sim: cosim.Simulation) -> tuple[dict[str, dict[str, float]], float]:
     sim.energy.define("toy_op", 2.5, "op", source="test figure", node_nm=45, scaling="logic")
     ev = sim.energy.event("toy", "op", "toy_op")
     ev.add(4)
@@ -46,12 +54,12 @@ def python_events(sim):
     return sim.energy.breakdown(), sim.energy.total_pj()
 
 
-def conflicting_event(sim):
+def conflicting_event(sim: cosim.Simulation) -> None:
     sim.energy.event("x", "op", "int8_add")
     sim.energy.event("x", "op", "int8_mult")
 
 
-def test_defaults_are_the_documented_figures_with_sources():
+def test_defaults_are_the_documented_figures_with_sources() -> None:
     t = energy.table()
     horowitz = {
         "int8_add": 0.03,
@@ -79,7 +87,7 @@ def test_defaults_are_the_documented_figures_with_sources():
             assert e.source and e.default_pj > 0 and e.scaling == "fixed"
 
 
-def test_ddr4_command_energies_follow_the_micron_method():
+def test_ddr4_command_energies_follow_the_micron_method() -> None:
     t = energy.table()
     tck = 0.833  # ns
     trc, tras, burst, trfc = 55 * tck, 39 * tck, 4 * tck, 420 * tck
@@ -96,7 +104,7 @@ def test_ddr4_command_energies_follow_the_micron_method():
 
 
 @pytest.mark.parametrize("preset", ["ddr4_2400", "hbm2"])
-def test_dram_energy_is_command_counts_times_table(preset):
+def test_dram_energy_is_command_counts_times_table(preset) -> None:
     r = cosim.simulate(dram_stream, preset, 4000)
     b = energy.breakdown(r)
     s = r.flat_stats()
@@ -117,7 +125,7 @@ def test_dram_energy_is_command_counts_times_table(preset):
     assert "total" in r.value[2] and "mem" in r.value[2]
 
 
-def test_overrides_apply_before_and_after_a_run():
+def test_overrides_apply_before_and_after_a_run() -> None:
     base = cosim.simulate(dram_stream, "ddr4_2400", 2000).value[1]["mem"]
     r = cosim.simulate(
         dram_stream,
@@ -134,7 +142,7 @@ def test_overrides_apply_before_and_after_a_run():
     assert after["mem"]["act"] == pytest.approx(base["act"])
 
 
-def test_technology_scaling_follows_stillmaker_baas():
+def test_technology_scaling_follows_stillmaker_baas() -> None:
     at45, at7, factor = cosim.simulate(scaling, 7).value
     expected = fit(*FIT_7[:3], FIT_7[3]) / fit(*FIT_45[:3], FIT_45[3])
     assert factor == pytest.approx(expected)
@@ -146,13 +154,13 @@ def test_technology_scaling_follows_stillmaker_baas():
         cosim.simulate(scaling, 28)
 
 
-def test_python_side_events_join_the_breakdown():
+def test_python_side_events_join_the_breakdown() -> None:
     b, total = cosim.simulate(python_events).value
     assert b == {"toy": pytest.approx({"op": 10.0, "read": 10.0})}
     assert total == pytest.approx(20.0)
 
 
-def test_errors_name_the_entry():
+def test_errors_name_the_entry() -> None:
     with pytest.raises(ValueError, match=r"unknown energy entry 'fp32_mul'.*fp32_mult"):
         energy.entry("fp32_mul")
     with pytest.raises(ValueError, match="charges 'int8_add', not 'int8_mult'"):
@@ -161,7 +169,7 @@ def test_errors_name_the_entry():
         cosim.Energy().define("x", 1.0, "op", source="")
 
 
-def test_format_breakdown_lists_components_with_shares():
+def test_format_breakdown_lists_components_with_shares() -> None:
     text = energy.format_breakdown(
         {"dram": {"io": 750.0, "act": 250.0}, "spad": {"access": 1000.0}}
     )

@@ -7,6 +7,8 @@ memories, so a 64-byte transfer holds its channel 4 ns and an uncontended one ta
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import cosim
@@ -14,7 +16,9 @@ import cosim
 A, B = 0x0, 0x1000_0000  # the two memories
 
 
-def run_plan(sim, plan, sockets=2, **fabric):
+def run_plan(
+    sim: cosim.Simulation, plan: list[tuple[int, ...]], sockets: int = 2, **fabric: Any
+) -> tuple[list[int], list[int]]:
     """`plan`: (socket, start_ps, address, nbytes, write) per access, each in its own
     process. Returns latency (ps) and grant order by plan index."""
     fab = sim.model("fabric", "fab", width=16, clock_hz=1e9, latency=2, **fabric)
@@ -46,7 +50,7 @@ def run_plan(sim, plan, sockets=2, **fabric):
     return lat, order
 
 
-def unmapped(sim, address, nbytes):
+def unmapped(sim: cosim.Simulation, address: int, nbytes: int) -> None:
     fab = sim.model("fabric", "fab")
     m = sim.model("memory", "mem", size=4096)
     fab.map(m.port("target"), 0x1000, 4096)
@@ -54,13 +58,13 @@ def unmapped(sim, address, nbytes):
     sim.bind(cpu, fab.port("target"))
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         await cpu.read(address, nbytes)
 
     sim.run()
 
 
-def overlapping(sim):
+def overlapping(sim: cosim.Simulation) -> None:
     fab = sim.model("fabric", "fab")
     a = sim.model("memory", "a", size=4096)
     b = sim.model("memory", "b", size=4096)
@@ -68,14 +72,14 @@ def overlapping(sim):
     fab.map(b.port("target"), 0x1800, 4096)
 
 
-def test_uncontended_latency_is_hop_plus_beats():
+def test_uncontended_latency_is_hop_plus_beats() -> None:
     r = cosim.simulate(run_plan, [(0, 0, A, 64, False), (0, 100_000, A, 16, True)])
     assert r.value[0] == [6_000, 3_000]  # 2 + 64/16 beats; 2 + 1 beat
     assert r.stat("fab.beats") == 5
     assert r.stat("fab.bytes") == 80
 
 
-def test_contention_on_one_target_is_visible_in_stats():
+def test_contention_on_one_target_is_visible_in_stats() -> None:
     r = cosim.simulate(run_plan, [(0, 0, A, 64, True), (1, 0, A, 64, True)])
     assert sorted(r.value[0]) == [6_000, 10_000]  # the second waits the first's 4 beats
     s = r.flat_stats()
@@ -86,7 +90,7 @@ def test_contention_on_one_target_is_visible_in_stats():
     assert s["fab.from.cpu1_socket.wait.max"] == pytest.approx(4.0)
 
 
-def test_crossbar_targets_and_duplex_channels_do_not_contend():
+def test_crossbar_targets_and_duplex_channels_do_not_contend() -> None:
     both_targets = [(0, 0, A, 64, True), (1, 0, B, 64, True)]
     assert cosim.simulate(run_plan, both_targets).value[0] == [6_000, 6_000]
     read_and_write = [(0, 0, A, 64, True), (1, 0, A, 64, False)]
@@ -119,7 +123,7 @@ REPEAT = [(0, 0, A, 64, True), (0, 1_000, A, 64, True), (1, 2_000, A, 64, True)]
         ("round_robin", REPEAT, [0, 2, 1]),  # socket 1's turn after socket 0
     ],
 )
-def test_arbitration_policies(policy, plan, order):
+def test_arbitration_policies(policy, plan: list[tuple[int, ...]], order) -> None:
     lat, got = cosim.simulate(run_plan, plan, sockets=3, arbitration=policy).value
     assert got == order
     # Grants come back to back, 4 ns apart: the k-th granted finishes at 4k + 6 ns.
@@ -127,7 +131,7 @@ def test_arbitration_policies(policy, plan, order):
     assert sorted(finish.values()) == [6_000, 10_000, 14_000]
 
 
-def test_unmapped_access_names_address_and_initiator():
+def test_unmapped_access_names_address_and_initiator() -> None:
     with pytest.raises(cosim.TlmError) as e:
         cosim.simulate(unmapped, 0x9000, 4)
     msg = str(e.value)
@@ -136,14 +140,14 @@ def test_unmapped_access_names_address_and_initiator():
     assert "mem.target [0x1000, 0x1fff]" in msg
 
 
-def test_access_crossing_the_end_of_a_range_is_refused():
+def test_access_crossing_the_end_of_a_range_is_refused() -> None:
     with pytest.raises(
         cosim.TlmError, match=r"access \[0x1ff8, 0x2007\] by 'cpu.socket' crosses the end"
     ):
         cosim.simulate(unmapped, 0x1FF8, 16)
 
 
-def test_overlapping_ranges_are_refused_naming_both():
+def test_overlapping_ranges_are_refused_naming_both() -> None:
     with pytest.raises(
         cosim.BindingError,
         match=r"\[0x1800, 0x27ff\] for 'b.target' overlaps \[0x1000, 0x1fff\] "

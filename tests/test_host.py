@@ -4,13 +4,15 @@ roofline. Host at 1 GHz (1 ns cycles), access_cycles 20, cpi 1.5, interrupt late
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import cosim
 from cosim.host import HostCpu, InterruptLine
 
 
-def build(sim, **host):
+def build(sim: cosim.Simulation, **host: Any) -> tuple[HostCpu, Any]:
     params = {"clock_hz": 1e9, "access_cycles": 20, "cpi": 1.5, "irq_latency": "500 ns", **host}
     h = HostCpu(sim, "host", **params)
     fab = sim.model("fabric", "fab", width=16, clock_hz=1e9, latency=2)
@@ -20,12 +22,12 @@ def build(sim, **host):
     return h, mem
 
 
-def driver_costs(sim):
+def driver_costs(sim: cosim.Simulation) -> dict[str, int]:
     h, _ = build(sim)
     t = {}
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         t0 = cosim.now()
         await h.write32(0x100, 0xDEADBEEF)
         t["write32"] = cosim.now() - t0
@@ -40,7 +42,7 @@ def driver_costs(sim):
     return t
 
 
-def interrupts(sim, device_at, host_busy_until):
+def interrupts(sim: cosim.Simulation, device_at: int, host_busy_until: int) -> dict[str, int]:
     h, _ = build(sim)
     ev = sim.event("device_irq")
     line = InterruptLine(sim, ev, "line")
@@ -52,7 +54,7 @@ def interrupts(sim, device_at, host_busy_until):
         ev.notify()
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         await cosim.delay(host_busy_until)
         await h.wait_irq(line)
         t["handled"] = cosim.now()
@@ -61,12 +63,12 @@ def interrupts(sim, device_at, host_busy_until):
     return t
 
 
-def kernel(sim, flops, nbytes):
+def kernel(sim: cosim.Simulation, flops: float, nbytes: int) -> dict[str, Any]:
     h, _ = build(sim)
     out = {}
 
     @sim.process
-    async def driver():
+    async def driver() -> None:
         t0 = cosim.now()
         out.update(await h.run_kernel(flops, nbytes))
         out["elapsed"] = cosim.now() - t0
@@ -76,11 +78,11 @@ def kernel(sim, flops, nbytes):
     return out
 
 
-def bad_host(sim, **params):
+def bad_host(sim: cosim.Simulation, **params: Any) -> None:
     HostCpu(sim, "host", **params)
 
 
-def test_driver_access_and_code_costs():
+def test_driver_access_and_code_costs() -> None:
     t = cosim.simulate(driver_costs).value
     # Uncached store: 20 core cycles + fabric hop 2 + memory 10 + 1 beat = 33 ns.
     assert t["write32"] == 33_000
@@ -89,14 +91,14 @@ def test_driver_access_and_code_costs():
     assert t["compute"] == 150_000  # 100 ops x 1.5 cycles
 
 
-def test_interrupt_latency_and_latching():
+def test_interrupt_latency_and_latching() -> None:
     # Host waiting first: handled 500 ns after the device raises the line.
     assert cosim.simulate(interrupts, 1_000_000, 0).value["handled"] == 1_500_000
     # Host busy until 2 us: the latched interrupt is taken at once, plus the latency.
     assert cosim.simulate(interrupts, 100_000, 2_000_000).value["handled"] == 2_500_000
 
 
-def test_roofline_compute_bound_and_memory_bound():
+def test_roofline_compute_bound_and_memory_bound() -> None:
     # Defaults: 256 GFLOP/s x 0.7 = 179.2 GFLOP/s; 38.4 GB/s x 0.8 = 30.72 GB/s.
     r = cosim.simulate(kernel, 179.2e6, 1e6)
     assert r.value["bound"] == "compute"
@@ -122,6 +124,6 @@ def test_roofline_compute_bound_and_memory_bound():
         ({"memory_energy": "nope"}, "memory_energy"),
     ],
 )
-def test_bad_parameters_name_the_parameter(params, words):
+def test_bad_parameters_name_the_parameter(params: Any, words) -> None:
     with pytest.raises(cosim.ParameterError, match=words):
         cosim.simulate(bad_host, **params)

@@ -29,7 +29,7 @@ FABRIC_BYTES_PER_NS = 16
     ("memory", "tck", "idle_cycles", "burst"),
     [("ddr4_2400", 833, 16 + 16 + 4, 64), ("hbm2", 1000, 14 + 14 + 2, 32)],
 )
-def test_system_demo(memory, tck, idle_cycles, burst):
+def test_system_demo(memory, tck, idle_cycles, burst) -> None:
     r = cosim.simulate(system_demo.run_demo, memory)
     fig = r.value
     s = r.flat_stats()
@@ -66,7 +66,7 @@ def test_system_demo(memory, tck, idle_cycles, burst):
 
 
 @pytest.mark.slow
-def test_system_demo_script_prints_its_report(capsys):
+def test_system_demo_script_prints_its_report(capsys) -> None:
     assert system_demo.main(["--memory", "lpddr4_3200", "--tile", "64"]) == 0
     out = capsys.readouterr().out
     assert "golden check (numpy)       : OK" in out
