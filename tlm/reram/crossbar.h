@@ -49,7 +49,8 @@ struct CrossbarConfig {
   double sigma_cmp = 0.0;   // threshold comparator input-referred offset, in product units
   std::uint64_t seed = 1;
   std::uint64_t endurance = 1'000'000;  // writes per cell before wear-out is reported
-  // timing (ps) and energy (pJ); defaults from ISAAC Table 2 (32 nm) unless noted
+  // timing (ps) and energy (pJ); defaults from ISAAC Table 2 (32 nm) unless noted. The
+  // models fill the energies from the shared energy table (keys reram.*).
   std::uint64_t t_read_ps = 100'000;        // one crossbar read (ISAAC: 100 ns)
   double adc_rate_hz = 1.28e9;              // ISAAC: 1.28 GS/s SAR ADC
   std::uint64_t t_write_row_ps = 1'000'000;  // program-and-verify of one row (see model source)

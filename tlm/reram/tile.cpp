@@ -24,6 +24,7 @@
 #include <memory>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "cosim/energy.h"
 #include "cosim/model.h"
 #include "cosim/python.h"
 #include "cosim/trace.h"
@@ -77,16 +78,39 @@ std::vector<ParamSpec> crossbar_params() {
       time_param("t_read", 100'000, 1, 1'000'000'000, "one crossbar read", kIsaac),
       float_param("adc_rate", 1.28e9, 1e3, 1e12, "Hz", "ADC conversion rate", kIsaac),
       time_param("t_write_row", 1'000'000, 1, 1'000'000'000, "program-and-verify of one row", kWrite),
-      float_param("e_adc", 1.5625, 0, 1e6, "pJ", "one conversion at e_adc_ref_bits (2 mW / 1.28 GS/s)", kIsaac),
-      int_param("e_adc_ref_bits", 8, 1, 24, "bit",
-                "resolution of e_adc; energy scales by 2^(adc_bits - ref) (Walden figure of merit)"),
-      float_param("e_dac", 0.00039, 0, 1e6, "pJ", "one 1-bit DAC drive for one read (4 mW / 1024 / 100 ns)", kIsaac),
-      float_param("e_array", 30.0, 0, 1e6, "pJ", "one array read (2.4 mW / 8 arrays x 100 ns)", kIsaac),
-      float_param("e_sample_hold", 0.000001, 0, 1e6, "pJ", "one sample-and-hold (10 uW / 1024 x 100 ns)", kIsaac),
-      float_param("e_shift_add", 0.04, 0, 1e6, "pJ", "one shift-and-add (0.2 mW / 4 units / 1.28 GHz)", kIsaac),
-      float_param("e_compare", 0.01, 0, 1e6, "pJ", "one threshold comparison (latch comparator); assumption"),
-      float_param("e_write_cell", 10.0, 0, 1e9, "pJ", "one cell program-and-verify", kWrite),
   };
+}
+
+// Per-event energies live in the shared energy table (cosim/energy.h), so one override
+// (sim.energy.set("reram.array_read", ...)) reaches every tile and standalone crossbar.
+const RegisterEnergy reg_reram_energy({
+    {"reram.adc_8bit", 1.5625, "conversion", 32, EnergyScaling::Logic,
+     std::string(kIsaac) + ": 8-bit SAR ADC, 2 mW at 1.28 GS/s", "one 8-bit ADC conversion"},
+    {"reram.dac_1bit", 0.00039, "drive", 32, EnergyScaling::Logic,
+     std::string(kIsaac) + ": 1024 1-bit DACs, 4 mW, 100 ns read", "one 1-bit DAC drive for one read"},
+    {"reram.array_read", 30.0, "read", 32, EnergyScaling::Fixed,
+     std::string(kIsaac) + ": 8 arrays of 128x128, 2.4 mW, 100 ns read", "one 128x128 crossbar read"},
+    {"reram.sample_hold", 0.000001, "sample", 32, EnergyScaling::Logic,
+     std::string(kIsaac) + ": 1024 sample-and-hold circuits, 10 uW, 100 ns", "one sample-and-hold"},
+    {"reram.shift_add", 0.04, "op", 32, EnergyScaling::Logic,
+     std::string(kIsaac) + ": 4 shift-and-add units, 0.2 mW, 1.28 GHz", "one shift-and-add"},
+    {"reram.compare", 0.01, "comparison", 32, EnergyScaling::Logic,
+     "assumption: a latch comparator decision, well below an ADC conversion", "one threshold comparison"},
+    {"reram.cell_write", 10.0, "cell", 32, EnergyScaling::Fixed, kWrite, "one cell program-and-verify"},
+});
+
+// The ADC entry of a resolution: the 8-bit figure scaled by 2^(bits - 8) (Walden figure
+// of merit: energy per conversion doubles with each bit of resolution).
+std::string adc_energy_key(int bits) {
+  const std::string key = "reram.adc_" + std::to_string(bits) + "bit";
+  if (energy_table().find(key) == nullptr) {
+    const EnergyEntry& ref = energy_table().entry("reram.adc_8bit");
+    energy_table().define({key, ref.pj * std::ldexp(1.0, bits - 8), "conversion", ref.node_nm,
+                           EnergyScaling::Logic,
+                           ref.source + ", scaled by 2^(bits-8) (Walden figure of merit)",
+                           "one " + std::to_string(bits) + "-bit ADC conversion"});
+  }
+  return key;
 }
 
 CrossbarConfig crossbar_config(const Params& p) {
@@ -114,14 +138,15 @@ CrossbarConfig crossbar_config(const Params& p) {
   c.t_read_ps = p.get_time_ps("t_read");
   c.adc_rate_hz = p.get_float("adc_rate");
   c.t_write_row_ps = p.get_time_ps("t_write_row");
-  c.e_adc_pj = p.get_float("e_adc");
-  c.e_adc_ref_bits = static_cast<int>(p.get_int("e_adc_ref_bits"));
-  c.e_dac_pj = p.get_float("e_dac");
-  c.e_array_pj = p.get_float("e_array");
-  c.e_sh_pj = p.get_float("e_sample_hold");
-  c.e_shift_add_pj = p.get_float("e_shift_add");
-  c.e_compare_pj = p.get_float("e_compare");
-  c.e_write_cell_pj = p.get_float("e_write_cell");
+  const EnergyTable& e = energy_table();
+  c.e_adc_pj = e.pj(adc_energy_key(c.adc_bits));
+  c.e_adc_ref_bits = c.adc_bits;
+  c.e_dac_pj = e.pj("reram.dac_1bit");
+  c.e_array_pj = e.pj("reram.array_read");
+  c.e_sh_pj = e.pj("reram.sample_hold");
+  c.e_shift_add_pj = e.pj("reram.shift_add");
+  c.e_compare_pj = e.pj("reram.compare");
+  c.e_write_cell_pj = e.pj("reram.cell_write");
   return c;
 }
 
@@ -152,14 +177,13 @@ class ReramTile : public Model {
         comparisons_(counter("comparisons", "threshold comparisons")),
         shift_adds_(counter("shift_adds", "shift-and-add operations")),
         busy_(value("busy_time", "time spent executing commands", "ps")),
-        e_adc_(value("energy.adc", "ADC conversion energy", "pJ")),
-        e_dac_(value("energy.dac", "DAC energy", "pJ")),
-        e_array_(value("energy.array", "crossbar array read energy", "pJ")),
-        e_sh_(value("energy.sample_hold", "sample-and-hold energy", "pJ")),
-        e_shift_add_(value("energy.shift_add", "shift-and-add energy", "pJ")),
-        e_compare_(value("energy.compare", "comparator energy", "pJ")),
-        e_write_(value("energy.write", "cell programming energy", "pJ")),
-        e_total_(value("energy.total", "energy of all crossbar operations", "pJ")),
+        e_adc_(energy_event(this->name(), "adc", adc_energy_key(cfg_.adc_bits), "ADC conversions")),
+        e_dac_(energy_event(this->name(), "dac", "reram.dac_1bit", "1-bit DAC drives")),
+        e_array_(energy_event(this->name(), "array", "reram.array_read", "crossbar array reads")),
+        e_sh_(energy_event(this->name(), "sample_hold", "reram.sample_hold", "sample-and-holds")),
+        e_shift_add_(energy_event(this->name(), "shift_add", "reram.shift_add", "shift-and-adds")),
+        e_compare_(energy_event(this->name(), "compare", "reram.compare", "threshold comparisons")),
+        e_write_(energy_event(this->name(), "write", "reram.cell_write", "cell programming")),
         max_writes_(value("max_cell_writes", "most writes to any one cell")),
         worn_(value("worn_cells", "cells written more often than their endurance")) {
     cfg_.validate();
@@ -244,15 +268,13 @@ class ReramTile : public Model {
     adc_conversions_.inc(c.adc_conversions);
     comparisons_.inc(c.comparisons);
     shift_adds_.inc(c.shift_adds);
-    energy_ += c;
-    e_adc_.set(energy_.e_adc);
-    e_dac_.set(energy_.e_dac);
-    e_array_.set(energy_.e_array);
-    e_sh_.set(energy_.e_sh);
-    e_shift_add_.set(energy_.e_shift_add);
-    e_compare_.set(energy_.e_compare);
-    e_write_.set(energy_.e_write);
-    e_total_.set(energy_.energy_pj());
+    e_adc_.add(c.adc_conversions);
+    e_dac_.add(c.dac_drives * std::uint64_t(cfg_.dac_bits));
+    e_array_.add(c.array_reads);
+    e_sh_.add(c.sample_holds);
+    e_shift_add_.add(c.shift_adds);
+    e_compare_.add(c.comparisons);
+    e_write_.add(c.cell_writes);
   }
 
   std::vector<std::int64_t> read_ints16(const std::vector<unsigned char>& buf, std::size_t count) {
@@ -363,12 +385,12 @@ class ReramTile : public Model {
   std::map<int, std::unique_ptr<CrossbarMatrix>> matrices_;
   sc_core::sc_event start_, done_;
   std::string last_error_;
-  Cost energy_;
   std::uint32_t track_;
   Counter &programs_, &mvms_, &thresholds_, &errors_, &cell_writes_, &array_reads_, &dac_drives_,
       &adc_conversions_, &comparisons_, &shift_adds_;
-  Value &busy_, &e_adc_, &e_dac_, &e_array_, &e_sh_, &e_shift_add_, &e_compare_, &e_write_, &e_total_,
-      &max_writes_, &worn_;
+  Value& busy_;
+  EnergyEvent &e_adc_, &e_dac_, &e_array_, &e_sh_, &e_shift_add_, &e_compare_, &e_write_;
+  Value &max_writes_, &worn_;
 };
 
 namespace {
