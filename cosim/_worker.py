@@ -2,9 +2,10 @@
 
     python -m cosim._worker JOB_DIR
 
-JOB_DIR holds context.json (sys.path and working directory of the caller) and job.pkl
+JOB_DIR holds context.json (sys.path, working directory and pid of the caller) and job.pkl
 ((fn, args, kwargs)); the worker writes result.pkl there and exits without interpreter
-teardown."""
+teardown. A worker never outlives its caller: if the caller dies (a sweep driver killed
+with kill -9), the worker is killed too instead of running on as an orphan."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import json
 import os
 import pickle
 import platform
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -38,10 +41,32 @@ def _metadata(sim: Any, wall: float) -> dict[str, Any]:
     return meta
 
 
+def _die_with_parent(parent_pid: int | None) -> None:
+    """End this worker when the process that started it dies, so that killing a driver
+    (even with SIGKILL, which it cannot intercept) leaves no simulation running."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    elif parent_pid is not None:  # no parent-death signal: watch the parent instead
+
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True, name="cosim-parent-watch").start()
+    # The parent may have died before the signal was armed.
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
+
+
 def main(job_dir: str) -> None:
     faulthandler.enable()
     d = Path(job_dir)
     context = json.loads((d / "context.json").read_text())
+    _die_with_parent(context.get("parent_pid"))
     for p in reversed(context["sys_path"]):
         if p not in sys.path:
             sys.path.insert(0, p)

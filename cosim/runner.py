@@ -95,7 +95,14 @@ def simulate(
         main = sys.modules.get("__main__")
         main_path = getattr(main, "__file__", None) if _uses_main(fn, args, kwargs) else None
         (Path(tmp) / "context.json").write_text(
-            json.dumps({"sys_path": list(sys.path), "cwd": os.getcwd(), "main_path": main_path})
+            json.dumps(
+                {
+                    "sys_path": list(sys.path),
+                    "cwd": os.getcwd(),
+                    "main_path": main_path,
+                    "parent_pid": os.getpid(),
+                }
+            )
         )
         (Path(tmp) / "job.pkl").write_bytes(blob)
         result_path = Path(tmp) / "result.pkl"
