@@ -1,0 +1,421 @@
+"""The `cosim` command line: run scenarios, sweep their parameters, report results.
+
+Every simulation runs in its own worker process (cosim.simulate); the commands only
+validate, schedule, store and show. Bad input (an unknown scenario, parameter or engine,
+a value of the wrong type or out of range) is one line on stderr naming it and what is
+allowed, with exit status 2; a run that fails or whose golden check fails exits with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from cosim.errors import (
+    CosimError,
+    ParameterError,
+    RemoteTraceback,
+    SimulationCrashed,
+    SimulationTimeout,
+)
+from cosim.progress import PROGRESS_ENV, RunProgress
+from cosim.scenario import Config, Scenario, ScenarioError
+from cosim.units import fmt_time
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+EXAMPLES = """\
+examples:
+  cosim list
+  cosim run axpy_offload --set n=8192 --engine engine=functional --seed 3
+  cosim run axpy_offload --trace run.json          # then open run.json in ui.perfetto.dev
+  cosim sweep axpy_offload --grid n=1024,4096,16384 --grid lanes=4,16 --workers 2 --out results/axpy
+  cosim sweep axpy_offload --grid n=1024,4096 --backend dask --address tcp://10.0.0.5:8786
+  cosim report results/axpy                       # tables and figures in results/axpy/report/
+  cosim doctor
+
+Scenarios are the scripts in the repository's scenarios/ folder and in the folders
+listed in $COSIM_SCENARIO_PATH (':'-separated); a path to a script also works.
+"""
+
+
+def _fail(prog: str, message: str, code: int = EXIT_USAGE) -> int:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return code
+
+
+# ---------------------------------------------------------------------- one run
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options shared by `cosim run` and a scenario script run directly."""
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter (repeatable)",
+    )
+    p.add_argument(
+        "--engine",
+        dest="engines",
+        action="append",
+        default=[],
+        metavar="COMPONENT=IMPL",
+        help="choose an engine implementation: functional, tlm or rtl (repeatable)",
+    )
+    p.add_argument("--seed", metavar="N", help="seed of the workload (default: the scenario's)")
+    p.add_argument(
+        "--wave",
+        metavar="BLOCK",
+        help="ask the scenario for a waveform of RTL block BLOCK (it must run as rtl)",
+    )
+    p.add_argument(
+        "--trace",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="write a Chrome/Perfetto trace-event JSON timeline of transactions and engine "
+        "activity (FILE defaults to SCENARIO.trace.json)",
+    )
+    p.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="kill the run after this wall time"
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="show what the simulation prints as it runs"
+    )
+
+
+def config_from_args(scenario: Scenario, args: argparse.Namespace) -> Config:
+    from cosim.studies.grid import parse_assignments
+
+    return scenario.configure(
+        parse_assignments(args.sets, "--set"),
+        parse_assignments(args.engines, "--engine"),
+        args.seed,
+        wave=args.wave,
+        trace=args.trace is not None,
+    )
+
+
+def _run_failure(prog: str, scenario: Scenario, e: BaseException) -> int:
+    if isinstance(e, SimulationCrashed | SimulationTimeout):
+        what = "crashed" if isinstance(e, SimulationCrashed) else "timed out"
+        return _fail(prog, f"scenario '{scenario.name}' {what}: {e}", EXIT_FAILED)
+    if isinstance(e.__cause__, RemoteTraceback) and not isinstance(e, ScenarioError):
+        print(e.__cause__.tb.rstrip(), file=sys.stderr)
+    return _fail(prog, f"scenario '{scenario.name}' failed: {type(e).__name__}: {e}", EXIT_FAILED)
+
+
+def run_once(scenario: Scenario, args: argparse.Namespace, prog: str) -> int:
+    """Validate the options, run the scenario once in a worker and print its report; the
+    last line printed is the JSON object of its metrics."""
+    try:
+        config = config_from_args(scenario, args)
+    except (ParameterError, ScenarioError) as e:
+        return _fail(prog, str(e))
+    trace = None
+    if args.trace is not None:
+        trace = Path(args.trace or f"{scenario.name}.trace.json")
+    with tempfile.TemporaryDirectory(prefix="cosim-progress-") as tmp:
+        progress_file = Path(tmp) / "progress.json"
+        try:
+            with RunProgress(scenario.name, progress_file, enabled=False if args.verbose else None):
+                outcome = scenario.simulate(
+                    config,
+                    trace_path=trace,
+                    timeout=args.timeout,
+                    echo=args.verbose,
+                    env={PROGRESS_ENV: str(progress_file)},
+                )
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception as e:
+            return _run_failure(prog, scenario, e)
+    if outcome.report:
+        print(outcome.report.rstrip())
+    print(
+        f"simulated {fmt_time(outcome.sim_time_ps)} in {outcome.wall_s:.2f} s of wall time "
+        f"(seed {config.seed}; engines: "
+        + (", ".join(f"{k}={v}" for k, v in config.engines.items()) or "none")
+        + ")"
+    )
+    if trace is not None:
+        print(f"trace: {outcome.trace_events:,} events in {trace} (open in ui.perfetto.dev)")
+    print(json.dumps(outcome.metrics))
+    return EXIT_OK if outcome.metrics["golden_ok"] else EXIT_FAILED
+
+
+def _scenario_help(scenario: Scenario) -> str:
+    doc = textwrap.dedent(scenario.doc).strip()
+    head = f"{scenario.name}: {scenario.summary}"
+    return "\n\n".join(x for x in (head, doc, scenario.help_text()) if x)
+
+
+def scenario_script_main(scenario: Scenario, argv: list[str] | None = None) -> int:
+    """`python scenarios/NAME.py [options]` (Scenario.main)."""
+    prog = f"python {scenario.path.name if scenario.path else scenario.name + '.py'}"
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description=_scenario_help(scenario),
+        epilog=(
+            f"examples:\n  {prog} --set {next(iter(scenario.params), 'NAME')}=VALUE --seed 2\n"
+            f"  {prog} --trace {scenario.name}.trace.json\n"
+            f"  cosim sweep {scenario.name} --grid NAME=V1,V2   (many points, stored)"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_run_options(p)
+    return run_once(scenario, p.parse_args(argv), prog)
+
+
+# ----------------------------------------------------------------------- commands
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from cosim.scenario_catalog import catalog, search_path
+
+    entries = catalog()
+    if not entries:
+        folders = ", ".join(str(f) for f in search_path()) or "none"
+        print(f"no scenarios found (searched: {folders})")
+        return EXIT_OK
+    width = max(len(e.name) for e in entries)
+    for e in entries:
+        text = e.summary if e.error is None else f"(cannot load: {e.error})"
+        print(f"{e.name:<{width}}  {text}")
+        if args.verbose:
+            print(f"{'':<{width}}  {e.path}")
+    return EXIT_OK
+
+
+def _find(name: str) -> Scenario:
+    from cosim.scenario_catalog import find
+
+    return find(name)
+
+
+def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    scenario = None
+    if args.scenario:
+        try:
+            scenario = _find(args.scenario)
+        except ScenarioError as e:
+            return _fail("cosim run", str(e))
+    if args.help or scenario is None:
+        print(parser.format_help().rstrip())
+        if scenario is not None:
+            print("\n" + _scenario_help(scenario))
+            return EXIT_OK
+        if not args.help:
+            return _fail("cosim run", "name a scenario (see `cosim list`)")
+        return EXIT_OK
+    return run_once(scenario, args, "cosim run")
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from cosim.studies.backends import BackendError
+    from cosim.studies.grid import expand_grid, parse_assignments, parse_grid
+    from cosim.studies.store import StoreError
+    from cosim.studies.sweep import run_sweep
+
+    prog = "cosim sweep"
+    try:
+        scenario = _find(args.scenario)
+        axes = parse_grid(scenario, args.grid)
+        configs = expand_grid(
+            scenario,
+            axes,
+            parse_assignments(args.sets, "--set"),
+            parse_assignments(args.engines, "--engine"),
+            args.seed,
+        )
+    except (ParameterError, ScenarioError) as e:
+        return _fail(prog, str(e))
+    if args.workers is not None and args.workers < 1:
+        return _fail(prog, f"--workers must be >= 1, got {args.workers}")
+    out = Path(args.out) if args.out else Path("results") / scenario.name
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        summary = run_sweep(
+            scenario,
+            configs,
+            out,
+            workers=args.workers,
+            backend=args.backend,
+            address=args.address,
+            timeout=args.timeout,
+            retry_failed=args.retry_failed,
+        )
+    except (StoreError, BackendError) as e:
+        return _fail(prog, str(e))
+    except KeyboardInterrupt:
+        print(
+            f"{prog}: interrupted; every finished point is stored in {out}; run the same "
+            "command again to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(f"sweep {scenario.name}: {summary.line()}")
+    print(f"results: {out / 'results.sqlite'}; tables and figures: cosim report {out}")
+    return EXIT_OK if summary.complete else EXIT_FAILED
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from cosim.studies.report import write_report
+    from cosim.studies.store import StoreError
+
+    try:
+        paths = write_report(args.dir, args.out)
+    except StoreError as e:
+        return _fail("cosim report", str(e))
+    for path in paths:
+        print(path)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from cosim.doctor import run_checks
+
+    return EXIT_OK if run_checks(sys.stdout) else EXIT_FAILED
+
+
+# ------------------------------------------------------------------------ parser
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="cosim",
+        description="Run, sweep and report co-simulations of ML accelerators.",
+        epilog=EXAMPLES,
+        formatter_class=raw,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subs: dict[str, argparse.ArgumentParser] = {}
+
+    p = sub.add_parser("list", help="list the scenarios and what each one shows")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show each script's path")
+    subs["list"] = p
+
+    p = sub.add_parser(
+        "run",
+        help="run one scenario and print its report",
+        add_help=False,
+        formatter_class=raw,
+        description="Run SCENARIO once in a fresh worker process and print its report; the "
+        "last line is one JSON object of its metrics. `cosim run SCENARIO --help` lists its "
+        "parameters and engines.",
+        epilog="examples:\n  cosim run axpy_offload --set n=8192 --set lanes=16\n"
+        "  cosim run axpy_offload --engine engine=functional --trace",
+    )
+    p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="name or script path")
+    p.add_argument("-h", "--help", action="store_true", help="show this help (and SCENARIO's)")
+    add_run_options(p)
+    subs["run"] = p
+
+    p = sub.add_parser(
+        "sweep",
+        help="run a grid of points, storing each result as it finishes",
+        formatter_class=raw,
+        description="Run every point of the grid (the Cartesian product of the --grid axes "
+        "over the --set/--engine/--seed settings), each in its own worker, and store each "
+        "result in DIR/results.sqlite as it finishes. Running the same command again "
+        "resumes: points already stored are skipped.",
+        epilog="examples:\n  cosim sweep axpy_offload --grid n=1024,4096 --grid lanes=4,16\n"
+        "  cosim sweep axpy_offload --grid engine.engine=tlm,functional --grid seed=1,2,3\n"
+        "  cosim sweep axpy_offload --grid n=1024,4096 --backend ray --workers 8",
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="name or script path")
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2,...",
+        help="an axis: a parameter, engine.COMPONENT or seed, with its values (repeatable)",
+    )
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--engine", dest="engines", action="append", default=[], metavar="C=IMPL")
+    p.add_argument("--seed", metavar="N", help="seed of every point (unless seed is an axis)")
+    p.add_argument(
+        "--workers", type=int, metavar="N", help="points run at once (default: CPU count)"
+    )
+    p.add_argument(
+        "--backend",
+        choices=("local", "dask", "ray"),
+        default="local",
+        help="local process pool (default), Dask distributed or Ray",
+    )
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="the cluster to use: a Dask scheduler (tcp://host:8786) or a Ray address; "
+        "without it dask and ray start a local cluster of --workers workers",
+    )
+    p.add_argument("--out", metavar="DIR", help="results folder (default results/SCENARIO)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="wall-time limit of each point")
+    p.add_argument(
+        "--retry-failed", action="store_true", help="run stored points that failed again"
+    )
+    subs["sweep"] = p
+
+    p = sub.add_parser(
+        "report",
+        help="write tables and figures of a sweep's results",
+        formatter_class=raw,
+        description="Write results.csv, results.md and figures (PNG and SVG): metrics vs "
+        "each swept parameter with baselines, speedup and energy-ratio bars, stacked "
+        "energy breakdowns and a roofline.",
+        epilog="example:\n  cosim report results/axpy     # writes results/axpy/report/*",
+    )
+    p.add_argument("dir", metavar="DIR", help="a sweep's results folder")
+    p.add_argument("--out", metavar="FOLDER", help="where to write (default DIR/report)")
+    subs["report"] = p
+
+    subs["doctor"] = sub.add_parser(
+        "doctor", help="check SystemC, the compiler, the cache, the extension and Verilator"
+    )
+    return parser, subs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, subs = build_parser()
+    args = parser.parse_args(argv)
+    handlers: dict[str, Any] = {
+        "list": cmd_list,
+        "sweep": cmd_sweep,
+        "report": cmd_report,
+        "doctor": cmd_doctor,
+    }
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        if args.command == "run":
+            return cmd_run(args, subs["run"])
+        return int(handlers[args.command](args))
+    except CosimError as e:
+        return _fail(f"cosim {args.command}", str(e))
+
+
+def entry_point() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()
