@@ -42,7 +42,8 @@ examples:
   cosim doctor
 
 Scenarios are the scripts in the repository's scenarios/ folder and in the folders
-listed in $COSIM_SCENARIO_PATH (':'-separated); a path to a script also works.
+listed in $COSIM_SCENARIO_PATH (':'-separated); a path to a script also works. The
+examples use the test fixture axpy_offload: export COSIM_SCENARIO_PATH=tests/scenarios
 """
 
 
@@ -277,12 +278,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from cosim.studies.report import write_report
+    from cosim.studies.report import ReportError, write_report
     from cosim.studies.store import StoreError
 
     try:
-        paths = write_report(args.dir, args.out)
-    except StoreError as e:
+        paths = write_report(args.dir, args.out, args.metrics)
+    except (StoreError, ReportError) as e:
         return _fail("cosim report", str(e))
     for path in paths:
         print(path)
@@ -381,10 +382,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         description="Write results.csv, results.md and figures (PNG and SVG): metrics vs "
         "each swept parameter with baselines, speedup and energy-ratio bars, stacked "
         "energy breakdowns and a roofline.",
-        epilog="example:\n  cosim report results/axpy     # writes results/axpy/report/*",
+        epilog="examples:\n  cosim report results/axpy     # writes results/axpy/report/*\n"
+        "  cosim report results/axpy --metric throughput_gops --out figures",
     )
     p.add_argument("dir", metavar="DIR", help="a sweep's results folder")
     p.add_argument("--out", metavar="FOLDER", help="where to write (default DIR/report)")
+    p.add_argument(
+        "--metric",
+        dest="metrics",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also plot this metric against each swept parameter (repeatable)",
+    )
     subs["report"] = p
 
     subs["doctor"] = sub.add_parser(

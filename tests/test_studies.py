@@ -307,12 +307,12 @@ def test_report_writes_tables_and_figures(tmp_path: Path) -> None:
         s, parse_grid(s, ["n=256,1024", "engine.engine=tlm,functional"]), {"tile": 128}
     )
     assert run_sweep(s, configs, out, workers=2, progress=False).complete
-    failing = load_script(STREAM)
-    r = cosim_cli("report", str(out))
+    r = cosim_cli("report", str(out), "--metric", "throughput_gops")
     assert r.returncode == 0, r.stderr
     written = [Path(line) for line in r.stdout.splitlines()]
     names = {p.name for p in written}
-    for stem in ("lines_n", "lines_engine_engine", "ratios", "energy_breakdown", "roofline"):
+    stems = ("lines_n", "lines_engine_engine", "ratios", "energy_breakdown", "roofline")
+    for stem in (*stems, "throughput_gops_vs_n", "throughput_gops_vs_engine_engine"):
         assert {f"{stem}.png", f"{stem}.svg"} <= names
     assert {"results.csv", "results.md"} <= names
     for p in written:
@@ -335,7 +335,13 @@ def test_report_writes_tables_and_figures(tmp_path: Path) -> None:
     table = (out / "report" / "results.md").read_text()
     assert table.startswith("# axpy_offload: 4 points, 4 ok")
     assert "| n | engine.engine | status | golden | speedup |" in table
-    assert failing.name == "stream_fill"
+    assert "throughput_gops" in (out / "report" / "throughput_gops_vs_n.svg").read_text()
+    r = cosim_cli("report", str(out), "--metric", "utilisation")
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith(
+        "cosim report: error: no metric 'utilisation' in the results of axpy_offload "
+        "(metrics: baseline_cycles, baseline_dram_bytes,"
+    )
 
 
 def test_report_lists_failed_points_and_plots_the_rest(tmp_path: Path) -> None:

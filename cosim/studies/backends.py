@@ -136,11 +136,12 @@ class DaskBackend(Backend):
         except OSError as e:
             raise BackendError(f"cannot reach the Dask scheduler at {address}: {e}") from None
         self.concurrency = 0 if address else workers
+        self.futures: list[Any] = []
 
     def run(self, fn: Callable[..., Any], tasks: Sequence[Task]) -> Iterator[tuple[Task, Any]]:
         from distributed import as_completed as dask_completed
 
-        owner, futures = {}, []
+        owner, futures = {}, self.futures
         for task in tasks:
             future = self.client.submit(fn, *task.args, key=f"cosim-{task.key}", pure=False)
             owner[future.key] = task
@@ -152,6 +153,11 @@ class DaskBackend(Backend):
                 yield owner[future.key], e
 
     def close(self) -> None:
+        # Abandoned points: pending ones are cancelled; Dask cannot stop a running task,
+        # so on a remote cluster those finish and their results are dropped. A local
+        # cluster is shut down, and the simulations die with its workers.
+        with contextlib.suppress(Exception):
+            self.client.cancel([f for f in self.futures if not f.done()])
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
@@ -168,6 +174,7 @@ class RayBackend(Backend):
                 "the ray backend needs the 'ray' package: pip install 'cosim[ray]'"
             ) from None
         self.ray = ray
+        self.pending: list[Any] = []
         self.owns = not ray.is_initialized()
         if self.owns:
             try:
@@ -185,9 +192,9 @@ class RayBackend(Backend):
     def run(self, fn: Callable[..., Any], tasks: Sequence[Task]) -> Iterator[tuple[Task, Any]]:
         remote = self.ray.remote(num_cpus=1, max_retries=0)(fn)
         owner = {remote.remote(*task.args): task for task in tasks}
-        pending = list(owner)
-        while pending:
-            done, pending = self.ray.wait(pending, num_returns=1)
+        self.pending = list(owner)
+        while self.pending:
+            done, self.pending = self.ray.wait(self.pending, num_returns=1)
             for ref in done:
                 try:
                     yield owner[ref], self.ray.get(ref)
@@ -195,6 +202,11 @@ class RayBackend(Backend):
                     yield owner[ref], e
 
     def close(self) -> None:
+        # Abandoned points: force-cancelling kills the Ray worker running each, and its
+        # simulation worker dies with it.
+        for ref in self.pending:
+            with contextlib.suppress(Exception):
+                self.ray.cancel(ref, force=True)
         if self.owns:
             self.ray.shutdown()
 

@@ -12,7 +12,9 @@
   from extras["energy_breakdown_pj"] and extras["baseline_energy_breakdown_pj"];
 - roofline.png/.svg: every point (and its baseline) under the roofs given by
   extras["roofline"] = {peak_gops, peak_gbps, ops, bytes, seconds, and optionally
-  baseline_ops, baseline_bytes, baseline_seconds}.
+  baseline_ops, baseline_bytes, baseline_seconds};
+- <metric>_vs_<param>.png/.svg for each further metric asked for (utilisation, ...),
+  with its baseline when the scenario reports baseline_<metric>.
 
 Only points whose run completed are plotted; the tables list failed points too.
 """
@@ -25,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cosim.errors import CosimError
 from cosim.scenario import REQUIRED_METRICS, ScenarioError, load_script
 from cosim.studies.store import PointRecord, ResultStore
 
@@ -184,9 +187,7 @@ def _save(fig: Any, out: Path, stem: str) -> list[Path]:
     paths = []
     for fmt in FIGURE_FORMATS:
         path = out / f"{stem}.{fmt}"
-        fig.savefig(
-            path, dpi=150, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None
-        )
+        fig.savefig(path, dpi=150, metadata={"Date": None} if fmt == "svg" else None)
         paths.append(path)
     plt.close(fig)
     return paths
@@ -217,14 +218,22 @@ def _x_axis(ax: Any, xs: Sequence[Any], numeric: bool, categories: Sequence[str]
         ax.minorticks_off()
 
 
-def line_figures(study: _Study, out: Path) -> list[Path]:
+Panel = tuple[str, str, str, Sequence[tuple[str, float]] | None]  # metric, baseline, title, units
+MAIN_PANELS: list[Panel] = [
+    ("cycles", "baseline_cycles", "cycles", None),
+    ("energy_pj", "baseline_energy_pj", "energy per run", _ENERGY_UNITS),
+    ("dram_bytes", "baseline_dram_bytes", "DRAM traffic", _BYTE_UNITS),
+]
+
+
+def line_figures(
+    study: _Study, out: Path, panels: Sequence[Panel] = MAIN_PANELS, stem: str = "lines"
+) -> list[Path]:
+    """One figure per swept parameter with one panel per metric against it: the
+    accelerator solid, its baseline (the metric `baseline_<name>`, when present)
+    dashed, one colour per setting of the other swept values."""
     import matplotlib.pyplot as plt
 
-    panels = [
-        ("cycles", "baseline_cycles", "cycles", None),
-        ("energy_pj", "baseline_energy_pj", "energy per run", _ENERGY_UNITS),
-        ("dram_bytes", "baseline_dram_bytes", "DRAM traffic", _BYTE_UNITS),
-    ]
     paths: list[Path] = []
     for key in study.swept:
         xs_all = [study.value(r, key) for r in study.ran]
@@ -243,12 +252,12 @@ def line_figures(study: _Study, out: Path) -> list[Path]:
             v = study.value(r, key)
             return v if numeric else cats.index(str(v))
 
-        fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
-        for ax, (metric, base, title, units) in zip(axes, panels, strict=True):
+        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels) + 1, 4.8), squeeze=False)
+        for ax, (metric, base, title, units) in zip(axes[0], panels, strict=True):
             values = [r.metrics[k] for r in study.ran for k in (metric, base) if k in r.metrics]
             factor, unit = _scale(values, units) if units else (1.0, "")
             for i, (label, members) in enumerate(groups.items()):
-                members = sorted(members, key=x_of)
+                members = sorted((r for r in members if metric in r.metrics), key=x_of)
                 x = [x_of(r) for r in members]
                 color = f"C{i % 10}"
                 suffix = "" if label == "default" else f", {label}"
@@ -259,7 +268,7 @@ def line_figures(study: _Study, out: Path) -> list[Path]:
                     color=color,
                     label=f"accelerator{suffix}",
                 )
-                if all(base in r.metrics for r in members):
+                if members and all(base in r.metrics for r in members):
                     ax.plot(
                         x,
                         [r.metrics[base] / factor for r in members],
@@ -274,15 +283,23 @@ def line_figures(study: _Study, out: Path) -> list[Path]:
             ax.set_ylabel(f"{title} ({unit})" if unit else title)
             ax.set_title(title)
             ax.grid(True, alpha=0.3)
-        handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
-        fig.suptitle(
-            f"{study.scenario}: cycles, energy and DRAM traffic vs {key} "
-            "(solid: accelerator, dashed: baseline)"
-        )
-        rows = math.ceil(len(labels) / min(4, len(labels)))
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        columns = max(1, min(4, len(labels)))
+        fig.legend(handles, labels, loc="lower center", ncol=columns, fontsize=8)
+        names = ", ".join(p[2] for p in panels)
+        fig.suptitle(f"{study.scenario}: {names} vs {key} (solid: accelerator, dashed: baseline)")
+        rows = math.ceil(len(labels) / columns)
         fig.tight_layout(rect=(0, 0.06 + 0.04 * rows, 1, 1))
-        paths += _save(fig, out, f"lines_{key.replace('.', '_')}")
+        paths += _save(fig, out, f"{stem}_{key.replace('.', '_')}")
+    return paths
+
+
+def metric_figures(study: _Study, out: Path, metrics: Sequence[str]) -> list[Path]:
+    """`<metric>_vs_<param>` figures for further metrics (cosim report --metric)."""
+    paths: list[Path] = []
+    for metric in metrics:
+        panel: Panel = (metric, f"baseline_{metric}", metric, None)
+        paths += line_figures(study, out, [panel], stem=f"{metric}_vs")
     return paths
 
 
@@ -433,8 +450,15 @@ def roofline_figure(study: _Study, out: Path) -> list[Path]:
     return _save(fig, out, "roofline")
 
 
-def write_report(folder: str | Path, out: str | Path | None = None) -> list[Path]:
-    """Write the tables and figures of the study in `folder`; returns the files."""
+class ReportError(CosimError):
+    """A report was asked for something the results do not hold."""
+
+
+def write_report(
+    folder: str | Path, out: str | Path | None = None, metrics: Sequence[str] = ()
+) -> list[Path]:
+    """Write the tables and figures of the study in `folder` (plus `<metric>_vs_<param>`
+    figures of further `metrics`); returns the files."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -443,6 +467,13 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> list[Path
     plt.rcParams["svg.hashsalt"] = "cosim"
     with ResultStore(folder) as store:
         study = _Study(store.records(), store.meta())
+    known = sorted({k for r in study.ran for k in r.metrics})
+    for metric in metrics:
+        if metric not in known:
+            raise ReportError(
+                f"no metric '{metric}' in the results of {study.scenario} "
+                f"(metrics: {', '.join(known) or 'none'})"
+            )
     target = Path(out) if out is not None else Path(folder) / "report"
     target.mkdir(parents=True, exist_ok=True)
     paths = write_tables(study, target)
@@ -450,4 +481,5 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> list[Path
     paths += ratio_figure(study, target)
     paths += energy_figure(study, target)
     paths += roofline_figure(study, target)
+    paths += metric_figures(study, target, metrics)
     return paths
