@@ -235,8 +235,8 @@ def test_an_interrupted_sweep_loses_nothing_leaves_no_worker_and_resumes(
     out = tmp_path / "study"
     tag = f"COSIM_TEST_TAG={uuid.uuid4().hex}"
     env = cli_env(COSIM_TEST_TAG=tag.split("=", 1)[1])
-    # 10 points of about half a second each, two at a time
-    grid = ["--grid", "passes=" + ",".join(str(1500 + i) for i in range(10))]
+    # 12 points of about half a second each, two at a time
+    grid = ["--grid", "passes=" + ",".join(str(1500 + i) for i in range(12))]
     command = [sys.executable, "-m", "cosim", "sweep", "stream_fill", *grid]
     command += ["--workers", "2", "--out", str(out)]
     driver = subprocess.Popen(
@@ -244,7 +244,8 @@ def test_an_interrupted_sweep_loses_nothing_leaves_no_worker_and_resumes(
     )
     try:
         assert _wait(lambda: _count(out) >= 3, 120), "the sweep stored nothing"
-        assert len(_processes_with(tag)) >= 2  # the driver and its running workers
+        # the driver and its running workers
+        assert _wait(lambda: len(_processes_with(tag)) >= 3, 10)
         os.kill(driver.pid, signal.SIGKILL if how == "kill -9" else signal.SIGINT)
         _, err = driver.communicate(timeout=60)
     finally:
@@ -258,12 +259,12 @@ def test_an_interrupted_sweep_loses_nothing_leaves_no_worker_and_resumes(
         assert driver.returncode == -signal.SIGKILL
     assert _wait(lambda: not _processes_with(tag), 10), "workers outlived the driver"
     before = {k: (v.finished_at, v.metrics) for k, v in stored(out).items()}
-    assert 3 <= len(before) < 10 and all(m for _, m in before.values())
+    assert 3 <= len(before) < 12 and all(m for _, m in before.values())
     r = cosim_cli("sweep", "stream_fill", *grid, "--workers", "2", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert f"10 points: {len(before)} already stored, {10 - len(before)} run now" in r.stdout
+    assert f"12 points: {len(before)} already stored, {12 - len(before)} run now" in r.stdout
     after = stored(out)
-    assert len(after) == 10 and all(rec.status == "ok" for rec in after.values())
+    assert len(after) == 12 and all(rec.status == "ok" for rec in after.values())
     for point, (finished_at, metrics) in before.items():  # not lost, not recomputed
         assert (after[point].finished_at, after[point].metrics) == (finished_at, metrics)
 
@@ -300,6 +301,7 @@ def test_sweep_backends_report_missing_clusters_clearly(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------ reports
 
 
+@pytest.mark.slow
 def test_report_writes_tables_and_figures(tmp_path: Path) -> None:
     out = tmp_path / "study"
     s = load_script(AXPY)
