@@ -299,6 +299,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------ parser
 
 
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, 88)
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
@@ -319,9 +323,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         help="run one scenario and print its report",
         add_help=False,
         formatter_class=raw,
-        description="Run SCENARIO once in a fresh worker process and print its report; the "
-        "last line is one JSON object of its metrics. `cosim run SCENARIO --help` lists its "
-        "parameters and engines.",
+        description=_wrap(
+            "Run SCENARIO once in a fresh worker process and print its report; the last "
+            "line is one JSON object of its metrics. `cosim run SCENARIO --help` lists its "
+            "parameters and engines."
+        ),
         epilog="examples:\n  cosim run axpy_offload --set n=8192 --set lanes=16\n"
         "  cosim run axpy_offload --engine engine=functional --trace",
     )
@@ -334,10 +340,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "sweep",
         help="run a grid of points, storing each result as it finishes",
         formatter_class=raw,
-        description="Run every point of the grid (the Cartesian product of the --grid axes "
-        "over the --set/--engine/--seed settings), each in its own worker, and store each "
-        "result in DIR/results.sqlite as it finishes. Running the same command again "
-        "resumes: points already stored are skipped.",
+        description=_wrap(
+            "Run every point of the grid (the Cartesian product of the --grid axes over the "
+            "--set/--engine/--seed settings), each in its own worker, and store each result "
+            "in DIR/results.sqlite as it finishes. Running the same command again resumes: "
+            "points already stored are skipped."
+        ),
         epilog="examples:\n  cosim sweep axpy_offload --grid n=1024,4096 --grid lanes=4,16\n"
         "  cosim sweep axpy_offload --grid engine.engine=tlm,functional --grid seed=1,2,3\n"
         "  cosim sweep axpy_offload --grid n=1024,4096 --backend ray --workers 8",
@@ -350,8 +358,22 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         metavar="NAME=V1,V2,...",
         help="an axis: a parameter, engine.COMPONENT or seed, with its values (repeatable)",
     )
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--engine", dest="engines", action="append", default=[], metavar="C=IMPL")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter for every point (repeatable)",
+    )
+    p.add_argument(
+        "--engine",
+        dest="engines",
+        action="append",
+        default=[],
+        metavar="COMPONENT=IMPL",
+        help="choose an engine implementation for every point (repeatable)",
+    )
     p.add_argument("--seed", metavar="N", help="seed of every point (unless seed is an axis)")
     p.add_argument(
         "--workers", type=int, metavar="N", help="points run at once (default: CPU count)"
@@ -379,9 +401,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "report",
         help="write tables and figures of a sweep's results",
         formatter_class=raw,
-        description="Write results.csv, results.md and figures (PNG and SVG): metrics vs "
-        "each swept parameter with baselines, speedup and energy-ratio bars, stacked "
-        "energy breakdowns and a roofline.",
+        description=_wrap(
+            "Write results.csv, results.md and figures (PNG and SVG): metrics vs each swept "
+            "parameter with baselines, speedup and energy-ratio bars, stacked energy "
+            "breakdowns and a roofline."
+        ),
         epilog="examples:\n  cosim report results/axpy     # writes results/axpy/report/*\n"
         "  cosim report results/axpy --metric throughput_gops --out figures",
     )
