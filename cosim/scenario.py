@@ -120,8 +120,8 @@ class Param:
     default: Any
     help: str = ""
     type: str = ""
-    min: float | None = None
-    max: float | None = None
+    min: float | str | None = None
+    max: float | str | None = None
     choices: tuple[Any, ...] = ()
     unit: str = ""
 

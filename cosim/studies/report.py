@@ -187,7 +187,8 @@ def _save(fig: Any, out: Path, stem: str) -> list[Path]:
     paths = []
     for fmt in FIGURE_FORMATS:
         path = out / f"{stem}.{fmt}"
-        fig.savefig(path, dpi=150, metadata={"Date": None} if fmt == "svg" else None)
+        svg_meta = {"Date": None} if fmt == "svg" else None
+        fig.savefig(path, dpi=150, bbox_inches="tight", metadata=svg_meta)
         paths.append(path)
     plt.close(fig)
     return paths
@@ -336,8 +337,8 @@ def ratio_figure(study: _Study, out: Path) -> list[Path]:
     _tick_labels(ax, x, labels)
     ax.set_ylabel("improvement over the baseline (x)")
     ax.set_title(f"{study.scenario}: speedup and energy ratio per point")
-    ax.set_ylim(0, max([*speedups, *ratios, 1.0]) * 1.25)
-    ax.legend(fontsize=8, loc="upper left", ncol=3)
+    ax.set_ylim(0, max([*speedups, *ratios, 1.0]) * 1.45)
+    ax.legend(fontsize=8, loc="upper right")
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
     return _save(fig, out, "ratios")
