@@ -728,7 +728,7 @@ def _load(path: Path) -> Scenario:
     if len(found) != 1:
         raise ScenarioError(
             f"{path} must create exactly one cosim.scenario.Scenario at module level; "
-            f"it creates {len(found)}"
+            f"it creates {len(found)} (see 'Scenarios: the contract' in the README)"
         )
     scenario = found[0]
     scenario.path = path

@@ -183,7 +183,8 @@ def test_doctor_checks_the_installation() -> None:
     for check in ("python", "extension", "systemc", "compiler", "cache", "simulation"):
         assert status[check] == "ok", r.stdout
     assert status["verilator"] in ("ok", "warn")
-    assert "2 found in" in r.stdout  # the fixture scenarios
+    # a script in scenarios/ that breaks the contract is a warning, not a failure
+    assert status["scenarios"] in ("ok", "warn") and "tests/scenarios" in r.stdout
 
 
 def test_doctor_fails_when_the_cache_is_not_writable(tmp_path: Path) -> None:
