@@ -25,6 +25,12 @@ std::vector<PythonBinder>& python_binders() {
 
 void raise_python_error(const char* cls, const std::string& msg) { py::raise(cls, msg); }
 
+void fail_simulation(const char* cls, const std::string& msg) { py::Kernel::instance().fail(cls, msg); }
+
+void fail_simulation_with_python_error(const std::string& where) {
+  py::Kernel::instance().fail_with_current_error(where);
+}
+
 }  // namespace cosim
 
 using namespace cosim;
