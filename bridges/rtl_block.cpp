@@ -279,13 +279,12 @@ void RtlBlock::run() {
       last_edge_time_.set(static_cast<double>(t));
       continue;
     }
-    bool pending = false;
-    for (const auto& a : adapters_)
-      if (a->pending()) {
-        pending = true;
-        break;
-      }
-    const bool busy = busy_ != nullptr && busy_->bit();
+    bool pending = false, clocked = false;
+    for (const auto& a : adapters_) {
+      pending = pending || a->pending();
+      clocked = clocked || a->keeps_clock();
+    }
+    const bool busy = (busy_ != nullptr && busy_->bit()) || clocked;
     if (!pending && !busy) {
       park();
       continue;
@@ -299,9 +298,10 @@ void RtlBlock::run() {
         break;
       }
     if (blocked && now < t) {
-      if (!pending) {
-        // Busy but waiting on the outside with nothing queued: wait for a transaction
-        // (the edges in between are caught up exactly when it comes).
+      if (!clocked && (!pending || (busy_ != nullptr && !busy))) {
+        // Waiting on the outside with nothing under way, or with only a transaction
+        // that needs the outside first while the block says it is idle: wait for a
+        // transaction (the edges in between are caught up exactly when it comes).
         park();
         continue;
       }

@@ -10,8 +10,10 @@
 // time (temporal decoupling) and re-enters the kernel only
 //  - when it is `quantum` ahead (it waits until the kernel catches up),
 //  - when the RTL waits on the outside through a bridge (it offers a result nobody
-//    reads yet, or is ready for data nobody sent yet): it does not run past the time
-//    such data could still arrive, so the handshake happens at the exact cycle,
+//    reads yet, or is ready for data nobody sent yet) while it is busy and a
+//    transaction is under way: it advances in step with the kernel, so whatever
+//    arrives is taken at the exact cycle (when nothing is under way, or the busy pin
+//    says the block is idle, it parks instead, see below),
 //  - when an interrupt pin rises (the event is notified at that edge's time and the
 //    thread yields so that processes woken by it act before the next edge),
 //  - when the block is idle (busy pin low, nothing pending): it parks until a
@@ -55,6 +57,9 @@ class Adapter {
   virtual void commit(std::uint64_t n, Picos t) = 0;
   // A transaction is queued or under way: the block must be clocked.
   virtual bool pending() const = 0;
+  // The bridge needs every cycle simulated, as if the block were busy (the slow Python
+  // callback: it may drive anything at any cycle).
+  virtual bool keeps_clock() const { return false; }
   // Time by which the block must have been clocked even if nothing arrives (an armed
   // watchdog), or UINT64_MAX.
   virtual Picos deadline() const { return UINT64_MAX; }

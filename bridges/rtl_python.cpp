@@ -110,6 +110,7 @@ class SlowCycleBridge final : public Adapter {
   void commit(std::uint64_t, Picos) override { pins_->apply(); }
 
   bool pending() const override { return active_; }
+  bool keeps_clock() const override { return active_; }
 
  private:
   nb::object fn_;

@@ -24,7 +24,7 @@
 from __future__ import annotations
 
 from cosim.rtl.block import RtlBlock, block
-from cosim.rtl.build import (
+from cosim.rtl.builder import (
     RtlBuild,
     available_tops,
     build,
@@ -33,10 +33,13 @@ from cosim.rtl.build import (
     find_top,
 )
 from cosim.rtl.cache import cache_root
+from cosim.rtl.cocotb_runner import CocotbBuild, CocotbResult, cocotb_build, run_cocotb
 from cosim.rtl.errors import Diagnostic, RtlBuildError
 from cosim.rtl.introspect import RtlParameter, RtlPort
 
 __all__ = [
+    "CocotbBuild",
+    "CocotbResult",
     "Diagnostic",
     "RtlBlock",
     "RtlBuild",
@@ -47,7 +50,9 @@ __all__ = [
     "block",
     "build",
     "cache_root",
+    "cocotb_build",
     "default_search_path",
     "elaborate",
     "find_top",
+    "run_cocotb",
 ]

@@ -25,7 +25,7 @@ from typing import Any
 
 from cosim import _core
 from cosim.errors import BindingError
-from cosim.rtl.build import RtlBuild
+from cosim.rtl.builder import RtlBuild
 from cosim.rtl.introspect import RtlPort
 from cosim.units import parse_time
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from cosim.rtl import cache
 from cosim.rtl import verilator as vl
-from cosim.rtl.build import (
+from cosim.rtl.builder import (
     ParamValue,
     _canonical,
     _search_path,
