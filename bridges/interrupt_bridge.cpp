@@ -22,7 +22,6 @@ class InterruptBridge final : public Adapter {
   sc_core::sc_event& event() { return event_; }
 
   void after_reset() override { last_ = pin_.bit(); }
-  void drive(std::uint64_t, Picos) override {}
 
   void commit(std::uint64_t n, Picos t) override {
     const bool v = pin_.bit();
@@ -39,7 +38,7 @@ class InterruptBridge final : public Adapter {
                   format_ps(t) + ")");
   }
 
-  bool pending() const override { return false; }
+  unsigned hooks() const override { return kCommit; }
 
   Picos deadline() const override {
     return armed_ ? block_.edge_time(armed_at_ + timeout_ + 1) : UINT64_MAX;

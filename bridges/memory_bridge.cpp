@@ -65,11 +65,12 @@ class MemoryBridge final : public Adapter {
       latency_.sample(static_cast<double>(n - slots_[head_].issued));
       head_ = (head_ + 1) % slots_.size();
       --count_;
+      block_.work_finished();
     }
     if (request_) issue(n, t);
   }
 
-  bool pending() const override { return count_ > 0; }
+  unsigned hooks() const override { return kDrive | kSample | kCommit; }
 
  private:
   struct Slot {
@@ -117,6 +118,7 @@ class MemoryBridge final : public Adapter {
     s.edge = edge;
     last_edge_ = edge;
     ++count_;
+    block_.work_started();
     (req_write_ ? writes_ : reads_).inc();
     bytes_moved_.inc(bytes_);
   }

@@ -72,13 +72,14 @@ class RegisterBridge final : public Adapter {
     offered_->done = true;
     offered_->t_done = t;
     queue_.pop_front();
+    block_.work_finished();
     offered_ = nullptr;
     done_.notify();
     block_.completed(t);
     if (was_write) block_.register_write_done(n);
   }
 
-  bool pending() const override { return !queue_.empty(); }
+  unsigned hooks() const override { return kDrive | kSample | kCommit; }
 
  private:
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
@@ -108,6 +109,7 @@ class RegisterBridge final : public Adapter {
     Access acc{gp.is_write(), a, gp.get_data_ptr(), now_ps() + to_ps(delay)};
     const bool was_empty = queue_.empty();
     queue_.push_back(&acc);
+    block_.work_started();
     block_.arrived(acc.arrival, was_empty, block_.cycle());
     while (!acc.done) sc_core::wait(done_);
     const Picos now = now_ps();

@@ -49,6 +49,7 @@ RtlBlock::RtlBlock(const sc_core::sc_module_name& name, const Params& p)
                                 "' was built without tracing (build it with trace='fst' or 'vcd')");
   if (waves_end_ != 0 && waves_end_ <= waves_start_)
     throw std::invalid_argument(label() + ": waves_end must be after waves_start");
+  waves_on_ = !waves_path_.empty();
   SC_THREAD(run);
   // The slow Python path runs Python code on this thread's stack.
   set_stack_size(kPythonSafeStackBytes);
@@ -105,8 +106,14 @@ void RtlBlock::check_bridge_name(const std::string& name) const {
 }
 
 Adapter& RtlBlock::add_adapter(std::unique_ptr<Adapter> a) {
+  Adapter* p = a.get();
   adapters_.push_back(std::move(a));
-  return *adapters_.back();
+  const unsigned h = p->hooks();
+  if (h & Adapter::kDrive) drivers_.push_back(p);
+  if (h & Adapter::kBlocked) blockers_.push_back(p);
+  if (h & Adapter::kSample) samplers_.push_back(p);
+  if (h & Adapter::kCommit) committers_.push_back(p);
+  return *p;
 }
 
 void RtlBlock::arrived(Picos t, bool queue_was_empty, std::uint64_t relevant_edge) {
@@ -129,25 +136,23 @@ void RtlBlock::register_write_done(std::uint64_t n) {
 }
 
 void RtlBlock::fail(const std::string& msg) {
-  if (waves_open_) model_->trace_close();
-  waves_open_ = false;
+  close_waves();
+  before_wait();
   fail_simulation("SimulationError", label() + ": " + msg);
   for (;;) sc_core::wait(never_);
 }
 
 void RtlBlock::fail_with_python_error(const std::string& where) {
-  if (waves_open_) model_->trace_close();
-  waves_open_ = false;
+  close_waves();
+  before_wait();
   fail_simulation_with_python_error(label() + ": " + where);
   for (;;) sc_core::wait(never_);
 }
 
-void RtlBlock::dump(Picos t) {
-  if (waves_path_.empty() || waves_done_ || t < waves_start_ || t == last_dump_) return;
+void RtlBlock::dump_waves(Picos t) {
+  if (t < waves_start_ || t == last_dump_) return;
   if (waves_end_ != 0 && t >= waves_end_) {
-    if (waves_open_) model_->trace_close();
-    waves_open_ = false;
-    waves_done_ = true;
+    close_waves();
     return;
   }
   if (!waves_open_) {
@@ -164,6 +169,7 @@ void RtlBlock::close_waves() {
   if (waves_open_) model_->trace_close();
   waves_open_ = false;
   waves_done_ = true;
+  waves_on_ = false;
 }
 
 void RtlBlock::after_eval(bool finished, std::uint64_t n) {
@@ -192,28 +198,21 @@ void RtlBlock::reset_sequence() {
   for (auto& a : adapters_) a->after_reset();
 }
 
-bool RtlBlock::active() const {
-  if (busy_ != nullptr && busy_->bit()) return true;
-  for (const auto& a : adapters_)
-    if (a->pending()) return true;
-  return false;
-}
-
 void RtlBlock::settle(std::uint64_t n, Picos t) {
-  for (auto& a : adapters_) a->drive(n, t);
+  for (Adapter* a : drivers_) a->drive(n, t);
   clk_->set_bit(false);
   after_eval(model_->eval(t - period_ / 2), n);
   dump(t - period_ / 2);
 }
 
 void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
-  for (auto& a : adapters_) a->sample();
+  for (Adapter* a : samplers_) a->sample();
   clk_->set_bit(true);
   const bool finished = model_->eval(t);
   cycle_ = n;
   cycles_.inc();
   dump(t);
-  for (auto& a : adapters_) a->commit(n, t);
+  for (Adapter* a : committers_) a->commit(n, t);
   after_eval(finished, n);
   if (busy_ != nullptr) {
     const bool b = busy_->bit();
@@ -223,6 +222,7 @@ void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
   }
   if (sync_requested_) {
     const Picos now = now_ps();
+    before_wait();
     if (sync_to_ > now) {
       kernel_syncs_.inc();
       sc_core::wait(from_ps(sync_to_ - now));
@@ -242,6 +242,7 @@ void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
 
 void RtlBlock::park() {
   parks_.inc();
+  before_wait();
   Picos deadline = UINT64_MAX;
   for (const auto& a : adapters_) deadline = std::min(deadline, a->deadline());
   const Picos now = now_ps();
@@ -276,14 +277,10 @@ void RtlBlock::run() {
       idle_cycles_.inc();
       settle(n, t);
       clock_edge(n, t);
-      last_edge_time_.set(static_cast<double>(t));
       continue;
     }
-    bool pending = false, clocked = false;
-    for (const auto& a : adapters_) {
-      pending = pending || a->pending();
-      clocked = clocked || a->keeps_clock();
-    }
+    const bool pending = pending_ > 0;
+    const bool clocked = clocked_ > 0;
     const bool busy = (busy_ != nullptr && busy_->bit()) || clocked;
     if (!pending && !busy) {
       park();
@@ -292,7 +289,7 @@ void RtlBlock::run() {
     settle(n, t);
     const Picos now = now_ps();
     bool blocked = false;
-    for (const auto& a : adapters_)
+    for (const Adapter* a : blockers_)
       if (a->blocked()) {
         blocked = true;
         break;
@@ -309,17 +306,18 @@ void RtlBlock::run() {
       // with the kernel so that whatever arrives is taken at its exact cycle.
       blocked_waits_.inc();
       kernel_syncs_.inc();
+      before_wait();
       sc_core::wait(from_ps(t - now), work_);
       continue;
     }
     if (!blocked && t > now + quantum_) {
       const Picos target = std::max(edge_time(cycle_), t - quantum_);
       kernel_syncs_.inc();
+      before_wait();
       sc_core::wait(from_ps(target - now));
       continue;
     }
     clock_edge(n, t);
-    last_edge_time_.set(static_cast<double>(t));
   }
 }
 

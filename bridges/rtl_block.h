@@ -46,20 +46,19 @@ class Adapter {
   Adapter& operator=(const Adapter&) = delete;
   const std::string& name() const { return name_; }
 
+  // The per-cycle hooks this bridge implements; the clock loop calls only those.
+  enum Hook : unsigned { kDrive = 1, kBlocked = 2, kSample = 4, kCommit = 8 };
+  virtual unsigned hooks() const = 0;
+
   // Set the input pins this bridge drives for edge n (at time t); the model settles
   // afterwards with the clock low.
-  virtual void drive(std::uint64_t n, Picos t) = 0;
+  virtual void drive(std::uint64_t n, Picos t) { (void)n, (void)t; }
   // After settling: does the RTL wait on the outside through this bridge?
   virtual bool blocked() const { return false; }
   // After settling, before the edge: latch the handshakes (and data) of the edge.
   virtual void sample() {}
   // After edge n at time t: account for the handshakes, complete transactions.
-  virtual void commit(std::uint64_t n, Picos t) = 0;
-  // A transaction is queued or under way: the block must be clocked.
-  virtual bool pending() const = 0;
-  // The bridge needs every cycle simulated, as if the block were busy (the slow Python
-  // callback: it may drive anything at any cycle).
-  virtual bool keeps_clock() const { return false; }
+  virtual void commit(std::uint64_t n, Picos t) { (void)n, (void)t; }
   // Time by which the block must have been clocked even if nothing arrives (an armed
   // watchdog), or UINT64_MAX.
   virtual Picos deadline() const { return UINT64_MAX; }
@@ -120,6 +119,13 @@ class RtlBlock : public Model {
     return average(leaf, desc, unit);
   }
 
+  // Work in progress (a transaction queued or under way, a request in flight) keeps
+  // the block clocked; bridges count it up when it starts and down when it ends.
+  void work_started() { ++pending_; }
+  void work_finished() { --pending_; }
+  // A bridge that needs every cycle simulated as if the block were busy (the slow
+  // Python callback: it may drive anything at any cycle).
+  void keep_clock(bool on) { clocked_ += on ? 1 : -1; }
   // A transaction arrived at time t on a bridge: wake the clock thread. It is counted
   // as late if its queue was empty and the RTL already simulated an edge at or after
   // the first one that should have seen it, up to `relevant_edge` (the last edge at
@@ -159,15 +165,22 @@ class RtlBlock : public Model {
  private:
   void run();
   void reset_sequence();
-  bool active() const;
   void settle(std::uint64_t n, Picos t);  // drive + evaluate with the clock low
   void clock_edge(std::uint64_t n, Picos t);
   void park();
-  void dump(Picos t);
+  void dump(Picos t) {
+    if (waves_on_) dump_waves(t);
+  }
+  void dump_waves(Picos t);
+  void before_wait() { last_edge_time_.set(static_cast<double>(edge_time(cycle_))); }
   void after_eval(bool finished, std::uint64_t n);
 
   std::unique_ptr<RtlModel> model_;
   std::vector<std::unique_ptr<Adapter>> adapters_;
+  // Adapters by the hooks they implement, for the per-cycle loop.
+  std::vector<Adapter*> drivers_, blockers_, samplers_, committers_;
+  int pending_ = 0;  // transactions and requests under way (all bridges)
+  int clocked_ = 0;  // bridges that keep the clock running
   std::vector<std::string> input_owner_;  // per pin index: bridge that drives it
   Pin* clk_ = nullptr;
   Pin* reset_ = nullptr;
@@ -180,7 +193,7 @@ class RtlBlock : public Model {
   bool gate_idle_;
   std::string waves_path_;
   Picos waves_start_, waves_end_;
-  bool waves_open_ = false, waves_done_ = false;
+  bool waves_on_ = false, waves_open_ = false, waves_done_ = false;
   Picos last_dump_ = UINT64_MAX;
 
   std::uint64_t cycle_ = 0;  // edges simulated

@@ -89,9 +89,9 @@ class SlowCycleBridge final : public Adapter {
         fn_(std::move(fn)),
         pins_obj_(nb::cast(RtlPins{&b, {}})),
         pins_(nb::inst_ptr<RtlPins>(pins_obj_)),
-        calls_(b.stat_counter("slow_callback_calls", "calls of the slow per-cycle Python callback")) {}
-
-  void drive(std::uint64_t, Picos) override {}
+        calls_(b.stat_counter("slow_callback_calls", "calls of the slow per-cycle Python callback")) {
+    b.keep_clock(true);
+  }
 
   void sample() override {
     if (!active_) return;
@@ -104,13 +104,15 @@ class SlowCycleBridge final : public Adapter {
       block_.fail_with_python_error("in the slow per-cycle Python callback before edge " +
                                     std::to_string(block_.cycle() + 1));
     }
-    if (r.ptr() == Py_False) active_ = false;
+    if (r.ptr() == Py_False) {
+      active_ = false;
+      block_.keep_clock(false);
+    }
   }
 
   void commit(std::uint64_t, Picos) override { pins_->apply(); }
 
-  bool pending() const override { return active_; }
-  bool keeps_clock() const override { return active_; }
+  unsigned hooks() const override { return kSample | kCommit; }
 
  private:
   nb::object fn_;

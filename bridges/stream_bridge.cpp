@@ -87,12 +87,13 @@ class StreamBridge : public Adapter {
       offered_->done = true;
       offered_->t_done = t;
       queue_.pop_front();
+      block_.work_finished();
       done_.notify();
       block_.completed(t);
     }
   }
 
-  bool pending() const override { return !queue_.empty(); }
+  unsigned hooks() const override { return kDrive | kBlocked | kSample | kCommit; }
 
  private:
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
@@ -121,6 +122,7 @@ class StreamBridge : public Adapter {
     Transfer tr{gp.get_data_ptr(), len / beat_bytes_, now_ps() + to_ps(delay)};
     const bool was_empty = queue_.empty();
     queue_.push_back(&tr);
+    block_.work_started();
     block_.arrived(tr.arrival, was_empty, waited_on_);
     while (!tr.done) sc_core::wait(done_);
     const Picos now = now_ps();

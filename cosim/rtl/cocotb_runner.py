@@ -180,18 +180,31 @@ class CocotbResult:
     tests: int
     failures: list[tuple[str, str]]  # (test name, failure message)
     results_xml: Path
-    wall_s: float
+    wall_s: float  # the whole run, simulator start-up included
+    test_s: float  # wall time inside the tests, as cocotb measured it
+    sim_time_ps: int  # simulated time the tests covered
 
 
-def _results(xml: Path) -> tuple[int, list[tuple[str, str]]]:
+_TO_PS = {"fs": 1e-3, "ps": 1, "ns": 1e3, "us": 1e6, "ms": 1e9, "s": 1e12}
+
+
+def _results(xml: Path) -> tuple[int, list[tuple[str, str]], float, int]:
     root = ET.parse(xml).getroot()
     tests = 0
     failures = []
+    test_s = 0.0
+    sim_ps = 0.0
     for case in root.iter("testcase"):
         tests += 1
+        test_s += float(case.get("time", 0) or 0)
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        if "sim_time_duration" in props:
+            sim_ps += float(props["sim_time_duration"]) * _TO_PS.get(
+                props.get("sim_time_unit", "ns"), 1e3
+            )
         for f in list(case.iter("failure")) + list(case.iter("error")):
             failures.append((case.get("name", "?"), f.get("message", "") or (f.text or "")))
-    return tests, failures
+    return tests, failures, test_s, round(sim_ps)
 
 
 def run_cocotb(
@@ -255,11 +268,10 @@ def run_cocotb(
     wall = time.monotonic() - t0
     if not xml.exists():
         raise AssertionError(f"cocotb run of {module} on {build.top} wrote no results ({xml})")
-    tests, failures = _results(xml)
-    result = CocotbResult(tests, failures, xml, wall)
-    if own_tmp is not None:
-        # Keep the results readable after the temporary directory goes.
-        result = CocotbResult(tests, failures, Path(), wall)
+    tests, failures, test_s, sim_ps = _results(xml)
+    result = CocotbResult(tests, failures, xml, wall, test_s, sim_ps)
+    if own_tmp is not None:  # the results file goes with the temporary directory
+        result = CocotbResult(tests, failures, Path(), wall, test_s, sim_ps)
         own_tmp.cleanup()
     if check:
         if tests == 0:
