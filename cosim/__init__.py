@@ -16,8 +16,8 @@ import os as _os
 # SystemC prints a banner when its kernel starts unless told not to.
 _os.environ.setdefault("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1")
 
-from cosim import _core  # noqa: E402
-from cosim._core import (  # noqa: E402
+from cosim import _core
+from cosim._core import (
     Command,
     DmiRegion,
     Event,
@@ -33,7 +33,7 @@ from cosim._core import (  # noqa: E402
     delay,
     sync,
 )
-from cosim.errors import (  # noqa: E402
+from cosim.errors import (
     BindingError,
     CosimError,
     DeadlockError,
@@ -45,11 +45,11 @@ from cosim.errors import (  # noqa: E402
     TlmError,
     WorkerError,
 )
-from cosim.models import ModelInfo, ParamInfo, PortInfo, model_info, models  # noqa: E402
-from cosim.runner import SimResult, simulate  # noqa: E402
-from cosim.simulation import Simulation, current_simulation, now, spawn  # noqa: E402
-from cosim.tlm import Dmi  # noqa: E402
-from cosim.units import MS, NS, PS, US, fmt_time, ms, ns, parse_time, period, ps, sec, us  # noqa: E402
+from cosim.models import ModelInfo, ParamInfo, PortInfo, model_info, models
+from cosim.runner import SimResult, simulate
+from cosim.simulation import Simulation, current_simulation, now, spawn
+from cosim.tlm import Dmi
+from cosim.units import MS, NS, PS, US, fmt_time, ms, ns, parse_time, period, ps, sec, us
 
 __version__ = "0.1.0"
 SYSTEMC_VERSION: str = _core.SYSTEMC_VERSION

@@ -68,7 +68,9 @@ def main(job_dir: str) -> None:
         try:
             blob = pickle.dumps(result)
         except Exception as e:
-            raise TypeError(f"the value returned by the simulation cannot be pickled: {e}") from None
+            raise TypeError(
+                f"the value returned by the simulation cannot be pickled: {e}"
+            ) from None
     except BaseException as e:
         try:
             exc_blob: bytes | None = pickle.dumps(e)

@@ -60,7 +60,9 @@ class ParamInfo:
             if not isinstance(value, str):
                 raise ParameterError(f"{where} expects a string, got {value!r}")
             if self.choices and value not in self.choices:
-                raise ParameterError(f"{where} = {value!r} is not allowed; choose one of {self.allowed()}")
+                raise ParameterError(
+                    f"{where} = {value!r} is not allowed; choose one of {self.allowed()}"
+                )
             return value
         if t == "time":
             if isinstance(value, str):
@@ -139,7 +141,9 @@ class ModelInfo:
         lines.append("  parameters:")
         for p in self.params:
             default = fmt_time(p.default) if p.type == "time" else repr(p.default)
-            lines.append(f"    {p.name} ({p.type}, default {default}; allowed {p.allowed()}): {p.doc}")
+            lines.append(
+                f"    {p.name} ({p.type}, default {default}; allowed {p.allowed()}): {p.doc}"
+            )
             if p.source:
                 lines.append(f"      source: {p.source}")
         lines.append("  ports:")

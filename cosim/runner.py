@@ -190,7 +190,8 @@ def _uses_main(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     if getattr(fn, "__module__", None) == "__main__":
         return True
     return any(
-        getattr(type(a), "__module__", None) == "__main__" or getattr(a, "__module__", None) == "__main__"
+        getattr(type(a), "__module__", None) == "__main__"
+        or getattr(a, "__module__", None) == "__main__"
         for a in (*args, *kwargs.values())
     )
 

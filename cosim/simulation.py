@@ -67,7 +67,9 @@ def _as_time(value: int | str, what: str) -> int:
     if isinstance(value, str):
         return parse_time(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be integer picoseconds or a string like '10 ns', got {value!r}")
+        raise TypeError(
+            f"{what} must be integer picoseconds or a string like '10 ns', got {value!r}"
+        )
     if value < 0:
         raise ValueError(f"{what} must be >= 0 ps, got {value}")
     return value

@@ -119,7 +119,10 @@ def format_table(records: list[dict[str, Any]], prefix: str = "") -> str:
             v = rec["value"]
             shown = f"{v:,}" if isinstance(v, int) else f"{v:,.6g}"
         else:
-            shown = f"mean {rec['mean']:,.6g} (n={rec['count']:,}, min {rec['min']:,.6g}, max {rec['max']:,.6g})"
+            shown = (
+                f"mean {rec['mean']:,.6g} (n={rec['count']:,}, "
+                f"min {rec['min']:,.6g}, max {rec['max']:,.6g})"
+            )
         unit = rec["unit"]
         rows.append((rec["path"], f"{shown} {unit}".rstrip(), rec["desc"]))
     if not rows:
