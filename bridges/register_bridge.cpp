@@ -37,6 +37,7 @@ class RegisterBridge final : public Adapter {
         wait_cycles_(b.stat_counter(name + ".wait_cycles", "cycles req was high without ack")),
         latency_(b.stat_average(name + ".latency", "arrival to ack, per access", "ps")) {
     socket.register_b_transport(this, &RegisterBridge::b_transport);
+    active_ = false;  // active while an access is queued
   }
 
   void drive(std::uint64_t, Picos t) override {
@@ -74,6 +75,10 @@ class RegisterBridge final : public Adapter {
     queue_.pop_front();
     block_.work_finished();
     offered_ = nullptr;
+    if (queue_.empty()) {  // idle: req low, no per-cycle calls
+      req_.set_bit(false);
+      active_ = false;
+    }
     done_.notify();
     block_.completed(t);
     if (was_write) block_.register_write_done(n);
@@ -109,6 +114,7 @@ class RegisterBridge final : public Adapter {
     Access acc{gp.is_write(), a, gp.get_data_ptr(), now_ps() + to_ps(delay)};
     const bool was_empty = queue_.empty();
     queue_.push_back(&acc);
+    active_ = true;
     block_.work_started();
     block_.arrived(acc.arrival, was_empty, block_.cycle());
     while (!acc.done) sc_core::wait(done_);

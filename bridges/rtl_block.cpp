@@ -199,20 +199,23 @@ void RtlBlock::reset_sequence() {
 }
 
 void RtlBlock::settle(std::uint64_t n, Picos t) {
-  for (Adapter* a : drivers_) a->drive(n, t);
+  for (Adapter* a : drivers_)
+    if (a->active()) a->drive(n, t);
   clk_->set_bit(false);
   after_eval(model_->eval(t - period_ / 2), n);
   dump(t - period_ / 2);
 }
 
 void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
-  for (Adapter* a : samplers_) a->sample();
+  for (Adapter* a : samplers_)
+    if (a->active()) a->sample();
   clk_->set_bit(true);
   const bool finished = model_->eval(t);
   cycle_ = n;
   cycles_.inc();
   dump(t);
-  for (Adapter* a : committers_) a->commit(n, t);
+  for (Adapter* a : committers_)
+    if (a->active()) a->commit(n, t);
   after_eval(finished, n);
   if (busy_ != nullptr) {
     const bool b = busy_->bit();

@@ -4,7 +4,7 @@
 // (Adapter) drive its input pins, settles the model with the clock low, lets the
 // bridges latch the handshakes, evaluates the edge and lets the bridges account for
 // it. Python is never involved per cycle (DESIGN.md principle 2), except through the
-// slow prototyping path (slow_cycle_bridge.cpp), which says so in its name.
+// slow prototyping path (SlowCycleBridge in rtl_python.cpp), which says so in its name.
 //
 // Time. Edge n happens at n * clock period. The thread runs edges ahead of SystemC
 // time (temporal decoupling) and re-enters the kernel only
@@ -14,8 +14,9 @@
 //    transaction is under way: it advances in step with the kernel, so whatever
 //    arrives is taken at the exact cycle (when nothing is under way, or the busy pin
 //    says the block is idle, it parks instead, see below),
-//  - when an interrupt pin rises (the event is notified at that edge's time and the
-//    thread yields so that processes woken by it act before the next edge),
+//  - when a transaction completes or an interrupt pin rises: it lets the kernel reach
+//    that edge's time (where the event is notified) and yields, so that the initiator
+//    or the processes woken act before the next edge,
 //  - when the block is idle (busy pin low, nothing pending): it parks until a
 //    transaction arrives, then simulates the idle cycles up to it (or skips them with
 //    idle='gate').
@@ -46,9 +47,12 @@ class Adapter {
   Adapter& operator=(const Adapter&) = delete;
   const std::string& name() const { return name_; }
 
-  // The per-cycle hooks this bridge implements; the clock loop calls only those.
+  // The per-cycle hooks this bridge implements; the clock loop calls only those, and
+  // drive/sample/commit only while the bridge is active (a bridge that goes inactive
+  // leaves its input pins idle first).
   enum Hook : unsigned { kDrive = 1, kBlocked = 2, kSample = 4, kCommit = 8 };
   virtual unsigned hooks() const = 0;
+  bool active() const { return active_; }
 
   // Set the input pins this bridge drives for edge n (at time t); the model settles
   // afterwards with the clock low.
@@ -72,6 +76,7 @@ class Adapter {
  protected:
   RtlBlock& block_;
   std::string name_;
+  bool active_ = true;
 };
 
 class RtlBlock : public Model {
@@ -87,13 +92,13 @@ class RtlBlock : public Model {
   std::uint64_t cycle() const { return cycle_; }
   Picos edge_time(std::uint64_t n) const { return n * period_; }
   std::uint64_t cycle_budget() const { return budget_; }
-  bool has_busy_pin() const { return busy_ != nullptr; }
   // First edge that can see something arriving at time t.
   std::uint64_t first_edge_after(Picos t) const { return t / period_ + 1; }
 
-  // A pin for role `role` of bridge `bridge`, checked for direction and width; raises
-  // BindingError naming the block, the bridge and the pin. Input pins can be claimed
-  // by one bridge only.
+  // A pin for role `role` of bridge `bridge`, checked for direction and width; throws
+  // std::invalid_argument naming the block, the bridge and the pin (Python sees a
+  // BindingError, or a ParameterError from the constructor). An input pin can be
+  // claimed by one bridge only.
   Pin& claim_pin(const std::string& bridge, const std::string& role, const std::string& pin,
                  PinDir dir, std::uint32_t min_width, std::uint32_t max_width);
   Pin* find_pin(const std::string& name) { return model_->find(name); }

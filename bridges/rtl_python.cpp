@@ -94,7 +94,6 @@ class SlowCycleBridge final : public Adapter {
   }
 
   void sample() override {
-    if (!active_) return;
     nb::object r;
     calls_.inc();
     try {
@@ -104,13 +103,16 @@ class SlowCycleBridge final : public Adapter {
       block_.fail_with_python_error("in the slow per-cycle Python callback before edge " +
                                     std::to_string(block_.cycle() + 1));
     }
-    if (r.ptr() == Py_False) {
+    finished_ = r.ptr() == Py_False;
+  }
+
+  void commit(std::uint64_t, Picos) override {
+    pins_->apply();
+    if (finished_) {  // the callback returned False: no more calls
       active_ = false;
       block_.keep_clock(false);
     }
   }
-
-  void commit(std::uint64_t, Picos) override { pins_->apply(); }
 
   unsigned hooks() const override { return kSample | kCommit; }
 
@@ -118,7 +120,7 @@ class SlowCycleBridge final : public Adapter {
   nb::object fn_;
   nb::object pins_obj_;
   RtlPins* pins_;
-  bool active_ = true;
+  bool finished_ = false;
   Counter& calls_;
 };
 

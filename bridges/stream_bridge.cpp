@@ -44,6 +44,7 @@ class StreamBridge : public Adapter {
                                         : "cycles a reader waited but valid was low")),
         latency_(b.stat_average(name + ".latency", "arrival to last beat, per transaction", "ps")) {
     socket.register_b_transport(this, &StreamBridge::b_transport);
+    active_ = false;  // active while a transaction is queued
   }
 
   void drive(std::uint64_t, Picos t) override {
@@ -57,11 +58,14 @@ class StreamBridge : public Adapter {
   }
 
   // The RTL is ready for data nobody has sent, or offers data nobody has asked for.
-  bool blocked() const override { return queue_.empty() && (into_rtl_ ? ready_.bit() : valid_.bit()); }
+  bool blocked() const override {
+    const bool waits = queue_.empty() && (into_rtl_ ? ready_.bit() : valid_.bit());
+    if (waits) waited_on_ = block_.cycle() + 1;
+    return waits;
+  }
 
   void sample() override {
     const bool rtl_side = into_rtl_ ? ready_.bit() : valid_.bit();
-    if (offered_ == nullptr && rtl_side) waited_on_ = block_.cycle() + 1;
     fire_ = offered_ != nullptr && rtl_side;
     if (fire_ && !into_rtl_) data_.read(offered_->data + offered_->next * beat_bytes_);
   }
@@ -88,6 +92,11 @@ class StreamBridge : public Adapter {
       offered_->t_done = t;
       queue_.pop_front();
       block_.work_finished();
+      if (queue_.empty()) {  // idle: leave valid (ready) low and stop the per-cycle calls
+        (into_rtl_ ? valid_ : ready_).set_bit(false);
+        offered_ = nullptr;
+        active_ = false;
+      }
       done_.notify();
       block_.completed(t);
     }
@@ -122,6 +131,7 @@ class StreamBridge : public Adapter {
     Transfer tr{gp.get_data_ptr(), len / beat_bytes_, now_ps() + to_ps(delay)};
     const bool was_empty = queue_.empty();
     queue_.push_back(&tr);
+    active_ = true;
     block_.work_started();
     block_.arrived(tr.arrival, was_empty, waited_on_);
     while (!tr.done) sc_core::wait(done_);
@@ -140,7 +150,7 @@ class StreamBridge : public Adapter {
   Transfer* offered_ = nullptr;
   bool fire_ = false;
   std::uint64_t waited_ = 0;
-  std::uint64_t waited_on_ = 0;  // last edge at which the RTL waited on this bridge
+  mutable std::uint64_t waited_on_ = 0;  // last edge at which the RTL waited on this bridge
   sc_core::sc_event done_;
   Counter &beats_, &bytes_, &transactions_, &stalls_;
   Average& latency_;

@@ -56,7 +56,7 @@ ABI_HEADER = Path(__file__).with_name("cosim_rtl_abi.h")
 #: systolic array about a fifth of its speed. TLS descriptors (gnu2) make those
 #: accesses a load when the library's TLS fits the static surplus, and stay correct
 #: when it does not. No semantic interposition: calls inside the library are direct.
-PIC_FLAGS = ["-fPIC", "-fno-semantic-interposition", "-mtls-dialect=gnu2"]
+PIC_FLAGS = ["-fPIC", "-fvisibility=hidden", "-fno-semantic-interposition", "-mtls-dialect=gnu2"]
 
 ParamValue = int | str | bool | float
 
