@@ -75,6 +75,7 @@ def main(job_dir: str) -> None:
         _load_main(context["main_path"])
     fn, args, kwargs = pickle.loads((d / "job.pkl").read_bytes())
 
+    from cosim import _core
     from cosim.simulation import Simulation
 
     sim = Simulation()
@@ -114,6 +115,11 @@ def main(job_dir: str) -> None:
             "stats": stats,
         }
         blob = pickle.dumps(result)
+    try:
+        # Models finish what they write (waveform files) before the caller sees the result.
+        _core.end_simulation()
+    except Exception:
+        traceback.print_exc()
     tmp = d / "result.pkl.tmp"
     tmp.write_bytes(blob)
     os.replace(tmp, d / "result.pkl")

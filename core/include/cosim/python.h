@@ -33,4 +33,11 @@ void bind_ports(Port& a, Port& b);
 // Raise the Python exception cosim.errors.<cls> with `msg`.
 [[noreturn]] void raise_python_error(const char* cls, const std::string& msg);
 
+// For C++ SystemC processes that cannot throw into Python (they run under sc_start):
+// stop the simulation so that run() raises cosim.errors.<cls>(msg), or the Python
+// exception currently set (PyErr) with `where` added as a note. Only the first failure
+// is kept. The calling process must not go on simulating: it should wait forever.
+void fail_simulation(const char* cls, const std::string& msg);
+void fail_simulation_with_python_error(const std::string& where);
+
 }  // namespace cosim

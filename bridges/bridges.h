@@ -1,0 +1,44 @@
+// The bridges that can be added to an rtl_block, one protocol each. Every function
+// checks the pins (existence, direction, width) and throws std::invalid_argument with a
+// message naming the block, the bridge and the pin; it must be called during elaboration.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "rtl_block.h"
+
+namespace cosim::rtl {
+
+// Stream into the RTL: TLM writes become valid/ready beats of the data pin's width
+// (1..1024 bits, ceil(width/8) bytes of payload per beat, least significant first).
+Port& add_stream_in(RtlBlock& b, const std::string& name, const std::string& valid,
+                    const std::string& ready, const std::string& data);
+// Stream out of the RTL: TLM reads are filled with valid/ready beats.
+Port& add_stream_out(RtlBlock& b, const std::string& name, const std::string& valid,
+                     const std::string& ready, const std::string& data);
+// Register port, req/ack: a TLM read or write of ceil(width(wdata)/8) bytes at a byte
+// address holds req (with write, addr, wdata) until the edge where ack is high; rdata
+// is taken at that edge.
+Port& add_register_port(RtlBlock& b, const std::string& name, const std::string& req,
+                        const std::string& ack, const std::string& write,
+                        const std::string& addr, const std::string& wdata,
+                        const std::string& rdata);
+// Memory master: each request the RTL hands over (req_valid/req_ready, with write,
+// addr, wdata) becomes one TLM transaction of ceil(width(wdata)/8) bytes at
+// address_offset + addr; its response (rsp_valid, rsp_rdata for a read) is given back
+// at the first edge at or after the time the target annotated, at least one cycle
+// later. Up to max_outstanding requests may be in flight; responses are in order.
+Port& add_memory_master(RtlBlock& b, const std::string& name, const std::string& req_valid,
+                        const std::string& req_ready, const std::string& write,
+                        const std::string& addr, const std::string& wdata,
+                        const std::string& rsp_valid, const std::string& rsp_rdata,
+                        std::uint32_t max_outstanding, std::uint64_t address_offset);
+// Interrupt/done pin: each rising edge notifies the block's event `name`. A watchdog
+// (timeout_cycles, 0 = the block's cycle_budget) stops the run if the pin does not rise
+// within that many cycles after the busy pin rose (or, without a busy pin, after a
+// register write).
+Port& add_interrupt(RtlBlock& b, const std::string& name, const std::string& pin,
+                    std::uint64_t timeout_cycles);
+
+}  // namespace cosim::rtl
