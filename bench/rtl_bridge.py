@@ -6,7 +6,7 @@
            linked with the very objects of the cosim build, driving the pins itself;
 2. bridge  cosim: a Python host process in a TLM system (host socket -> router ->
            register and stream bridges) programs jobs; the clock runs in the bridge;
-3. cocotb  a cocotb test bench (bench/cocotb_systolic_array.py) on cocotb's own build
+3. cocotb  a cocotb test bench (bench/harness/cocotb_systolic_array.py) on cocotb's own build
            of the RTL (--vpi --public-flat-rw), Python at every clock edge;
 4. pycycle cosim's slow path: a Python callback per clock cycle drives the pins.
 
@@ -140,7 +140,7 @@ def run_cocotb_leg(stim: np.ndarray, tmp: Path) -> dict:
     }
     res = rtl.run_cocotb(
         build,
-        HERE / "cocotb_systolic_array.py",
+        HERE / "harness" / "cocotb_systolic_array.py",
         test_dir=tmp / "cocotb",
         env=env,
         log_file=tmp / "cocotb.log",
@@ -211,7 +211,12 @@ def main() -> int:
         "--trials", type=int, default=3, help="timed runs of raw and bridge (best kept)"
     )
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--quick", action="store_true", help="2 jobs of depth 64, 2 passes, 1 trial (a smoke test)"
+    )
     args = ap.parse_args()
+    if args.quick:
+        args.tiles, args.depth, args.repeats, args.trials = 2, 64, 2, 1
 
     shape = (args.tiles, args.depth, ROWS + COLS)
     stim = np.random.default_rng(args.seed).integers(-128, 128, shape, dtype=np.int8)
@@ -265,6 +270,7 @@ def main() -> int:
         "cocotb_vs_raw": round(runs["cocotb"]["rate"] / raw, 4),
         "raw_cycles": runs["raw"]["cycles"],
         "bridge_cycles": b["cycles"],
+        "quick": args.quick,
     }
     print(json.dumps(summary))
     return 0
