@@ -1,4 +1,4 @@
-"""The example system (scenarios/system_demo.py) end to end: data checked against
+"""The example system (examples/system_demo.py) end to end: data checked against
 numpy, the probe latency against the JEDEC closed form, bandwidth against its roofs,
 and the energy breakdown against the stats."""
 
@@ -14,7 +14,7 @@ import pytest
 import cosim
 from cosim import energy
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scenarios"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import system_demo
 
 # build_soc defaults: host 2 GHz with 20 cycles per uncached access (10 ns); fabric

@@ -1,6 +1,6 @@
 """System demo: host CPU + fabric + DMA + scratchpad + DRAM/HBM, driven by a Python driver.
 
-    .venv/bin/python scenarios/system_demo.py [--memory ddr4_2400|lpddr4_3200|hbm2|hbm3]
+    .venv/bin/python examples/system_demo.py [--memory ddr4_2400|lpddr4_3200|hbm2|hbm3]
 
 The driver (a coroutine on the host CPU model):
   1. probes DRAM with one uncached read (the end-to-end idle latency);
