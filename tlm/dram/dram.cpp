@@ -35,6 +35,7 @@
 
 #include "cosim/model.h"
 #include "cosim/python.h"
+#include "access.h"
 #include "engine.h"
 
 namespace cosim {
@@ -104,7 +105,7 @@ dram::Config make_config(const Params& p) {
   return c;
 }
 
-class Dram : public Model {
+class Dram : public Model, public dram::DramAccess {
  public:
   SC_HAS_PROCESS(Dram);
 
@@ -147,10 +148,11 @@ class Dram : public Model {
   }
   ~Dram() override { ::munmap(data_, capacity_); }
 
-  Engine& engine() { return *engine_; }
-  const dram::Preset& preset() const { return preset_; }
-  unsigned char* data() { return data_; }
-  std::uint64_t capacity() const { return capacity_; }
+  Engine& engine() override { return *engine_; }
+  const dram::Preset& preset() const override { return preset_; }
+  unsigned char* data() override { return data_; }
+  std::uint64_t capacity() const override { return capacity_; }
+  std::string instance_name() const override { return name(); }
 
  private:
   struct Request {
@@ -645,6 +647,14 @@ ModelSpec dram_spec() {
 }
 
 const RegisterModel reg_dram(dram_spec());
+
+}  // namespace
+
+dram::DramAccess* dram::find_dram(const std::string& name) {
+  return dynamic_cast<DramAccess*>(sc_core::sc_find_object(name.c_str()));
+}
+
+namespace {
 
 // -------------------------------------------------------------------- Python bindings
 

@@ -541,6 +541,23 @@ void Engine::catch_up_refresh(Channel& c, Cycle until) {
   }
 }
 
+Cycle Engine::quiet_cycle(unsigned channel) const {
+  const Channel& c = ch_[channel];
+  Cycle t = c.data_free;
+  for (const Bank& b : c.banks)
+    if (b.open) t = std::max(t, b.pre_ready);
+  return t;
+}
+
+void Engine::close_banks(unsigned channel, Cycle act_ready) {
+  Channel& c = ch_[channel];
+  for (Bank& b : c.banks) {
+    b.open = false;
+    b.act_ready = std::max(b.act_ready, act_ready);
+  }
+  c.dirty = true;
+}
+
 void Engine::issue(unsigned channel, Cycle floor) {
   Channel& c = ch_[channel];
   if (c.dirty || c.cached.t < floor) {

@@ -118,6 +118,15 @@ class Engine {
   }
   std::uint64_t commands_issued() const { return commands_; }
 
+  // Hand-over of a channel's banks to another agent that drives them directly (near-data
+  // units, tlm/ndp) while the controller has nothing queued for the channel:
+  // quiet_cycle() is the first cycle at which every open bank of `channel` may be
+  // precharged (tRAS, tRTP and write recovery met) and its data bus is free;
+  // close_banks() records that the agent left every bank precharged, none to be
+  // activated before `act_ready`.
+  Cycle quiet_cycle(unsigned channel) const;
+  void close_banks(unsigned channel, Cycle act_ready);
+
  private:
   enum class Cmd : std::uint8_t { None, Act, Pre, Rd, Wr, PreAll, Ref };
   struct Bank {
