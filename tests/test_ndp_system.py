@@ -41,6 +41,8 @@ def test_near_data_and_host_gemv_in_one_run(m: int, n: int, dtype: str) -> None:
     assert host["energy"]["dram"]["io"] == pytest.approx(a_bytes * 8 * io_pj)
     assert host["energy"]["fabric"]["bits"] == pytest.approx(a_bytes * 8 * FABRIC_BIT_PJ)
     assert set(host["energy"]) == {"dram", "fabric", "host"}
+    # Storing A happened before the measurement: no write bursts in either path.
+    assert "wr" not in ndp["energy"]["dram"] and "wr" not in host["energy"]["dram"]
 
     # Near-bank energy: the preset's ACT and core read energies per command, MACs from
     # the Horowitz table, all counted in the shared breakdown.
