@@ -11,7 +11,9 @@ see `ns`, `us`, `fmt_time`.
 System models: `cosim.energy` (the per-event energy table and breakdowns, also
 `sim.energy`), `cosim.dram` (DRAM/HBM presets), `cosim.host` (HostCpu running a Python
 driver), `cosim.dma` (descriptors and driver), `cosim.soc` (build_soc: host + fabric +
-DMA + scratchpad + DRAM, address-mapped).
+DMA + scratchpad + DRAM, address-mapped), `cosim.ndp` / `cosim.ndp_layout` /
+`cosim.ndp_system` (near-data units in HBM: driver, data layout, the system with the host
+path for comparison), `cosim.reram` (ReRAM crossbars).
 """
 
 from __future__ import annotations
