@@ -143,6 +143,10 @@ def all_ops(sim: cosim.Simulation, length: int, seed: int) -> dict[str, Any]:
             neg = await drv.store(drv.vector(length, dt), negative(a))
             res["max_negative"] = await drv.max(neg)
             out[dt] = res
+            await drv.release(neg)
+            out.setdefault("released", []).append(
+                neg.address not in [r["address"] for r in system.ndp.regions]
+            )
 
     sim.run()
     return out
@@ -408,6 +412,7 @@ def test_elementwise_and_reductions_equal_numpy(ops: dict[str, Any], dtype: str)
         assert abs(res["sum"] - float(a.astype(np.float64).sum())) <= bound
     assert res["max"] == a.max()
     assert res["max_negative"] == negative(a).max() < 0  # the zero padding never wins
+    assert all(ops["released"])
 
 
 @pytest.mark.parametrize(

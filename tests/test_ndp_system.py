@@ -15,14 +15,17 @@ from cosim.ndp_system import FABRIC_BIT_PJ, ndp_vs_host
 ITEMSIZE = {"int8": 1, "fp16": 2}
 
 
-@pytest.mark.parametrize(("m", "n", "dtype"), [(512, 1024, "int8"), (256, 1024, "fp16")])
-def test_near_data_and_host_gemv_in_one_run(m: int, n: int, dtype: str) -> None:
-    r = cosim.simulate(ndp_vs_host, m, n, dtype, seed=4)
+@pytest.mark.parametrize(
+    ("m", "n", "dtype", "memory"),
+    [(512, 1024, "int8", "hbm2"), (256, 1024, "fp16", "hbm2"), (512, 1024, "int8", "hbm3")],
+)
+def test_near_data_and_host_gemv_in_one_run(m: int, n: int, dtype: str, memory: str) -> None:
+    r = cosim.simulate(ndp_vs_host, m, n, dtype, memory=memory, seed=4)
     v = r.value
     assert v["golden_ok"], (v["check_ndp"], v["check_host"])
     ndp, host, cmd = v["ndp"], v["host"], v["command"]
-    hbm2 = cosim.dram.preset_info("hbm2")
-    channels, burst = hbm2["org"]["channels"], hbm2["org"]["burst_bytes"]
+    preset = cosim.dram.preset_info(memory)
+    channels, burst = preset["org"]["channels"], preset["org"]["burst_bytes"]
     a_bytes = m * n * ITEMSIZE[dtype]
     x_bytes = n * ITEMSIZE[dtype]
 
@@ -34,7 +37,7 @@ def test_near_data_and_host_gemv_in_one_run(m: int, n: int, dtype: str) -> None:
     units = v["units"]
     y_read = units * -(-(-(-m // units) * 4) // burst) * burst
     assert ndp["external_bytes"] == channels * x_bytes + y_read
-    io_pj = hbm2["energy"]["io_pj_per_bit"]
+    io_pj = preset["energy"]["io_pj_per_bit"]
     assert ndp["energy"]["dram"]["io"] == pytest.approx(y_read * 8 * io_pj)
     # The host path moves all of A over the interface and the fabric.
     assert host["external_bytes"] == a_bytes
@@ -48,8 +51,8 @@ def test_near_data_and_host_gemv_in_one_run(m: int, n: int, dtype: str) -> None:
     # the Horowitz table, all counted in the shared breakdown.
     b = energy.breakdown(r)
     assert {"ndp", "dram", "fabric", "host"} <= set(b)
-    assert b["ndp"]["rd"] == pytest.approx(cmd["rd"] * hbm2["energy"]["rd_pj"])
-    assert b["ndp"]["act"] == pytest.approx(r.stat("ndp.cmd.act") * hbm2["energy"]["act_pj"])
+    assert b["ndp"]["rd"] == pytest.approx(cmd["rd"] * preset["energy"]["rd_pj"])
+    assert b["ndp"]["act"] == pytest.approx(r.stat("ndp.cmd.act") * preset["energy"]["act_pj"])
     mult = "int8_mult" if dtype == "int8" else "fp16_mult"
     assert b["ndp"][mult] == pytest.approx(cmd["macs"] * cosim.energy.entry(mult).pj)
     assert cmd["macs"] == m * n
