@@ -10,8 +10,9 @@ prefetchers keep several misses outstanding).
 `host_gemv()` is the host path: the host streams the matrix from the HBM through the
 fabric (every byte crosses the HBM interface and the fabric) and computes on it with
 the host_cpu roofline model as the chunks arrive. `PathMeter` takes the time, traffic
-and energy of one path from snapshots before and after it. `ndp_vs_host()` runs a GEMV
-both ways in one simulation (use it with cosim.simulate).
+and energy of one path from snapshots before and after it. `compare_gemv()` runs a GEMV
+both ways inside a simulation (several may follow one another); `ndp_vs_host()` is one
+such simulation for cosim.simulate.
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ async def host_gemv(system: NdpSystem, a: Layout, x: np.ndarray) -> np.ndarray:
             arrived.append(i)
             ready.notify()
 
-    workers = [cosim.spawn(fetch(s), name=f"host_fetch{k}") for k, s in enumerate(system.streams)]
+    workers = [cosim.spawn(fetch(s)) for s in system.streams]
     total = sum(n for _, n in ranges)
     flops_per_byte = 2.0 * a.m * a.n / total
     for _ in range(len(ranges)):
@@ -214,6 +215,7 @@ class PathMeter:
             "dram_bytes": st[f"{self.dram}.bytes_read"] + st[f"{self.dram}.bytes_written"],
             "ndp_internal": st[f"{self.ndp}.bytes_internal"],
             "ndp_external": st[f"{self.ndp}.bytes_external"],
+            "refreshes": st[f"{self.dram}.cmd.ref"],
         }
 
     @staticmethod
@@ -240,6 +242,9 @@ class PathMeter:
             "energy": energy,
             "energy_by_component": by_component(energy),
             "refresh_pj": refresh,
+            # all-bank refreshes the dram issued (those due during a near-data command
+            # are issued when the host next reaches the channel, within the same path)
+            "refreshes": int(s1["refreshes"] - s0["refreshes"]),
             "internal_bytes": int(internal),
             "external_bytes": int(external),
             "internal_bandwidth": internal / seconds if seconds else 0.0,
@@ -292,6 +297,59 @@ def check_gemv(
     }
 
 
+async def compare_gemv(
+    system: NdpSystem, m: int, n: int, dtype: str, seed: int = 1
+) -> dict[str, Any]:
+    """Inside a process of `system`'s simulation: the host lays an M x N matrix out for
+    the units (not measured), then y = A x runs near-data (x to the units, the command,
+    y read back by the host) and then on the host (A streamed to the host, roofline
+    compute). Returns both paths' figures (PathMeter.figures), the speed-up and energy
+    ratio of near-data over host, the command's details and the golden checks. Several
+    comparisons may run one after the other in one simulation."""
+    a_np, x_np = gemv_workload(m, n, dtype, seed)
+    drv, meter = system.driver, PathMeter(system)
+    out: dict[str, Any] = {"m": m, "n": n, "dtype": dtype}
+    a = await drv.store(drv.matrix(m, n, dtype), a_np)
+    y = drv.vector(m, GEMV_OUT[dtype])
+    await drv.register(y)
+    s0 = meter.snapshot()
+    await drv.gemv(a, x_np, y)
+    y_ndp = await drv.load(y)
+    s1 = meter.snapshot()
+    cmd = dict(drv.last_command)
+    y_host = await host_gemv(system, a, x_np)
+    s2 = meter.snapshot()
+    out["ndp"], out["host"], out["command"] = meter.figures(s0, s1), meter.figures(s1, s2), cmd
+    g = drv.geometry
+    lanes = g.lanes(dtype)
+    out["ndp"]["kernel_time_ps"] = cmd["done_ps"] - cmd["issued_ps"]
+    kernel_s = out["ndp"]["kernel_time_ps"] * 1e-12
+    out["ndp"]["kernel_internal_bandwidth"] = (
+        cmd["internal_read_bytes"] + cmd["internal_written_bytes"]
+    ) / kernel_s
+    out["check_ndp"] = check_gemv(a_np, x_np, y_ndp, lanes, exact_twin=True)
+    out["check_host"] = check_gemv(a_np, x_np, y_host, lanes, exact_twin=False)
+    out["golden_ok"] = out["check_ndp"]["ok"] and out["check_host"]["ok"]
+    out["speedup"] = out["host"]["time_ps"] / out["ndp"]["time_ps"]
+    out["energy_ratio"] = out["host"]["energy_pj"] / out["ndp"]["energy_pj"]
+    out["kernel_cycles"] = cmd["done_cycle"] - cmd["start_cycle"]
+    return out
+
+
+def system_figures(system: NdpSystem) -> dict[str, Any]:
+    """The figures of the system a comparison ran on."""
+    st, g = system.sim.stats, system.driver.geometry
+    return {
+        "memory": system.soc.dram.preset_name,
+        "units": g.units,
+        "units_per_channel": g.units_per_channel,
+        "tck_ps": g.tck_ps,
+        "peak_external_bandwidth": st[f"{system.soc.dram.name}.peak_bandwidth"],
+        "peak_internal_bandwidth": st[f"{system.ndp.name}.peak_internal_bandwidth"],
+        "notes": system.notes,
+    }
+
+
 def ndp_vs_host(
     sim: Any,
     m: int = 1024,
@@ -305,11 +363,8 @@ def ndp_vs_host(
     ndp: dict[str, Any] | None = None,
     dram: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One simulation: the host lays an M x N matrix out for the units, then y = A x
-    runs near-data (x to the units, the command, y read back by the host) and then on
-    the host (A streamed to the host, roofline compute). Returns both paths' figures
-    (PathMeter.figures), the speedup and energy ratio of near-data over host, the
-    near-data command's details and the golden checks."""
+    """One simulation of one compare_gemv() on a build_ndp_system() (use it with
+    cosim.simulate); the result also carries system_figures()."""
     system = build_ndp_system(
         sim,
         memory=memory,
@@ -318,42 +373,12 @@ def ndp_vs_host(
         ndp=ndp,
         dram=dram,
     )
-    a_np, x_np = gemv_workload(m, n, dtype, seed)
-    drv, meter = system.driver, PathMeter(system)
-    out: dict[str, Any] = {"m": m, "n": n, "dtype": dtype, "memory": memory}
+    out: dict[str, Any] = {}
 
     @sim.process
     async def main() -> None:
-        a = await drv.store(drv.matrix(m, n, dtype), a_np)
-        y = drv.vector(m, GEMV_OUT[dtype])
-        await drv.register(y)
-        s0 = meter.snapshot()
-        await drv.gemv(a, x_np, y)
-        y_ndp = await drv.load(y)
-        s1 = meter.snapshot()
-        out["command"] = dict(drv.last_command)
-        y_host = await host_gemv(system, a, x_np)
-        s2 = meter.snapshot()
-        out["ndp"] = meter.figures(s0, s1)
-        out["host"] = meter.figures(s1, s2)
-        out["y_ndp"], out["y_host"] = y_ndp, y_host
+        out.update(await compare_gemv(system, m, n, dtype, seed))
 
     sim.run()
-    g = system.driver.geometry
-    lanes = g.lanes(dtype)
-    cmd = out["command"]
-    tck = g.tck_ps
-    out["ndp"]["kernel_time_ps"] = cmd["done_ps"] - cmd["issued_ps"]
-    out["check_ndp"] = check_gemv(a_np, x_np, out.pop("y_ndp"), lanes, exact_twin=True)
-    out["check_host"] = check_gemv(a_np, x_np, out.pop("y_host"), lanes, exact_twin=False)
-    out["golden_ok"] = out["check_ndp"]["ok"] and out["check_host"]["ok"]
-    out["speedup"] = out["host"]["time_ps"] / out["ndp"]["time_ps"]
-    out["energy_ratio"] = out["host"]["energy_pj"] / out["ndp"]["energy_pj"]
-    out["peak_external_bandwidth"] = sim.stats[f"{system.soc.dram.name}.peak_bandwidth"]
-    out["peak_internal_bandwidth"] = sim.stats[f"{system.ndp.name}.peak_internal_bandwidth"]
-    out["units"] = g.units
-    out["units_per_channel"] = g.units_per_channel
-    out["kernel_cycles"] = cmd["done_cycle"] - cmd["start_cycle"]
-    out["tck_ps"] = tck
-    out["notes"] = system.notes
+    out.update(system_figures(system))
     return out
