@@ -1,0 +1,335 @@
+"""A common shape for accelerator compute engines with three interchangeable
+implementations (DESIGN.md principle 5): a register port and two streams.
+
+Every engine built on this module presents the same TLM ports whatever its
+implementation:
+
+    csr       32-bit registers (req/ack in the RTL), byte addresses:
+                0x00 CTRL    W  bit 0: start a job; further bits are engine flags
+                0x04 STATUS  R  bit 0 busy, bit 1 done
+                0x08 CYCLES  R  clock cycles of the last job (0 for the untimed twin)
+                0x0C INFO    R  engine shape (engine specific), version in [31:24]
+                0x10 ...     engine configuration registers (read back as written)
+    data_in   operand beats (writes of whole beats)
+    data_out  result beats (reads of whole beats)
+    done      an event notified when a job has delivered its last result
+
+A job: write the configuration registers, write CTRL, write the job's input beats, read
+its result beats. How many beats of each a job takes, and in which order they may be
+interleaved, is each engine's protocol (documented with the engine). The three
+implementations are:
+
+    functional  a Python target (numpy), untimed: FunctionalEngine subclasses;
+    tlm         a C++ model in tlm/accel/, approximately timed from the RTL's
+                microarchitecture (tlm/accel/stream_engine.h is their common base);
+    rtl         the SystemVerilog block in rtl/ behind cosim.rtl bridges.
+
+`make_engine()` instantiates any of them by name; `EngineDriver` programs one from an
+initiator socket (the host, an accelerator controller).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from cosim import _core
+from cosim.errors import ParameterError
+
+IMPLEMENTATIONS = ("functional", "tlm", "rtl")
+CTRL, STATUS, CYCLES, INFO, CONFIG_BASE = 0x00, 0x04, 0x08, 0x0C, 0x10
+CTRL_START = 1
+STATUS_BUSY, STATUS_DONE = 1, 2
+#: Version field of INFO for engines of this family.
+VERSION = 1
+
+
+@dataclass
+class StreamEngine:
+    """The ports of one engine instance, whatever its implementation."""
+
+    kind: str  # engine family name, e.g. "nm_sparse_engine"
+    impl: str  # functional | tlm | rtl
+    csr: Any  # cosim.Port (TLM target)
+    data_in: Any
+    data_out: Any
+    done: Any  # cosim.Event
+    in_beat_bytes: int
+    out_beat_bytes: int
+    model: Any = None  # FunctionalEngine, the C++ Model or the RtlBlock
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class EngineProtocolError(Exception):
+    """A transaction a functional twin refuses (it answers it with a TLM error)."""
+
+    def __init__(self, message: str, status: Any = None) -> None:
+        super().__init__(message)
+        self.status = status if status is not None else _core.Response.COMMAND_ERROR
+
+
+class FunctionalEngine:
+    """Base of the numpy twins: register file, the CTRL/STATUS/CYCLES/INFO registers,
+    whole-beat checks, a queue of result beats and the done event. Subclasses implement
+    `config_registers` (address -> name), `info()`, `start(flags)`, `consume(beats)`
+    (call `emit()` for results and `finish()` when the job has nothing more to give
+    once its results are read) and `wanted()` (input beats the job still takes now)."""
+
+    config_registers: ClassVar[dict[int, str]] = {}
+
+    def __init__(self, name: str, in_beat_bytes: int, out_beat_bytes: int, done: Any) -> None:
+        self.name = name
+        self.in_beat_bytes = in_beat_bytes
+        self.out_beat_bytes = out_beat_bytes
+        self.done = done
+        self.regs: dict[str, int] = dict.fromkeys(self.config_registers.values(), 0)
+        self.busy = False
+        self.finished = False  # the last job completed
+        self._results: list[bytes] = []
+        self._ending = False
+        self.jobs = 0
+
+    # ------------------------------------------------------------------ subclass API
+    def info(self) -> int:
+        raise NotImplementedError
+
+    def start(self, flags: int) -> None:
+        raise NotImplementedError
+
+    def consume(self, beats: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def wanted(self) -> int:
+        raise NotImplementedError
+
+    def emit(self, beats: np.ndarray) -> None:
+        """Queue result beats: an (n, out_beat_bytes) uint8 array."""
+        raw = np.ascontiguousarray(beats, dtype=np.uint8).reshape(-1, self.out_beat_bytes)
+        self._results.extend(bytes(r) for r in raw)
+
+    def end_job(self) -> None:
+        """No further inputs: the job is over once its queued results are read."""
+        self._ending = True
+        self._maybe_finish()
+
+    # ------------------------------------------------------------------- TLM targets
+    def _maybe_finish(self) -> None:
+        if self._ending and not self._results:
+            self._ending = False
+            self.busy = False
+            self.finished = True
+            self.done.notify()
+
+    def csr_access(self, payload: Any) -> None:
+        if payload.length != 4:
+            raise EngineProtocolError(
+                "the register port takes 4-byte accesses", _core.Response.BURST_ERROR
+            )
+        addr = payload.address
+        if payload.is_write:
+            (value,) = struct.unpack("<I", payload.data.tobytes())
+            if addr == CTRL:
+                if value & CTRL_START and not self.busy:
+                    self.busy, self.finished = True, False
+                    self._results.clear()
+                    self._ending = False
+                    self.jobs += 1
+                    self.start(value)
+            elif addr in self.config_registers:
+                self.regs[self.config_registers[addr]] = value
+            return
+        if addr == STATUS:
+            value = (STATUS_BUSY if self.busy else 0) | (STATUS_DONE if self.finished else 0)
+        elif addr == INFO:
+            value = self.info()
+        elif addr in self.config_registers:
+            value = self.regs[self.config_registers[addr]]
+        else:
+            value = 0
+        payload.data[:] = np.frombuffer(struct.pack("<I", value & 0xFFFF_FFFF), np.uint8)
+
+    def inputs(self, payload: Any) -> None:
+        if not payload.is_write or payload.length % self.in_beat_bytes:
+            raise EngineProtocolError(
+                f"operand writes must be whole beats of {self.in_beat_bytes} bytes",
+                _core.Response.BURST_ERROR,
+            )
+        n = payload.length // self.in_beat_bytes
+        want = self.wanted() if self.busy else 0
+        if n > want:
+            raise EngineProtocolError(
+                f"no job is waiting for {n} input beats (it takes {want} now: write the "
+                "configuration, then CTRL, and send the beats the job takes; read results "
+                "the protocol says come first)"
+            )
+        self.consume(payload.data.reshape(n, self.in_beat_bytes).copy())
+
+    def outputs(self, payload: Any) -> None:
+        if not payload.is_read or payload.length % self.out_beat_bytes:
+            raise EngineProtocolError(
+                f"result reads must be whole beats of {self.out_beat_bytes} bytes",
+                _core.Response.BURST_ERROR,
+            )
+        n = payload.length // self.out_beat_bytes
+        if n > len(self._results):
+            raise EngineProtocolError(
+                f"asked for {n} result beats but only {len(self._results)} exist (send the "
+                "inputs they depend on first)"
+            )
+        payload.data[:] = np.frombuffer(b"".join(self._results[:n]), np.uint8)
+        del self._results[:n]
+        self._maybe_finish()
+
+
+class _Target:
+    """A Python TLM target forwarding to one method of a FunctionalEngine."""
+
+    def __init__(self, fn: Callable[[Any], None]) -> None:
+        self.fn = fn
+
+    def b_transport(self, payload: Any, delay: int) -> int:
+        try:
+            self.fn(payload)
+        except EngineProtocolError as e:
+            payload.set_error(e.status, str(e))
+            return delay
+        payload.set_ok()
+        return delay
+
+
+def make_engine(
+    sim: Any,
+    name: str,
+    impl: str,
+    *,
+    kind: str,
+    in_beat_bytes: int,
+    out_beat_bytes: int,
+    functional: Callable[[Any], FunctionalEngine],
+    tlm_params: dict[str, Any],
+    rtl_params: dict[str, Any],
+    clock: int | str,
+    **rtl_options: Any,
+) -> StreamEngine:
+    """Instantiate engine family `kind` as `name` with implementation `impl`.
+
+    functional(done_event) builds the numpy twin; tlm_params go to the C++ model
+    `<kind>_tlm` (with `clock`); rtl_params are the SystemVerilog parameters of
+    rtl/<kind>.sv, whose pins follow the convention clk, rst_n, csr_*, in_*, out_*,
+    busy, done. rtl_options go to cosim.rtl.block (waves=..., idle=...)."""
+    params = {"tlm": tlm_params, "rtl": rtl_params}
+    if impl not in IMPLEMENTATIONS:
+        raise ParameterError(
+            f"{kind} '{name}': impl must be one of {', '.join(IMPLEMENTATIONS)}, got {impl!r}"
+        )
+    if rtl_options and impl != "rtl":
+        raise ParameterError(f"{kind} '{name}': options {sorted(rtl_options)} apply to rtl only")
+    if impl == "functional":
+        done = sim.event(f"{name}.done")
+        state = functional(done)
+        ports = [
+            sim.target(f"{name}_{p}", _Target(fn)).port("socket")
+            for p, fn in (("csr", state.csr_access), ("in", state.inputs), ("out", state.outputs))
+        ]
+        return StreamEngine(
+            kind, impl, *ports, done, in_beat_bytes, out_beat_bytes, state, params["tlm"]
+        )
+    if impl == "tlm":
+        m = sim.model(f"{kind}_tlm", name, clock=clock, **tlm_params)
+        return StreamEngine(
+            kind,
+            impl,
+            m.port("csr"),
+            m.port("in"),
+            m.port("out"),
+            m.event("done"),
+            in_beat_bytes,
+            out_beat_bytes,
+            m,
+            params["tlm"],
+        )
+    from cosim import provenance, rtl
+
+    lib = rtl.build(kind, rtl_params)
+    provenance.record(f"rtl_build.{name}", lib.key[:16])
+    rtl_options.setdefault("idle", "gate")
+    blk = rtl.block(sim, name, lib, clock=clock, reset="rst_n", busy="busy", **rtl_options)
+    return StreamEngine(
+        kind,
+        impl,
+        blk.register_port("csr"),
+        blk.stream_in("in", width=8 * in_beat_bytes),
+        blk.stream_out("out", width=8 * out_beat_bytes),
+        blk.interrupt("done"),
+        in_beat_bytes,
+        out_beat_bytes,
+        blk,
+        params["rtl"],
+    )
+
+
+class EngineDriver:
+    """Programs one StreamEngine through initiator sockets: `socket` reaches the
+    engine's three ports at the base addresses csr, data_in and data_out (a router in
+    front of it), or `sockets` gives one socket bound to each port directly."""
+
+    def __init__(
+        self,
+        socket: Any,
+        *,
+        csr: int = 0,
+        data_in: int = 0,
+        data_out: int = 0,
+        in_beat_bytes: int,
+        out_beat_bytes: int,
+        sockets: tuple[Any, Any, Any] | None = None,
+    ) -> None:
+        self.csr_addr, self.in_addr, self.out_addr = csr, data_in, data_out
+        self.s_csr, self.s_in, self.s_out = sockets or (socket, socket, socket)
+        self.in_beat_bytes = in_beat_bytes
+        self.out_beat_bytes = out_beat_bytes
+        self.jobs = 0
+
+    async def write_reg(self, offset: int, value: int) -> None:
+        if not 0 <= value < 1 << 32:
+            raise ValueError(f"register value {value} does not fit in 32 bits")
+        await self.s_csr.write(
+            self.csr_addr + offset, np.frombuffer(struct.pack("<I", value), np.uint8).copy()
+        )
+
+    async def read_reg(self, offset: int) -> int:
+        data = await self.s_csr.read(self.csr_addr + offset, 4)
+        return struct.unpack("<I", data.tobytes())[0]
+
+    async def start(self, flags: int = 0) -> None:
+        await self.write_reg(CTRL, CTRL_START | flags)
+        self.jobs += 1
+
+    async def send(self, beats: np.ndarray) -> None:
+        """Write input beats: an (n, in_beat_bytes) array or flat bytes."""
+        raw = np.ascontiguousarray(beats).view(np.uint8).reshape(-1)
+        if raw.size % self.in_beat_bytes:
+            raise ValueError(f"{raw.size} bytes are not whole beats of {self.in_beat_bytes}")
+        if raw.size:
+            await self.s_in.write(self.in_addr, raw)
+
+    async def receive(self, n: int) -> np.ndarray:
+        """Read n result beats: an (n, out_beat_bytes) uint8 array."""
+        if n == 0:
+            return np.zeros((0, self.out_beat_bytes), np.uint8)
+        raw = await self.s_out.read(self.out_addr, n * self.out_beat_bytes)
+        return np.asarray(raw, dtype=np.uint8).reshape(n, self.out_beat_bytes)
+
+
+def pad_beats(rows: np.ndarray, beat_bytes: int) -> np.ndarray:
+    """Rows of bytes zero-padded (or checked) to whole beats: (n, beat_bytes) uint8."""
+    rows = np.ascontiguousarray(rows).view(np.uint8).reshape(len(rows), -1)
+    if rows.shape[1] > beat_bytes:
+        raise ValueError(f"a row of {rows.shape[1]} bytes does not fit a {beat_bytes}-byte beat")
+    out = np.zeros((len(rows), beat_bytes), np.uint8)
+    out[:, : rows.shape[1]] = rows
+    return out
