@@ -1,0 +1,219 @@
+"""Pieces an accelerator's on-chip controller is built from, for any accelerator model:
+
+- `ControllerPort`: the controller's initiator socket with the register helpers
+  cosim.dma.DmaDriver expects of a host (so the controller can program a DMA itself);
+- `Doorbell`: host-visible command registers (a Python TLM target) that start the
+  controller, and a completion interrupt the host waits on;
+- `Fifo`: a bounded queue between two controller processes (prefetch / compute), with
+  items stamped with the simulated time they became available;
+- `EnergyCounters`: Python-side energy events charged through the shared energy table
+  (entries defined once, each with its source);
+- `Meter`: deltas of stats and energy over a phase of a run (one accelerator pass).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import cosim
+from cosim import _core
+from cosim.host import InterruptLine
+
+
+class ControllerPort:
+    """An accelerator controller's socket, with the host-like helpers DmaDriver uses:
+    uncached reads/writes, 32/64-bit registers, waiting on an interrupt line (no OS
+    latency: the controller is hardware) and `compute` (no cost)."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+
+    async def read(self, address: int, length: int) -> np.ndarray:
+        return await self.socket.read(address, length)
+
+    async def write(self, address: int, data: Any) -> None:
+        await self.socket.write(address, data)
+
+    async def read32(self, address: int) -> int:
+        return int.from_bytes(bytes(await self.socket.read(address, 4)), "little")
+
+    async def write32(self, address: int, value: int) -> None:
+        await self.socket.write(address, struct.pack("<I", value))
+
+    async def write64(self, address: int, value: int) -> None:
+        await self.write32(address, value & 0xFFFF_FFFF)
+        await self.write32(address + 4, value >> 32)
+
+    async def wait_irq(self, line: InterruptLine) -> None:
+        await line.wait()
+
+    async def compute(self, ops: int) -> None:
+        return None
+
+
+class Doorbell:
+    """Command registers of an accelerator as the host sees them: a write of a 32-bit
+    command to offset 0 queues it for the controller (`await doorbell.command()`); the
+    controller calls `complete()` to raise the completion interrupt (`irq`, an
+    InterruptLine the host waits on with HostCpu.wait_irq). Offset 4 reads the number
+    of completed commands."""
+
+    WINDOW = 0x100
+
+    def __init__(self, sim: Any, name: str) -> None:
+        self.name = name
+        self._commands: deque[int] = deque()
+        self._arrived = sim.event(f"{name}.command")
+        self._done = sim.event(f"{name}.done")
+        self.completed = 0
+        self.target = sim.target(name, self)
+        self.irq = InterruptLine(sim, self._done, f"{name}_irq")
+
+    @property
+    def port(self) -> Any:
+        return self.target.port("socket")
+
+    def b_transport(self, payload: Any, delay: int) -> int:
+        if payload.length != 4:
+            payload.set_error(_core.Response.BURST_ERROR, "doorbell registers are 32-bit")
+            return delay
+        if payload.is_write and payload.address == 0:
+            (value,) = struct.unpack("<I", payload.data.tobytes())
+            self._commands.append(value)
+            self._arrived.notify(delay)
+        elif payload.is_read and payload.address == 4:
+            payload.data[:] = np.frombuffer(struct.pack("<I", self.completed), np.uint8)
+        else:
+            payload.set_error(
+                _core.Response.ADDRESS_ERROR,
+                f"doorbell '{self.name}': write commands at 0x0, read the completed count at 0x4",
+            )
+            return delay
+        payload.set_ok()
+        return delay
+
+    async def command(self) -> int:
+        while not self._commands:
+            await self._arrived
+        return self._commands.popleft()
+
+    def complete(self) -> None:
+        self.completed += 1
+        self._done.notify()
+
+
+class Fifo:
+    """A bounded FIFO between processes. `put` waits for room, `get` for an item; an
+    item is not visible before the simulated time it was put (processes may run ahead
+    with temporal decoupling)."""
+
+    def __init__(self, sim: Any, name: str, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"fifo '{name}': capacity must be >= 1, got {capacity}")
+        self.name = name
+        self.capacity = capacity
+        self._items: deque[tuple[int, Any]] = deque()
+        self._changed = sim.event(f"{name}.changed")
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    async def put(self, item: Any) -> None:
+        while len(self._items) >= self.capacity:
+            await self._changed
+        self._items.append((cosim.now(), item))
+        self._changed.notify()
+
+    async def get(self) -> Any:
+        while not self._items:
+            await self._changed
+        t, item = self._items.popleft()
+        self._changed.notify()
+        if t > cosim.now():
+            await cosim.delay(t - cosim.now())
+        return item
+
+
+@dataclass(frozen=True)
+class EnergyEntry:
+    """An energy-table entry a Python-side model charges (see cosim.energy.define)."""
+
+    key: str
+    pj: float
+    unit: str
+    source: str
+    doc: str = ""
+    scaling: str = "logic"
+
+
+class EnergyCounters:
+    """Energy events of one Python-side component: `counters.add(kind, n)` charges n
+    units of the entry registered for `kind`."""
+
+    def __init__(
+        self,
+        sim: Any,
+        component: str,
+        entries: dict[str, EnergyEntry],
+        descriptions: dict[str, str],
+    ) -> None:
+        known = {e.key for e in cosim.energy.table().values()}
+        self._events: dict[str, Any] = {}
+        for kind, e in entries.items():
+            if e.key not in known:
+                sim.energy.define(
+                    e.key, e.pj, e.unit, source=e.source, doc=e.doc, scaling=e.scaling
+                )
+                known.add(e.key)
+            self._events[kind] = sim.energy.event(
+                component, kind, e.key, descriptions.get(kind, kind)
+            )
+
+    def add(self, kind: str, n: int | float) -> None:
+        if n:
+            self._events[kind].add(int(n))
+
+
+class Meter:
+    """Stats and energy deltas over a phase: `m = Meter(sim)` ... `m.stop()`; then
+    `m.stat(path)`, `m.energy()` (pJ by component and kind), `m.time_ps`."""
+
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+        self.t0 = cosim.now()
+        self._s0 = sim.stats.flat()
+        self._e0 = sim.energy.breakdown()
+        self.time_ps = 0
+        self._s1: dict[str, float] = {}
+        self._e1: dict[str, dict[str, float]] = {}
+
+    def stop(self) -> Meter:
+        self.time_ps = cosim.now() - self.t0
+        self._s1 = self.sim.stats.flat()
+        self._e1 = self.sim.energy.breakdown()
+        return self
+
+    def stat(self, path: str) -> float:
+        return self._s1.get(path, 0.0) - self._s0.get(path, 0.0)
+
+    def stats(self, paths: Iterable[str]) -> float:
+        return sum(self.stat(p) for p in paths)
+
+    def energy(self) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for comp, kinds in self._e1.items():
+            before = self._e0.get(comp, {})
+            for kind, pj in kinds.items():
+                d = pj - before.get(kind, 0.0)
+                if d > 0:
+                    out.setdefault(comp, {})[kind] = d
+        return out
+
+    def energy_pj(self) -> float:
+        return sum(sum(k.values()) for k in self.energy().values())
