@@ -40,9 +40,9 @@ module softmax_core #(
   localparam logic signed [17:0] C2 = 18'sd15158;
   localparam logic signed [17:0] C3 = -18'sd2597;
 
-  if (LANES < 1 || LANES > 32 || MAX_LEN < LANES || MAX_LEN % LANES != 0 || MAX_LEN > 4096)
+  if (LANES < 1 || LANES > 64 || MAX_LEN < LANES || MAX_LEN % LANES != 0 || MAX_LEN > 4096)
   begin : g_bad_shape
-    $fatal(1, "softmax_core: LANES must be 1..32 and MAX_LEN a multiple of LANES up to 4096");
+    $fatal(1, "softmax_core: LANES must be 1..64 and MAX_LEN a multiple of LANES up to 4096");
   end
 
   typedef enum logic [2:0] {S_IDLE, S_IN, S_EXP, S_DIVS, S_DIV, S_OUT} state_t;
