@@ -23,6 +23,18 @@ LINT = [
     ("softmax_unit", {"LANES": 1, "MAX_LEN": 1}),
     ("softmax_unit", {"LANES": 32, "MAX_LEN": 4096}),
     ("seq_divider", {"NW": 35, "DW": 32, "QW": 25}),
+    ("fp16_dot_tile", {}),
+    ("fp16_dot_tile", {"LANES": 1, "WIDTH": 1, "IN_MAX": 1, "T_MAX": 1}),
+    ("fp16_dot_tile", {"LANES": 4, "WIDTH": 16, "IN_MAX": 1024, "T_MAX": 64}),
+    ("vector_unit", {}),
+    ("vector_unit", {"LANES": 2, "MAX_LEN": 2}),
+    ("vector_unit", {"LANES": 64, "MAX_LEN": 4096}),
+    ("seq_isqrt", {"RW": 16}),
+    ("fp16_mul_fp32", {}),
+    ("fp32_add", {}),
+    ("fp32_to_fp16", {}),
+    ("fp16_to_fx", {}),
+    ("fx_to_fp16", {}),
 ]
 
 BENCH = [
@@ -32,6 +44,8 @@ BENCH = [
         "tb_nm_sparse_engine.py",
     ),
     ("softmax_unit", {"LANES": 4, "MAX_LEN": 32}, "tb_softmax_unit.py"),
+    ("fp16_dot_tile", {"LANES": 4, "WIDTH": 4, "IN_MAX": 32, "T_MAX": 4}, "tb_fp16_dot_tile.py"),
+    ("vector_unit", {"LANES": 4, "MAX_LEN": 16}, "tb_vector_unit.py"),
 ]
 
 
