@@ -11,10 +11,13 @@
 // FP16 (fp32_to_fp16). Inputs must be finite.
 //
 // Weights stream, activations stay (as DFX's GEMV/GEMM dataflow): a job takes T
-// activation rows (KEEP reuses the previous ones), an optional bias beat, then
-// IN_LEN/WIDTH weight beats; every weight beat is applied to the T tokens, one token per
-// cycle, through a 3-stage pipeline (products, tree, accumulate); the beats wait in a
-// two-entry FIFO, so a GEMV (T = 1) takes one weight beat per cycle. Then T result beats.
+// activation rows (KEEP reuses the previous ones), then BLOCKS row blocks, each an
+// optional bias beat and IN_LEN/WIDTH weight beats; every weight beat is applied to the T
+// tokens, one token per cycle, through a 3-stage pipeline (products, tree, accumulate).
+// Weight beats wait in a two-entry FIFO, so a GEMV (T = 1) takes one weight beat per
+// cycle across block boundaries. A block's T result beats leave from a two-block output
+// buffer while the next block computes; a block starts only when the block two before it
+// has been read out (so its buffer slot is free).
 //
 // Interfaces (synchronous to clk; rst_n active-low synchronous reset):
 //  register port req/ack (cosim.accel.stream_engine);
@@ -22,16 +25,17 @@
 //      [k*LANES*WIDTH, (k+1)*LANES*WIDTH) of it (FP16 lanes, element i at bits [16i, 16i+16));
 //      a row is ceil(IN_LEN/(LANES*WIDTH)) beats, rows token by token;
 //      bias beat: bias[l] at bits [16l, 16l+16);
-//      weight beat c: lane l's WIDTH weights W[l][cW + v] at bits [16(l*WIDTH+v), ...);
-//  out (valid/ready, 16*LANES bits): one beat per token, Y[t][l] at bits [16l, 16l+16).
+//      weight beat c of a block: lane l's WIDTH weights W[l][cW + v] at bits [16(l*WIDTH+v), ...);
+//  out (valid/ready, 16*LANES bits): per block one beat per token, Y[t][l] at bits [16l, 16l+16).
 //
 // Registers (32 bit):
-//  0x00 CTRL    W  bit 0 start, bit 1 KEEP activation rows, bit 2 a bias beat follows
+//  0x00 CTRL    W  bit 0 start, bit 1 KEEP activation rows, bit 2 each block has a bias beat
 //  0x04 STATUS  R  bit 0 busy, bit 1 done, bit 2 the last start was refused
 //  0x08 CYCLES  R  clock cycles of the last job
 //  0x0C INFO    R  LANES [7:0], WIDTH [15:8], version [31:24]
 //  0x10 TOKENS  RW T, 1..T_MAX
 //  0x14 IN_LEN  RW elements per activation row, a multiple of WIDTH, 1..IN_MAX
+//  0x18 BLOCKS  RW row blocks per job, 1..65535
 module fp16_dot_tile #(
   parameter int LANES  = 8,
   parameter int WIDTH  = 8,
@@ -72,16 +76,17 @@ module fp16_dot_tile #(
     $fatal(1, "fp16_dot_tile: IN_MAX must be a multiple of LANES*WIDTH; T_MAX 1..64");
   end
 
-  typedef enum logic [2:0] {S_IDLE, S_ACT, S_BIAS, S_RUN, S_FLUSH, S_OUT} state_t;
+  typedef enum logic [1:0] {S_IDLE, S_ACT, S_RUN} state_t;
   state_t state;
 
   // ------------------------------------------------------------------ registers
-  logic [31:0] tokens_q, inlen_q, cycles_q;
+  logic [31:0] tokens_q, inlen_q, blocks_q, cycles_q;
   logic        error_q, csr_access, start_req, cfg_ok, start;
   logic        bias_q;
 
   assign cfg_ok = tokens_q >= 32'd1 && tokens_q <= 32'(T_MAX) && inlen_q >= 32'd1
-               && inlen_q <= 32'(IN_MAX) && inlen_q % 32'(WIDTH) == 32'd0;
+               && inlen_q <= 32'(IN_MAX) && inlen_q % 32'(WIDTH) == 32'd0
+               && blocks_q >= 32'd1 && blocks_q <= 32'd65535;
   assign csr_access = csr_req && !csr_ack;
   assign start_req  = csr_access && csr_we && csr_addr == 8'h00 && csr_wdata[0] && state == S_IDLE;
   assign start      = start_req && cfg_ok;
@@ -93,12 +98,14 @@ module fp16_dot_tile #(
       csr_rdata <= '0;
       tokens_q  <= '0;
       inlen_q   <= '0;
+      blocks_q  <= 32'd1;
       error_q   <= 1'b0;
     end else begin
       csr_ack <= csr_access;
       if (start_req) error_q <= !cfg_ok;
       if (csr_access && csr_we && csr_addr == 8'h10) tokens_q <= csr_wdata;
       if (csr_access && csr_we && csr_addr == 8'h14) inlen_q  <= csr_wdata;
+      if (csr_access && csr_we && csr_addr == 8'h18) blocks_q <= csr_wdata;
       if (csr_access && !csr_we) begin
         case (csr_addr)
           8'h04:   csr_rdata <= {29'd0, error_q, done, busy};
@@ -106,89 +113,154 @@ module fp16_dot_tile #(
           8'h0C:   csr_rdata <= {VERSION, 8'd0, 8'(WIDTH), 8'(LANES)};
           8'h10:   csr_rdata <= tokens_q;
           8'h14:   csr_rdata <= inlen_q;
+          8'h18:   csr_rdata <= blocks_q;
           default: csr_rdata <= '0;
         endcase
       end
     end
   end
 
-  // ------------------------------------------------------------------ sequencing
-  logic [TW-1:0]  ntok, t_cnt, out_t;
-  logic [TIX-1:0] tix, oix;
-  logic [31:0]    abeats, act_k, wbeats, beats_in, beats_loaded, beat_idx;
+  // ------------------------------------------------------------------ input side
+  logic [TW-1:0]  ntok, act_t;
+  logic [31:0]    abeats, chunks, act_k, in_blk, in_pos, blk_read;
   logic [AIX-1:0] act_c;
-  logic [TW-1:0]  act_t;
+  logic           in_fire, in_bias, in_weight, room;
   logic [BW-1:0]  fifo [2];
   logic [1:0]     fcount;
   logic           fhead;
-  logic [BW-1:0]  cur;
-  logic           cur_valid, last_tok, load_cur, push, in_fire, out_fire;
-  logic [1:0]     flush;
+  logic [31:0]    init [2][LANES];                 // per block slot: the accumulators' start
+  logic [31:0]    bias32 [LANES];
 
   assign ntok     = TW'(tokens_q);
-  assign tix      = TIX'(t_cnt);
-  assign oix      = TIX'(out_t);
   assign abeats   = (inlen_q + 32'(APB) - 32'd1) / 32'(APB);
-  assign wbeats   = inlen_q / 32'(WIDTH);
+  assign chunks   = inlen_q / 32'(WIDTH);
+  // position in_pos of block in_blk: 0 is the bias beat when there is one
+  assign in_bias  = bias_q && in_pos == 32'd0;
+  assign in_weight = !in_bias;
+  // a block may begin only when the block two before it has been read out
+  assign room     = in_blk - blk_read < 32'd2;
+  assign in_ready = state == S_ACT
+                 || (state == S_RUN && in_blk != blocks_q
+                     && (in_bias ? room : fcount != 2'd2));
   assign in_fire  = in_valid && in_ready;
-  assign out_fire = out_valid && out_ready;
-  assign push     = in_fire && state == S_RUN;
-  assign last_tok = cur_valid && t_cnt == ntok - TW'(1);
-  assign load_cur = state == S_RUN && fcount != 2'd0 && (!cur_valid || last_tok);
-  assign in_ready = state == S_ACT || state == S_BIAS
-                 || (state == S_RUN && fcount != 2'd2 && beats_in != wbeats);
-  assign out_valid = state == S_OUT;
 
+  for (genvar l = 0; l < LANES; l++) begin : g_bias
+    fp16_mul_fp32 u_bias (.a(in_data[16 * l +: 16]), .b(16'h3c00), .y(bias32[l]));
+  end
+
+  // ------------------------------------------------------------------ issue side
+  logic [BW-1:0]  cur;
+  logic           cur_valid, cur_first, cur_last, cur_par;
+  logic [TW-1:0]  t_cnt;
+  logic [TIX-1:0] tix;
+  logic [31:0]    ld_chunk, ld_blk, cur_chunk;
+  logic           last_tok, load_cur, push, pop_gate;
+
+  assign tix      = TIX'(t_cnt);
+  assign push     = in_fire && state == S_RUN && in_weight;
+  assign last_tok = cur_valid && t_cnt == ntok - TW'(1);
+  // the first chunk of a block waits until that block's buffer slot is free
+  assign pop_gate = ld_chunk != 32'd0 || ld_blk - blk_read < 32'd2;
+  assign load_cur = state == S_RUN && fcount != 2'd0 && (!cur_valid || last_tok) && pop_gate;
+
+  // ------------------------------------------------------------------ output side
+  logic [31:0]    obuf [2][T_MAX][LANES];
+  logic [TW-1:0]  captured [2];
+  logic           rslot;
+  logic [TW-1:0]  out_t;
+  logic [TIX-1:0] oix;
+  logic           out_fire, slot_full;
+  assign oix       = TIX'(out_t);
+  assign slot_full = captured[rslot] == ntok;
+  assign out_valid = state == S_RUN && slot_full;
+  assign out_fire  = out_valid && out_ready;
+
+  // ------------------------------------------------------------------ sequencing
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      state        <= S_IDLE;
-      done         <= 1'b0;
-      cycles_q     <= '0;
-      bias_q       <= 1'b0;
-      act_k        <= '0;
-      act_t        <= '0;
-      act_c        <= '0;
-      t_cnt        <= '0;
-      out_t        <= '0;
-      beats_in     <= '0;
-      beats_loaded <= '0;
-      beat_idx     <= '0;
-      fcount       <= '0;
-      fhead        <= 1'b0;
-      cur_valid    <= 1'b0;
-      flush        <= '0;
+      state     <= S_IDLE;
+      done      <= 1'b0;
+      cycles_q  <= '0;
+      bias_q    <= 1'b0;
+      act_k     <= '0;
+      act_t     <= '0;
+      act_c     <= '0;
+      in_blk    <= '0;
+      in_pos    <= '0;
+      blk_read  <= '0;
+      fcount    <= '0;
+      fhead     <= 1'b0;
+      cur_valid <= 1'b0;
+      cur_first <= 1'b0;
+      cur_last  <= 1'b0;
+      cur_par   <= 1'b0;
+      cur_chunk <= '0;
+      t_cnt     <= '0;
+      ld_chunk  <= '0;
+      ld_blk    <= '0;
+      rslot     <= 1'b0;
+      out_t     <= '0;
     end else begin
       if (state != S_IDLE) cycles_q <= cycles_q + 32'd1;
-      // weight FIFO
+      // input sequencing: bias beats to their block slot, weight beats to the FIFO
+      if (in_fire && state == S_RUN) begin
+        if (in_bias) for (int l = 0; l < LANES; l++) init[in_blk[0]][l] <= bias32[l];
+        if (in_pos == chunks - (bias_q ? 32'd0 : 32'd1)) begin
+          in_pos <= '0;
+          in_blk <= in_blk + 32'd1;
+        end else begin
+          in_pos <= in_pos + 32'd1;
+        end
+      end
       if (push) fifo[fhead ^ fcount[0]] <= in_data;
       if (load_cur) begin
-        cur          <= fifo[fhead];
-        fhead        <= ~fhead;
-        beat_idx     <= beats_loaded;
-        beats_loaded <= beats_loaded + 32'd1;
+        cur       <= fifo[fhead];
+        fhead     <= ~fhead;
+        cur_first <= ld_chunk == 32'd0;
+        cur_last  <= ld_chunk == chunks - 32'd1;
+        cur_par   <= ld_blk[0];
+        cur_chunk <= ld_chunk;
+        if (ld_chunk == chunks - 32'd1) begin
+          ld_chunk <= '0;
+          ld_blk   <= ld_blk + 32'd1;
+        end else begin
+          ld_chunk <= ld_chunk + 32'd1;
+        end
       end
       fcount <= fcount + (push ? 2'd1 : 2'd0) - (load_cur ? 2'd1 : 2'd0);
-      if (push) beats_in <= beats_in + 32'd1;
-      // issue: one token of the current beat per cycle
       if (cur_valid) t_cnt <= last_tok ? '0 : t_cnt + TW'(1);
       if (load_cur) cur_valid <= 1'b1;
       else if (last_tok) cur_valid <= 1'b0;
+      // results
+      if (out_fire) begin
+        if (out_t == ntok - TW'(1)) begin
+          out_t    <= '0;
+          rslot    <= ~rslot;
+          blk_read <= blk_read + 32'd1;
+        end else begin
+          out_t <= out_t + TW'(1);
+        end
+      end
       case (state)
         S_IDLE: if (start) begin
-          done         <= 1'b0;
-          cycles_q     <= '0;
-          bias_q       <= csr_wdata[2];
-          act_k        <= '0;
-          act_t        <= '0;
-          act_c        <= '0;
-          t_cnt        <= '0;
-          out_t        <= '0;
-          beats_in     <= '0;
-          beats_loaded <= '0;
-          fcount       <= '0;
-          fhead        <= 1'b0;
-          cur_valid    <= 1'b0;
-          state        <= !csr_wdata[1] ? S_ACT : csr_wdata[2] ? S_BIAS : S_RUN;
+          done      <= 1'b0;
+          cycles_q  <= '0;
+          bias_q    <= csr_wdata[2];
+          act_k     <= '0;
+          act_t     <= '0;
+          act_c     <= '0;
+          in_blk    <= '0;
+          in_pos    <= '0;
+          blk_read  <= '0;
+          fcount    <= '0;
+          fhead     <= 1'b0;
+          cur_valid <= 1'b0;
+          t_cnt     <= '0;
+          ld_chunk  <= '0;
+          ld_blk    <= '0;
+          rslot     <= 1'b0;
+          out_t     <= '0;
+          state     <= csr_wdata[1] ? S_RUN : S_ACT;
         end
         S_ACT: if (in_fire) begin
           act_k <= act_k + 32'd1;
@@ -198,23 +270,11 @@ module fp16_dot_tile #(
           end else begin
             act_c <= act_c + AIX'(1);
           end
-          if (act_k == abeats * tokens_q - 32'd1) state <= bias_q ? S_BIAS : S_RUN;
+          if (act_k == abeats * tokens_q - 32'd1) state <= S_RUN;
         end
-        S_BIAS: if (in_fire) state <= S_RUN;
-        S_RUN: if (last_tok && !load_cur && beats_loaded == wbeats) begin
-          state <= S_FLUSH;
-          flush <= 2'd2;
-        end
-        S_FLUSH: begin
-          flush <= flush - 2'd1;
-          if (flush == 2'd1) state <= S_OUT;
-        end
-        S_OUT: if (out_fire) begin
-          out_t <= out_t + TW'(1);
-          if (out_t == ntok - TW'(1)) begin
-            state <= S_IDLE;
-            done  <= 1'b1;
-          end
+        S_RUN: if (out_fire && out_t == ntok - TW'(1) && blk_read == blocks_q - 32'd1) begin
+          state <= S_IDLE;
+          done  <= 1'b1;
         end
         default: state <= S_IDLE;
       endcase
@@ -232,12 +292,12 @@ module fp16_dot_tile #(
   logic [16*WIDTH-1:0] xs;
   logic [31:0]         prod [LANES][WIDTH];
   logic [31:0]         p1 [LANES][WIDTH];
-  logic                v1, v2;
+  logic                v1, v2, f1, f2, e1, e2, q1, q2;   // valid, first, last chunk, slot
   logic [TIX-1:0]      t1, t2;
   always_comb begin
     logic [31:0]  el;
     logic [BW-1:0] word;
-    el   = beat_idx * 32'(WIDTH);
+    el   = cur_chunk * 32'(WIDTH);
     word = xmem[tix][AIX'(el / 32'(APB))];
     xs   = word[16 * (el % 32'(APB)) +: 16 * WIDTH];
   end
@@ -250,10 +310,13 @@ module fp16_dot_tile #(
   end
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      v1 <= 1'b0;
+      {v1, f1, e1, q1} <= '0;
       t1 <= '0;
     end else begin
       v1 <= cur_valid;
+      f1 <= cur_first;
+      e1 <= cur_last;
+      q1 <= cur_par;
       t1 <= tix;
     end
     p1 <= prod;
@@ -279,37 +342,45 @@ module fp16_dot_tile #(
   end
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      v2 <= 1'b0;
+      {v2, f2, e2, q2} <= '0;
       t2 <= '0;
     end else begin
       v2 <= v1;
+      f2 <= f1;
+      e2 <= e1;
+      q2 <= q1;
       t2 <= t1;
     end
     s2 <= root;
   end
 
-  // stage 3: accumulate (the bias beat, or +0, starts every accumulator)
+  // stage 3: accumulate; a block's first chunk starts from its bias (or +0), its last
+  // chunk's sums go to the block's output slot
   logic [31:0] acc [T_MAX][LANES];
   logic [31:0] acc_next [LANES];
-  logic [31:0] bias32 [LANES];
   for (genvar l = 0; l < LANES; l++) begin : g_acc
-    fp32_add u_acc (.a(acc[t2][l]), .b(s2[l]), .y(acc_next[l]));
-    fp16_mul_fp32 u_bias (.a(in_data[16 * l +: 16]), .b(16'h3c00), .y(bias32[l]));
+    fp32_add u_acc (
+      .a(f2 ? (bias_q ? init[q2][l] : 32'd0) : acc[t2][l]), .b(s2[l]), .y(acc_next[l])
+    );
   end
   always_ff @(posedge clk) begin
-    if (state == S_IDLE && start) begin
-      for (int t = 0; t < T_MAX; t++)
-        for (int l = 0; l < LANES; l++) acc[t][l] <= '0;
-    end else if (state == S_BIAS && in_fire) begin
-      for (int t = 0; t < T_MAX; t++)
-        for (int l = 0; l < LANES; l++) acc[t][l] <= bias32[l];
-    end else if (v2) begin
-      for (int l = 0; l < LANES; l++) acc[t2][l] <= acc_next[l];
+    if (!rst_n || (state == S_IDLE && start)) begin
+      captured[0] <= '0;
+      captured[1] <= '0;
+    end else begin
+      if (v2) begin
+        for (int l = 0; l < LANES; l++) acc[t2][l] <= acc_next[l];
+        if (e2) begin
+          for (int l = 0; l < LANES; l++) obuf[q2][t2][l] <= acc_next[l];
+          captured[q2] <= captured[q2] + TW'(1);
+        end
+      end
+      if (out_fire && out_t == ntok - TW'(1)) captured[rslot] <= '0;
     end
   end
 
   // ------------------------------------------------------------------ results
   for (genvar l = 0; l < LANES; l++) begin : g_out
-    fp32_to_fp16 u_cvt (.a(acc[oix][l]), .y(out_data[16 * l +: 16]));
+    fp32_to_fp16 u_cvt (.a(obuf[rslot][oix][l]), .y(out_data[16 * l +: 16]));
   end
 endmodule

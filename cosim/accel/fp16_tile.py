@@ -12,26 +12,31 @@ Against float64 numpy the result is within one FP16 rounding of the exact value 
 FP32 accumulation error (`within_tolerance`).
 
 Protocol (registers after CTRL/STATUS/CYCLES/INFO):
-    0x10 TOKENS  T, 1..T_MAX;  0x14 IN_LEN  multiple of WIDTH, 1..IN_MAX
-    CTRL bit 1 KEEP (reuse activation rows), bit 2 BIAS (a bias beat follows them).
-A job takes (KEEP ? 0 : T * ceil(IN_LEN / (LANES*WIDTH))) activation beats, the bias beat
-if asked, IN_LEN / WIDTH weight beats (lane l's WIDTH weights at FP16 lanes l*WIDTH..),
-and gives T result beats of LANES FP16 values.
+    0x10 TOKENS  T, 1..T_MAX;  0x14 IN_LEN  multiple of WIDTH, 1..IN_MAX;
+    0x18 BLOCKS  row blocks per job, 1..65535
+    CTRL bit 1 KEEP (reuse activation rows), bit 2 BIAS (every block starts with a bias beat).
+A job takes (KEEP ? 0 : T * ceil(IN_LEN / (LANES*WIDTH))) activation beats, then per block
+the bias beat if asked and IN_LEN / WIDTH weight beats (lane l's WIDTH weights at FP16
+lanes l*WIDTH..), and gives per block T result beats of LANES FP16 values. A block's
+results can be read while later blocks' beats go in (the RTL holds two blocks' results;
+`TileDriver.matmul` sends and receives concurrently).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+import cosim
 from cosim.accel import stream_engine as se
 from cosim.errors import ParameterError
 
 KIND = "fp16_dot_tile"
-TOKENS, IN_LEN = 0x10, 0x14
+TOKENS, IN_LEN, BLOCKS = 0x10, 0x14, 0x18
 CTRL_KEEP, CTRL_BIAS = 2, 4
 STATUS_ERROR = 4
 
@@ -170,11 +175,16 @@ def act_beats(x: np.ndarray, shape: TileShape) -> np.ndarray:
 class TileFunctional(se.FunctionalEngine):
     """The numpy twin of rtl/fp16_dot_tile.sv."""
 
-    config_registers: ClassVar[dict[int, str]] = {TOKENS: "tokens", IN_LEN: "in_len"}
+    config_registers: ClassVar[dict[int, str]] = {
+        TOKENS: "tokens",
+        IN_LEN: "in_len",
+        BLOCKS: "blocks",
+    }
 
     def __init__(self, name: str, shape: TileShape, done: Any) -> None:
         super().__init__(name, shape.in_beat_bytes, shape.out_beat_bytes, done)
         self.shape = shape
+        self.regs["blocks"] = 1
         self.error = False
         self.x = np.zeros((shape.t_max, shape.in_max), np.float16)
         self._job: dict[str, Any] = {}
@@ -188,57 +198,63 @@ class TileFunctional(se.FunctionalEngine):
             payload.data[0] |= STATUS_ERROR
 
     def start(self, flags: int) -> None:
-        t, n = self.regs["tokens"], self.regs["in_len"]
+        t, n, blocks = self.regs["tokens"], self.regs["in_len"], self.regs["blocks"]
         try:
             self.shape.check_job(t, n)
+            if not 1 <= blocks <= 65535:
+                raise ParameterError("blocks")
         except ParameterError:
             self.error, self.busy = True, False
+            self._job = {}
             return
         self.error = False
+        per_block = n // self.shape.width + (1 if flags & CTRL_BIAS else 0)
         self._job = {
             "t": t,
             "n": n,
             "acts": 0 if flags & CTRL_KEEP else t * self.shape.act_beats(n),
             "bias": bool(flags & CTRL_BIAS),
-            "weights": n // self.shape.width,
-            "beats": [],
-            "b": None,
+            "per_block": per_block,
+            "items": blocks * per_block,
+            "block": [],
+            "blocks_left": blocks,
             "k": 0,
         }
 
     def wanted(self) -> int:
         j = self._job
-        if not j:
-            return 0
-        return j["acts"] + int(j["bias"]) + j["weights"] - len(j["beats"])
+        return j["acts"] + j["items"] if j else 0
 
     def consume(self, beats: np.ndarray) -> None:
         j, sh = self._job, self.shape
         for beat in beats:
             if j["acts"]:
-                k = j["k"]
                 per = sh.act_beats(j["n"])
-                t, c = divmod(k, per)
-                vals = beat.view(np.float16)
+                t, c = divmod(j["k"], per)
                 lo = c * sh.per_beat
-                self.x[t, lo : lo + sh.per_beat] = vals[: max(0, min(sh.per_beat, sh.in_max - lo))]
+                self.x[t, lo : lo + sh.per_beat] = beat.view(np.float16)[
+                    : max(0, min(sh.per_beat, sh.in_max - lo))
+                ]
                 j["k"] += 1
                 j["acts"] -= 1
-            elif j["bias"] and j["b"] is None:
-                j["b"] = beat.view(np.float16)[: sh.lanes].copy()
-            else:
-                j["beats"].append(beat.view(np.float16).reshape(sh.lanes, sh.width))
-        if (
-            j["acts"] == 0
-            and len(j["beats"]) == j["weights"]
-            and (j["b"] is not None or not j["bias"])
-        ):
-            w = np.concatenate(j["beats"], axis=1)  # (lanes, n)
-            x = self.x[: j["t"], : j["n"]]
-            if not (np.all(np.isfinite(w)) and np.all(np.isfinite(x))):
-                raise se.EngineProtocolError("FP16 tile operands must be finite")
-            y = tile_matmul(x, w, j["b"], sh.width)
-            self.emit(y.view(np.uint8))
+                continue
+            j["block"].append(beat)
+            j["items"] -= 1
+            if len(j["block"]) == j["per_block"]:
+                self._block(j["block"])
+                j["block"] = []
+
+    def _block(self, items: list[np.ndarray]) -> None:
+        j, sh = self._job, self.shape
+        bias = items[0].view(np.float16)[: sh.lanes].copy() if j["bias"] else None
+        chunks = items[1:] if j["bias"] else items
+        w = np.concatenate([c.view(np.float16).reshape(sh.lanes, sh.width) for c in chunks], axis=1)
+        x = self.x[: j["t"], : j["n"]]
+        if not (np.all(np.isfinite(w)) and np.all(np.isfinite(x))):
+            raise se.EngineProtocolError("FP16 tile operands must be finite")
+        self.emit(tile_matmul(x, w, bias, sh.width).view(np.uint8))
+        j["blocks_left"] -= 1
+        if j["blocks_left"] == 0:
             self.end_job()
 
 
@@ -271,8 +287,9 @@ def fp16_dot_tile(
 
 
 class TileDriver(se.EngineDriver):
-    """Runs Y = X W^T (+ bias) on a tile: `load` gives activation rows, `block` runs one
-    row block of weights over them."""
+    """Runs Y = X W^T (+ bias) on a tile, a job per matrix: `matmul` sends the activation
+    rows and the row blocks (fetched by an async callback, e.g. from a weight buffer) from
+    one process while another reads each block's results as soon as its beats are in."""
 
     def __init__(self, socket: Any, shape: TileShape, **kw: Any) -> None:
         super().__init__(
@@ -286,6 +303,64 @@ class TileDriver(se.EngineDriver):
             await self.write_reg(reg, value)
             self._cfg[reg] = value
 
+    def bias_beat(self, bias: np.ndarray) -> np.ndarray:
+        b = np.zeros(self.shape.per_beat, np.float16)
+        b[: len(bias)] = bias
+        return b.view(np.uint8)
+
+    async def matmul(
+        self,
+        x: np.ndarray | None,
+        blocks: int,
+        block: Callable[[int], Awaitable[tuple[np.ndarray, np.ndarray | None]]],
+        tokens: int,
+        in_len: int,
+        bias: bool,
+    ) -> np.ndarray:
+        """One job of `blocks` row blocks over the activation rows x (T x in_len float16;
+        None keeps the previous rows). `await block(b)` gives block b's weight beats and
+        its bias (lanes float16, or None when bias is False). Returns (T, blocks*lanes)."""
+        self.shape.check_job(tokens, in_len)
+        if not 1 <= blocks <= 65535:
+            raise ParameterError(f"FP16 tile: blocks = {blocks} must be 1..65535")
+        if x is not None and not np.all(np.isfinite(x)):
+            raise ValueError("FP16 tile: activations must be finite")
+        await self._set(TOKENS, tokens)
+        await self._set(IN_LEN, in_len)
+        await self._set(BLOCKS, blocks)
+        await self.start((0 if x is not None else CTRL_KEEP) | (CTRL_BIAS if bias else 0))
+        if x is not None:
+            await self.send(act_beats(np.asarray(x, np.float16), self.shape))
+        sim = cosim.current_simulation()
+        sent = [0]
+        progress = sim.event("tile_sent")
+
+        async def sender() -> None:
+            for b in range(blocks):
+                beats, bvec = await block(b)
+                if bias:
+                    if bvec is None:
+                        raise ParameterError("FP16 tile: a bias job needs every block's bias")
+                    beats = np.concatenate(
+                        [
+                            self.bias_beat(bvec),
+                            np.ascontiguousarray(beats).view(np.uint8).reshape(-1),
+                        ]
+                    )
+                await self.send(beats)
+                sent[0] += 1
+                progress.notify()
+
+        proc = cosim.spawn(sender())
+        outs = []
+        for b in range(blocks):
+            while sent[0] <= b:
+                await progress
+            raw = await self.receive(tokens)
+            outs.append(raw.view(np.float16).reshape(tokens, self.shape.lanes))
+        await proc
+        return np.concatenate(outs, axis=1)
+
     async def block(
         self,
         beats: np.ndarray,
@@ -294,22 +369,9 @@ class TileDriver(se.EngineDriver):
         in_len: int,
         bias: np.ndarray | None = None,
     ) -> np.ndarray:
-        """One job: new activation rows x (T x in_len float16) or None (KEEP), an optional
-        bias (lanes float16), the block's weight beats; returns (T, lanes) float16."""
-        self.shape.check_job(tokens, in_len)
-        if x is not None and not np.all(np.isfinite(x)):
-            raise ValueError("FP16 tile: activations must be finite")
-        await self._set(TOKENS, tokens)
-        await self._set(IN_LEN, in_len)
-        await self.start(
-            (0 if x is not None else CTRL_KEEP) | (CTRL_BIAS if bias is not None else 0)
-        )
-        if x is not None:
-            await self.send(act_beats(np.asarray(x, np.float16), self.shape))
-        if bias is not None:
-            b = np.zeros(self.shape.per_beat, np.float16)
-            b[: len(bias)] = bias
-            await self.send(b.view(np.uint8))
-        await self.send(beats)
-        raw = await self.receive(tokens)
-        return raw.view(np.float16).reshape(tokens, self.shape.lanes)
+        """A one-block job: (T, lanes) float16."""
+
+        async def only(_: int) -> tuple[np.ndarray, np.ndarray | None]:
+            return beats, bias
+
+        return await self.matmul(x, 1, only, tokens, in_len, bias is not None)

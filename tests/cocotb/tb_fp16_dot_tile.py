@@ -1,12 +1,14 @@
 """cocotb unit test of rtl/fp16_dot_tile.sv (build parameters in COSIM_TB_PARAMS) against
 the bit-exact numpy model (cosim.accel.fp16_tile.tile_matmul) and float64 within the
 stated tolerance: random GEMM and GEMV jobs, bias, activation reuse, signed zeros,
-subnormal and overflowing results, random back-pressure, a refused configuration."""
+subnormal and overflowing results, multi-block jobs drained while later blocks go in, a
+slow reader holding the pipeline, random back-pressure, a refused configuration."""
 
 from __future__ import annotations
 
 import cocotb
 import numpy as np
+from cocotb.triggers import FallingEdge
 from tb_common import csr, params, receive, rng, send, start
 
 from cosim.accel import fp16_tile as ft
@@ -23,35 +25,41 @@ def word(raw: np.ndarray) -> int:
     return int.from_bytes(np.ascontiguousarray(raw, np.uint8).tobytes(), "little")
 
 
-async def job(dut, x, w, bias=None, keep=False, valid_prob=1.0, ready_prob=1.0):
+async def job(dut, x, w, bias=None, keep=False, valid_prob=1.0, ready_prob=1.0, per_block=False):
+    """Y = X W^T (+ bias): one job of all row blocks, results read while later blocks go
+    in (or, per_block, one job per block)."""
     sh, gen = shape(), rng()
     tokens, n = x.shape
     await csr(dut, True, ft.TOKENS, tokens)
     await csr(dut, True, ft.IN_LEN, n)
     blocks = ft.weight_beats(w, sh)
+    groups = [[j] for j in range(len(blocks))] if per_block else [list(range(len(blocks)))]
     outs = []
-    for j, blk in enumerate(blocks):
-        first = j == 0 and not keep
-        b = None if bias is None else bias[j * sh.lanes : (j + 1) * sh.lanes]
+    for gi, group in enumerate(groups):
+        first = gi == 0 and not keep
+        await csr(dut, True, ft.BLOCKS, len(group))
         await csr(
             dut,
             True,
             CTRL,
-            1 | (0 if first else ft.CTRL_KEEP) | (ft.CTRL_BIAS if b is not None else 0),
+            1 | (0 if first else ft.CTRL_KEEP) | (ft.CTRL_BIAS if bias is not None else 0),
         )
         beats = [word(r) for r in ft.act_beats(x, sh)] if first else []
-        if b is not None:
-            bb = np.zeros(sh.per_beat, np.float16)
-            bb[: len(b)] = b
-            beats.append(word(bb.view(np.uint8)))
-        beats += [word(r) for r in blk]
+        for j in group:
+            if bias is not None:
+                bb = np.zeros(sh.per_beat, np.float16)
+                part = bias[j * sh.lanes : (j + 1) * sh.lanes]
+                bb[: len(part)] = part
+                beats.append(word(bb.view(np.uint8)))
+            beats += [word(r) for r in blocks[j]]
         sender = cocotb.start_soon(send(dut, beats, gen, valid_prob))
-        words = await receive(dut, tokens, gen, ready_prob)
+        words = await receive(dut, tokens * len(group), gen, ready_prob)
         await sender
         raw = np.array(
             [[(wd >> (16 * i)) & 0xFFFF for i in range(sh.lanes)] for wd in words], np.uint16
         )
-        outs.append(raw.view(np.float16))
+        for k in range(len(group)):
+            outs.append(raw[k * tokens : (k + 1) * tokens].view(np.float16))
     assert await csr(dut, False, STATUS) == 0b010
     return np.concatenate(outs, axis=1)[:, : w.shape[0]]
 
@@ -77,6 +85,7 @@ async def gemm_gemv_and_bias(dut):
         b = gen.normal(0, 0.5, 2 * sh.lanes + 1).astype(np.float16)
         await check(dut, x, w)
         await check(dut, x, w, b)
+        await check(dut, x, w, b, per_block=True)
 
 
 @cocotb.test()
@@ -110,6 +119,33 @@ async def keep_and_back_pressure(dut):
     assert np.array_equal(
         got.view(np.uint16), ft.tile_matmul(x, w2, None, sh.width).view(np.uint16)
     )
+
+
+@cocotb.test()
+async def slow_reader_holds_the_third_block(dut):
+    """With results not read, the tile computes two blocks, holds the next two blocks'
+    (one-beat) weights in its FIFO and takes nothing more; reading lets it go on."""
+    await start(dut)
+    sh, gen = shape(), rng()
+    x = gen.normal(0, 1, (1, sh.width)).astype(np.float16)
+    w = gen.normal(0, 0.1, (6 * sh.lanes, sh.width)).astype(np.float16)
+    await csr(dut, True, ft.TOKENS, 1)
+    await csr(dut, True, ft.IN_LEN, sh.width)
+    await csr(dut, True, ft.BLOCKS, 6)
+    await csr(dut, True, CTRL, 1)
+    beats = [word(r) for r in ft.act_beats(x, sh)] + [word(b[0]) for b in ft.weight_beats(w, sh)]
+    sender = cocotb.start_soon(send(dut, beats))
+    for _ in range(40):
+        await FallingEdge(dut.clk)
+    assert not sender.done(), "the fifth block must wait for results to be read"
+    assert dut.out_valid.value == 1 and dut.in_ready.value == 0
+    words = await receive(dut, 6)
+    await sender
+    got = np.array(
+        [[(wd >> (16 * i)) & 0xFFFF for i in range(sh.lanes)] for wd in words], np.uint16
+    )
+    want = ft.tile_matmul(x, w, None, sh.width).view(np.uint16).reshape(6, sh.lanes)
+    assert np.array_equal(got, want)
 
 
 @cocotb.test()

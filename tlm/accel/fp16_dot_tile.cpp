@@ -4,14 +4,18 @@
 // nearest even: this file must not be compiled with -ffast-math or FMA contraction,
 // which ISO C++17 mode leaves off), the result rounds once to binary16.
 //
-// Timing, from the RTL (edges on the tile clock; see stream_engine.h):
-//  - start at edge s; activation beats one per edge from s+1, then the bias beat;
-//  - weight beat i is taken at the first edge after the arrival at which the two-entry
-//    FIFO has room: not before L(i-2) + 1, where L(i) = max(taken(i) + 1, L(i-1) + T) is
-//    the edge it moves into the multipliers;
-//  - beat i is applied to the T tokens at edges L(i)+1 .. L(i)+T; two pipeline stages
-//    (tree, accumulate) follow, so result beat j leaves at the first edge >=
-//    L(last) + T + 3 + j at which it is asked.
+// Timing, from the RTL (edges on the tile clock; see stream_engine.h). Input items (an
+// activation beat, a bias beat, a weight beat) are taken one per edge from the start
+// edge s + 1, each at the first edge after its arrival at which the RTL has room:
+//  - weight beat i (over all blocks) waits for the two-entry FIFO: edge >= L(i-2) + 1, where
+//    L(i) = max(taken(i) + 1, L(i-1) + T, [first chunk of block b >= 2] R(b-2) + 1) is the
+//    edge it moves into the multipliers and R(b) the edge block b's last result left;
+//  - the bias beat of block b >= 2 waits for R(b-2) + 1 (its slot must be free);
+//  - beat i is applied to the T tokens at edges L(i)+1 .. L(i)+T, accumulated two edges
+//    later: block b's results are complete at C(b) = L(last chunk) + T + 2, and its result
+//    beat j leaves at the first edge >= max(C(b), R(b-1)) + 1 + j at which it is asked.
+// A take() whose beats wait for results not yet read blocks (SystemC wait) until the read
+// comes, as the RTL's ready would stay low.
 #include <cstring>
 #include <vector>
 
@@ -22,14 +26,14 @@ namespace cosim {
 namespace accel {
 namespace {
 
-constexpr std::uint64_t kTokens = 0x10, kInLen = 0x14;
+constexpr std::uint64_t kTokens = 0x10, kInLen = 0x14, kBlocks = 0x18;
 
 class Fp16DotTileTlm : public StreamEngineTlm {
  public:
   Fp16DotTileTlm(const sc_core::sc_module_name& name, const Params& p)
       : StreamEngineTlm(name, "fp16_dot_tile_tlm", p,
                         2 * unsigned(p.get_uint("lanes") * p.get_uint("width")), 2 * unsigned(p.get_uint("lanes")),
-                        {kTokens, kInLen}),
+                        {kTokens, kInLen, kBlocks}),
         lanes_(unsigned(p.get_uint("lanes"))),
         width_(unsigned(p.get_uint("width"))),
         in_max_(unsigned(p.get_uint("in_max"))),
@@ -46,26 +50,42 @@ class Fp16DotTileTlm : public StreamEngineTlm {
   }
 
  private:
+  static constexpr std::uint64_t kUnknown = ~std::uint64_t(0);
+
   std::uint32_t info() const override { return lanes_ | (width_ << 8) | (1u << 24); }
 
   bool start(std::uint64_t edge, std::uint32_t ctrl) override {
     t_ = reg(kTokens);
     n_ = reg(kInLen);
-    if (t_ < 1 || t_ > t_max_ || n_ < 1 || n_ > in_max_ || n_ % width_ != 0) return false;
+    blocks_ = reg(kBlocks);
+    if (t_ < 1 || t_ > t_max_ || n_ < 1 || n_ > in_max_ || n_ % width_ != 0 || blocks_ < 1 || blocks_ > 65535)
+      return false;
     abeats_ = (n_ + per_beat_ - 1) / per_beat_;
     acts_left_ = (ctrl & 2u) ? 0 : std::uint64_t(t_) * abeats_;
     act_k_ = 0;
-    bias_left_ = (ctrl & 4u) ? 1 : 0;
-    wbeats_ = n_ / width_;
-    taken_ = 0;
+    bias_ = (ctrl & 4u) != 0;
+    chunks_ = n_ / width_;
+    per_block_ = chunks_ + (bias_ ? 1 : 0);
+    item_ = 0;
+    wbeat_ = 0;
     next_ = edge + 1;
     loads_.clear();
-    out_given_ = 0;
-    std::fill(acc_.begin(), acc_.end(), 0.0f);
+    complete_.assign(blocks_, 0);
+    read_.assign(blocks_, kUnknown);
+    results_.clear();
+    out_block_ = 0;
+    out_beat_ = 0;
+    out_next_ = 0;
     return true;
   }
 
-  std::uint64_t wanted() const override { return acts_left_ + bias_left_ + wbeats_ - taken_; }
+  std::uint64_t wanted() const override { return acts_left_ + std::uint64_t(blocks_) * per_block_ - item_; }
+
+  // Block b's R(b) for a constraint, waiting until it is known (read by another initiator).
+  std::uint64_t read_edge(std::uint64_t b) {
+    while (read_[b] == kUnknown) sc_core::wait(read_ev_);
+    return read_[b];
+  }
 
   std::uint64_t take(const std::uint8_t* data, std::uint64_t n, std::uint64_t first) override {
     std::uint64_t e = first;
@@ -85,30 +105,41 @@ class Fp16DotTileTlm : public StreamEngineTlm {
         --acts_left_;
         continue;
       }
-      if (bias_left_) {
-        e = std::max(first, next_);
+      const std::uint64_t b = item_ / per_block_, pos = item_ % per_block_;
+      ++item_;
+      if (bias_ && pos == 0) {
+        const std::uint64_t gate = b >= 2 ? read_edge(b - 2) + 1 : 0;
+        e = std::max({first, next_, gate});
         next_ = e + 1;
         for (unsigned l = 0; l < lanes_; ++l)
           for (unsigned t = 0; t < t_; ++t) acc_[std::size_t(t) * lanes_ + l] = fp::fp16_to_float(h(l));
-        bias_left_ = 0;
         continue;
       }
-      const std::size_t b = taken_;
+      const std::uint64_t c = bias_ ? pos - 1 : pos;
+      if (c == 0 && !bias_) std::fill(acc_.begin(), acc_.end(), 0.0f);
+      const std::size_t w = wbeat_++;
       e = std::max(first, next_);
-      if (b >= 2) e = std::max(e, loads_[b - 2] + 1);
+      if (w >= 2) e = std::max(e, loads_[w - 2] + 1);
+      std::uint64_t load = e + 1;
+      if (w >= 1) load = std::max(load, loads_[w - 1] + t_);
+      if (c == 0 && b >= 2) load = std::max(load, read_edge(b - 2) + 1);
+      loads_.push_back(load);
       next_ = e + 1;
-      loads_.push_back(b == 0 ? e + 1 : std::max(e + 1, loads_[b - 1] + t_));
-      apply(data, b);
-      ++taken_;
+      apply(data, c);
+      if (c + 1 == chunks_) {
+        complete_[b] = load + t_ + 2;
+        std::vector<std::uint16_t> out(std::size_t(t_) * lanes_);
+        for (std::size_t k = 0; k < out.size(); ++k) out[k] = fp::float_to_fp16(acc_[k]);
+        results_.push_back(std::move(out));
+      }
     }
-    if (taken_ == wbeats_ && acts_left_ == 0 && bias_left_ == 0) out_next_ = loads_.back() + t_ + 3;
     return e;
   }
 
-  void apply(const std::uint8_t* beat, std::size_t b) {
+  void apply(const std::uint8_t* beat, std::size_t c) {
     std::vector<float> p(width_);
     for (unsigned t = 0; t < t_; ++t) {
-      const float* x = &x_[std::size_t(t) * in_max_ + b * width_];
+      const float* x = &x_[std::size_t(t) * in_max_ + c * width_];
       for (unsigned l = 0; l < lanes_; ++l) {
         for (unsigned v = 0; v < width_; ++v) {
           std::uint16_t w;
@@ -125,29 +156,37 @@ class Fp16DotTileTlm : public StreamEngineTlm {
   }
 
   std::uint64_t available() const override {
-    return (taken_ == wbeats_ && acts_left_ == 0 && bias_left_ == 0) ? t_ - out_given_ : 0;
+    return (results_.size() - out_block_) * std::uint64_t(t_) - out_beat_;
   }
 
   std::uint64_t give(std::uint8_t* data, std::uint64_t n, std::uint64_t first) override {
     std::uint64_t e = first;
-    for (std::uint64_t i = 0; i < n; ++i, ++out_given_) {
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const std::uint64_t b = out_block_;
+      if (out_beat_ == 0) out_next_ = std::max(complete_[b], b ? read_[b - 1] : 0) + 1;
       e = std::max(first, out_next_);
       out_next_ = e + 1;
-      for (unsigned l = 0; l < lanes_; ++l) {
-        const std::uint16_t h = fp::float_to_fp16(acc_[out_given_ * lanes_ + l]);
-        std::memcpy(data + i * out_bytes_ + 2 * l, &h, 2);
+      std::memcpy(data + i * out_bytes_, &results_[b][std::size_t(out_beat_) * lanes_], out_bytes_);
+      if (++out_beat_ == t_) {
+        read_[b] = e;
+        read_ev_.notify();
+        out_beat_ = 0;
+        ++out_block_;
       }
     }
-    if (out_given_ == t_) finish(e);
+    if (out_block_ == blocks_) finish(e);
     return e;
   }
 
   unsigned lanes_, width_, in_max_, t_max_, per_beat_;
   Counter& macs_;
-  unsigned t_ = 1, n_ = 0, abeats_ = 1;
-  std::uint64_t acts_left_ = 0, act_k_ = 0, bias_left_ = 0, wbeats_ = 0, taken_ = 0, out_given_ = 0;
-  std::uint64_t next_ = 0, out_next_ = 0;
-  std::vector<std::uint64_t> loads_;
+  unsigned t_ = 1, n_ = 0, abeats_ = 1, blocks_ = 1, chunks_ = 1, per_block_ = 1;
+  bool bias_ = false;
+  std::uint64_t acts_left_ = 0, act_k_ = 0, item_ = 0, wbeat_ = 0, next_ = 0, out_next_ = 0;
+  std::uint64_t out_block_ = 0, out_beat_ = 0;
+  std::vector<std::uint64_t> loads_, complete_, read_;
+  std::vector<std::vector<std::uint16_t>> results_;
+  sc_core::sc_event read_ev_;
   std::vector<float> x_, acc_;
 };
 
@@ -158,7 +197,8 @@ ModelSpec spec() {
   s.doc =
       "Targets csr (registers of cosim.accel.fp16_tile), in (activation, bias and weight beats of "
       "2*lanes*width bytes), out (result beats of 2*lanes bytes), event done. Bit-exact FP16 products, FP32 "
-      "tree sums and accumulation; beats timed from the RTL's FIFO and 3-stage pipeline.";
+      "tree sums and accumulation; beats timed from the RTL's FIFO, 3-stage pipeline and two-block result "
+      "buffer (an input write that must wait for results to be read blocks until they are).";
   s.source =
       "Structure of DFX's matrix processing unit (Hong et al., MICRO 2022): FP16 dot-product lanes with adder "
       "trees; the size is this project's scaled-down choice (8 lanes x 8 multipliers, rows of 512, 16 tokens).";
