@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,14 +66,15 @@ class Doorbell:
 
     WINDOW = 0x100
 
-    def __init__(self, sim: Any, name: str) -> None:
+    def __init__(self, sim: Any, name: str, irq_name: str | None = None) -> None:
         self.name = name
         self._commands: deque[int] = deque()
         self._arrived = sim.event(f"{name}.command")
         self._done = sim.event(f"{name}.done")
         self.completed = 0
         self.target = sim.target(name, self)
-        self.irq = InterruptLine(sim, self._done, f"{name}_irq")
+        # the interrupt line's listener is a process: its name must be unique in the run
+        self.irq = InterruptLine(sim, self._done, irq_name or f"{name}_irq")
 
     @property
     def port(self) -> Any:
@@ -111,29 +112,41 @@ class Doorbell:
 class Fifo:
     """A bounded FIFO between processes. `put` waits for room, `get` for an item; an
     item is not visible before the simulated time it was put (processes may run ahead
-    with temporal decoupling)."""
+    with temporal decoupling). Capacity is in items, or in any unit `size(item)` gives
+    (bytes of a buffer); an item larger than the capacity is taken into an empty FIFO."""
 
-    def __init__(self, sim: Any, name: str, capacity: int) -> None:
+    def __init__(
+        self, sim: Any, name: str, capacity: int, size: Callable[[Any], int] | None = None
+    ) -> None:
         if capacity < 1:
             raise ValueError(f"fifo '{name}': capacity must be >= 1, got {capacity}")
         self.name = name
         self.capacity = capacity
-        self._items: deque[tuple[int, Any]] = deque()
+        self._size = size or (lambda _item: 1)
+        self._items: deque[tuple[int, Any, int]] = deque()
+        self._used = 0
         self._changed = sim.event(f"{name}.changed")
 
     def __len__(self) -> int:
         return len(self._items)
 
+    @property
+    def used(self) -> int:
+        return self._used
+
     async def put(self, item: Any) -> None:
-        while len(self._items) >= self.capacity:
+        n = self._size(item)
+        while self._items and self._used + n > self.capacity:
             await self._changed
-        self._items.append((cosim.now(), item))
+        self._items.append((cosim.now(), item, n))
+        self._used += n
         self._changed.notify()
 
     async def get(self) -> Any:
         while not self._items:
             await self._changed
-        t, item = self._items.popleft()
+        t, item, n = self._items.popleft()
+        self._used -= n
         self._changed.notify()
         if t > cosim.now():
             await cosim.delay(t - cosim.now())
