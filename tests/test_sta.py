@@ -15,7 +15,7 @@ from cosim.accel import sta
 from cosim.scenario import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scenarios" / "sta.py"
-SMALL = {"d": 32, "heads": 1, "seq": 8, "ffn": 64, "lanes": 8, "slots": 2, "compare": False}
+SMALL = {"d": 32, "heads": 1, "seq": 8, "ffn": 64, "compare": False}
 
 
 def test_workload_and_calibration_are_deterministic():
