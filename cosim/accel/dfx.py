@@ -32,6 +32,7 @@ float64 model without any rounding, the stated tolerance check of the FP16 pipel
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -539,14 +540,11 @@ class DfxDevice:
         raw = np.ascontiguousarray(data).view(np.uint8).reshape(-1)
         self.hbm.array()[at : at + raw.size] = raw
 
-    def hbm_read(self, at: int, nbytes: int) -> np.ndarray:
-        return self.hbm.array()[at : at + nbytes].copy()
-
     def install(self, w: GptWeights, s: Shard) -> None:
-        """Model loading (before the timed run): embeddings, LayerNorm parameters, this
-        device's weight blocks (bias first, then row blocks in the tile's beat order) and
-        zeroed KV caches in HBM (keys and values of its heads, row per position); the
-        weight stream of one decoding step."""
+        """Model loading (before the timed run): embeddings, this device's weight blocks
+        (bias first, then row blocks in the tile's beat order) and zeroed KV caches in HBM
+        (keys and values of its heads, row per position); LayerNorm parameters into the
+        controller's on-chip parameter memory; the weight stream of one decoding step."""
         dims = self.dims
         self.hbm_write(self.EMBED, w.wte)
         self.wpe_at = self.EMBED + w.wte.nbytes
@@ -624,7 +622,16 @@ class DfxDevice:
 
         return (await self._tile_job(x, blocks, block, bias, times, waited))[:, :rows]
 
-    async def _tile_job(self, x, blocks, block, bias, times, waited) -> np.ndarray:  # type: ignore[no-untyped-def]
+    async def _tile_job(
+        self,
+        x: np.ndarray,
+        blocks: int,
+        block: Callable[[int], Awaitable[tuple[np.ndarray, np.ndarray | None]]],
+        bias: bool,
+        times: StepTimes,
+        waited: list[int],
+    ) -> np.ndarray:
+        """One tile job; `waited` accumulates the weight stream's waits for HBM."""
         t, n = x.shape
         w0 = waited[0]
         t0 = cosim.now()

@@ -425,6 +425,7 @@ class StaAccelerator:
         soc.fabric.map(self.doorbell.port, self.DOORBELL, Doorbell.WINDOW)
         self.port = ControllerPort(self.socket)
         self.dma_irq = InterruptLine(sim, soc.dma.event("irq"), "sta_dma_irq")
+        # ControllerPort has the HostCpu methods DmaDriver uses (the controller is its host)
         self.dma = DmaDriver(self.port, soc.DMA, self.dma_irq)  # type: ignore[arg-type]
         self.nm = nm.NMDriver(
             self.socket,
