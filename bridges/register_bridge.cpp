@@ -85,6 +85,7 @@ class RegisterBridge final : public Adapter {
   }
 
   unsigned hooks() const override { return kDrive | kSample | kCommit; }
+  bool can_progress() const override { return !queue_.empty(); }
 
  private:
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {

@@ -298,10 +298,19 @@ void RtlBlock::run() {
         break;
       }
     if (blocked && now < t) {
-      if (!clocked && (!pending || (busy_ != nullptr && !busy))) {
+      bool progress = false;
+      if (pending && busy_ != nullptr && !busy)
+        for (const auto& a : adapters_)
+          if (a->active() && a->can_progress()) {
+            progress = true;
+            break;
+          }
+      if (!clocked && (!pending || (busy_ != nullptr && !busy && !progress))) {
         // Waiting on the outside with nothing under way, or with only a transaction
         // that needs the outside first while the block says it is idle: wait for a
-        // transaction (the edges in between are caught up exactly when it comes).
+        // transaction (the edges in between are caught up exactly when it comes). A
+        // transaction the RTL takes on by itself (a register access, a beat on another
+        // stream it is ready for) keeps the clock running instead.
         park();
         continue;
       }

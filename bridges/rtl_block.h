@@ -59,6 +59,9 @@ class Adapter {
   virtual void drive(std::uint64_t n, Picos t) { (void)n, (void)t; }
   // After settling: does the RTL wait on the outside through this bridge?
   virtual bool blocked() const { return false; }
+  // After settling: does this bridge hold a transaction the RTL takes on at the next edge
+  // whether or not the block is busy (a register access, a beat the RTL is ready for)?
+  virtual bool can_progress() const { return false; }
   // After settling, before the edge: latch the handshakes (and data) of the edge.
   virtual void sample() {}
   // After edge n at time t: account for the handshakes, complete transactions.

@@ -103,6 +103,9 @@ class StreamBridge : public Adapter {
   }
 
   unsigned hooks() const override { return kDrive | kBlocked | kSample | kCommit; }
+  bool can_progress() const override {
+    return !queue_.empty() && (into_rtl_ ? ready_.bit() : valid_.bit());
+  }
 
  private:
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
