@@ -12,8 +12,11 @@ namespace cosim::rtl {
 
 // Stream into the RTL: TLM writes become valid/ready beats of the data pin's width
 // (1..1024 bits, ceil(width/8) bytes of payload per beat, least significant first).
+// With blocking (the default), ready high and no beat to give means the RTL waits on
+// the outside; a non-blocking stream is a sink whose ready only says it can take a beat
+// (a load port that is always ready while the block computes on its own).
 Port& add_stream_in(RtlBlock& b, const std::string& name, const std::string& valid,
-                    const std::string& ready, const std::string& data);
+                    const std::string& ready, const std::string& data, bool blocking = true);
 // Stream out of the RTL: TLM reads are filled with valid/ready beats.
 Port& add_stream_out(RtlBlock& b, const std::string& name, const std::string& valid,
                      const std::string& ready, const std::string& data);

@@ -152,8 +152,11 @@ void bind(nb::module_& m) {
       .def("close_waves", &RtlBlock::close_waves, "Finish the waveform file now.")
       .def("add_stream_in",
            [](RtlBlock& b, const std::string& name, const std::string& valid, const std::string& ready,
-              const std::string& data) { return guarded([&] { return &add_stream_in(b, name, valid, ready, data); }); },
-           nb::rv_policy::reference, nb::arg("name"), nb::arg("valid"), nb::arg("ready"), nb::arg("data"))
+              const std::string& data, bool blocking) {
+             return guarded([&] { return &add_stream_in(b, name, valid, ready, data, blocking); });
+           },
+           nb::rv_policy::reference, nb::arg("name"), nb::arg("valid"), nb::arg("ready"), nb::arg("data"),
+           nb::arg("blocking") = true)
       .def("add_stream_out",
            [](RtlBlock& b, const std::string& name, const std::string& valid, const std::string& ready,
               const std::string& data) { return guarded([&] { return &add_stream_out(b, name, valid, ready, data); }); },

@@ -28,10 +28,12 @@ class StreamBridge : public Adapter {
  public:
   tlm_utils::simple_target_socket<StreamBridge, kBusWidth> socket;
 
-  StreamBridge(RtlBlock& b, const std::string& name, bool into_rtl, Pin& valid, Pin& ready, Pin& data)
+  StreamBridge(RtlBlock& b, const std::string& name, bool into_rtl, Pin& valid, Pin& ready, Pin& data,
+               bool blocking)
       : Adapter(b, name),
         socket(name.c_str()),
         into_rtl_(into_rtl),
+        blocking_(blocking),
         valid_(valid),
         ready_(ready),
         data_(data),
@@ -102,7 +104,7 @@ class StreamBridge : public Adapter {
     }
   }
 
-  unsigned hooks() const override { return kDrive | kBlocked | kSample | kCommit; }
+  unsigned hooks() const override { return kDrive | (blocking_ ? kBlocked : 0u) | kSample | kCommit; }
   bool can_progress() const override {
     return !queue_.empty() && (into_rtl_ ? ready_.bit() : valid_.bit());
   }
@@ -136,7 +138,8 @@ class StreamBridge : public Adapter {
     queue_.push_back(&tr);
     active_ = true;
     block_.work_started();
-    block_.arrived(tr.arrival, was_empty, waited_on_);
+    // A non-blocking stream is always taken as waited on (its ready is high at any edge).
+    block_.arrived(tr.arrival, was_empty, blocking_ ? waited_on_ : block_.cycle());
     while (!tr.done) sc_core::wait(done_);
     const Picos now = now_ps();
     delay = from_ps(tr.t_done > now ? tr.t_done - now : 0);
@@ -147,6 +150,7 @@ class StreamBridge : public Adapter {
   }
 
   bool into_rtl_;
+  bool blocking_;
   Pin &valid_, &ready_, &data_;
   std::uint32_t beat_bytes_;
   std::deque<Transfer*> queue_;
@@ -160,14 +164,14 @@ class StreamBridge : public Adapter {
 };
 
 Port& add_stream(RtlBlock& b, const std::string& name, bool into_rtl, const std::string& valid,
-                 const std::string& ready, const std::string& data) {
+                 const std::string& ready, const std::string& data, bool blocking) {
   b.check_bridge_name(name);
   const PinDir in = PinDir::Input, out = PinDir::Output;
   Pin& v = b.claim_pin(name, "valid", valid, into_rtl ? in : out, 1, 1);
   Pin& r = b.claim_pin(name, "ready", ready, into_rtl ? out : in, 1, 1);
   Pin& d = b.claim_pin(name, "data", data, into_rtl ? in : out, 1, 1024);
   RtlBlock::ChildScope scope(b);
-  auto bridge = std::make_unique<StreamBridge>(b, name, into_rtl, v, r, d);
+  auto bridge = std::make_unique<StreamBridge>(b, name, into_rtl, v, r, d, blocking);
   b.expose_bridge_target(name, bridge->socket);
   b.add_adapter(std::move(bridge));
   return *b.find_port(name);
@@ -176,13 +180,13 @@ Port& add_stream(RtlBlock& b, const std::string& name, bool into_rtl, const std:
 }  // namespace
 
 Port& add_stream_in(RtlBlock& b, const std::string& name, const std::string& valid,
-                    const std::string& ready, const std::string& data) {
-  return add_stream(b, name, true, valid, ready, data);
+                    const std::string& ready, const std::string& data, bool blocking) {
+  return add_stream(b, name, true, valid, ready, data, blocking);
 }
 
 Port& add_stream_out(RtlBlock& b, const std::string& name, const std::string& valid,
                      const std::string& ready, const std::string& data) {
-  return add_stream(b, name, false, valid, ready, data);
+  return add_stream(b, name, false, valid, ready, data, true);
 }
 
 }  // namespace cosim::rtl

@@ -171,15 +171,20 @@ class RtlBlock:
         ready: str | None = None,
         data: str | None = None,
         width: int | None = None,
+        blocking: bool = True,
     ) -> _core.Port:
         """A TLM target: writes of N bytes become N/beat_bytes valid/ready beats into
         the RTL (beat_bytes = ceil(width(data)/8), least significant byte first).
-        `width`, if given, must equal the data pin's width."""
+        `width`, if given, must equal the data pin's width. blocking=False declares a
+        sink: its ready says the RTL can take a beat, not that it waits for one, so the
+        clock keeps running (or parks) by the block's own state while it is idle."""
         pins = self._pins(name, {"valid": valid, "ready": ready, "data": data})
         self._check(pins["valid"], "input", 1, "valid", name)
         self._check(pins["ready"], "output", 1, "ready", name)
         self._check(pins["data"], "input", (1, 1024) if width is None else width, "data", name)
-        return self.model.add_stream_in(name, pins["valid"], pins["ready"], pins["data"])
+        return self.model.add_stream_in(
+            name, pins["valid"], pins["ready"], pins["data"], blocking=bool(blocking)
+        )
 
     def stream_out(
         self,
