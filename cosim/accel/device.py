@@ -90,28 +90,44 @@ class Sequencer:
     async def write32(self, address: int, value: int) -> None:
         await self.socket.write(address, np.frombuffer(struct.pack("<I", value), np.uint8).copy())
 
+    def _step(self, chunk: int | None, beat: int) -> int:
+        step = chunk or self.device.chunk
+        if beat < 1 or beat > step:
+            raise ValueError(
+                f"accelerator '{self.device.name}': beat of {beat} B vs chunk {step} B"
+            )
+        return step - step % beat
+
     async def copy(
-        self, src: int, dst: int, nbytes: int, chunk: int | None = None, socket: Any = None
+        self,
+        src: int,
+        dst: int,
+        nbytes: int,
+        chunk: int | None = None,
+        socket: Any = None,
+        beat: int = 1,
     ) -> None:
         """Move nbytes from src to dst (memories or streams) in transfers of at most
-        `chunk` bytes (the device's chunk size), each a read then a write, through
-        `socket` (default: the sequencer's own)."""
-        step = chunk or self.device.chunk
+        `chunk` bytes (the device's chunk size, rounded down to whole `beat`s of a
+        stream), each a read then a write, through `socket` (default: the sequencer's)."""
+        step = self._step(chunk, beat)
         sock = socket or self.socket
         src_stream, dst_stream = self.device.is_stream(src), self.device.is_stream(dst)
         for off in range(0, nbytes, step):
             data = await sock.read(src if src_stream else src + off, min(step, nbytes - off))
             await sock.write(dst if dst_stream else dst + off, data)
 
-    def background_copy(self, src: int, dst: int, nbytes: int) -> Any:
+    def background_copy(self, src: int, dst: int, nbytes: int, beat: int = 1) -> Any:
         """Start copy() on the data mover (a second initiator of the device) in its own
         process, so the sequencer can program engines meanwhile; await the returned
         process to wait for it."""
-        return cosim.spawn(self.copy(src, dst, nbytes, socket=self.mover))
+        return cosim.spawn(self.copy(src, dst, nbytes, socket=self.mover, beat=beat))
 
-    async def send(self, dst: int, data: np.ndarray, chunk: int | None = None) -> None:
-        """Write `data` to dst in transfers of at most `chunk` bytes."""
-        step = chunk or self.device.chunk
+    async def send(
+        self, dst: int, data: np.ndarray, chunk: int | None = None, beat: int = 1
+    ) -> None:
+        """Write `data` to dst in transfers of at most `chunk` bytes (whole beats)."""
+        step = self._step(chunk, beat)
         raw = np.ascontiguousarray(data).view(np.uint8).reshape(-1)
         stream = self.device.is_stream(dst)
         for off in range(0, len(raw), step):

@@ -182,7 +182,8 @@ class EieAccelerator:
             await self._reg(seq, reg, v)
         await self._reg(seq, "CTRL", CTRL_START)
         if out is not None:
-            await seq.copy(self.addr("out"), out, rows * 4 * self.geometry.pes)
+            beat = 4 * self.geometry.pes
+            await seq.copy(self.addr("out"), out, rows * beat, beat=beat)
         await seq.wait(self.done)
 
     async def _account(self, seq: Sequencer, command: str) -> int:
@@ -200,14 +201,14 @@ class EieAccelerator:
 
     # ------------------------------------------------------------ commands
     async def _cmd_load(self, seq: Sequencer) -> list[int]:
-        await seq.copy(seq.arg64(0), self.addr("ld"), seq.args[2])
+        await seq.copy(seq.arg64(0), self.addr("ld"), seq.args[2], beat=fmt.BEAT_BYTES)
         await self._account(seq, "load")
         return []
 
     async def _cmd_infer(self, seq: Sequencer) -> list[int]:
         act, act_bytes, cols, rows, config = seq.arg64(0), *seq.args[2:6]
         await self._reg(seq, "ACT_WPTR", 0)
-        await seq.copy(act, self.addr("act"), act_bytes)
+        await seq.copy(act, self.addr("act"), act_bytes, beat=fmt.ACT_BEAT_BYTES)
         await self._job(seq, (0, cols), rows, config, seq.arg64(6))
         return [await self._account(seq, "infer")]
 
@@ -224,8 +225,8 @@ class EieAccelerator:
         )
         act, act_bytes, out = seq.arg64(8), seq.args[10], seq.arg64(11)
         await self._reg(seq, "ACT_WPTR", 0)
-        await seq.copy(act, self.addr("act"), act_bytes)
-        await seq.copy(weights, self.addr("ld"), block_bytes)  # block 0
+        await seq.copy(act, self.addr("act"), act_bytes, beat=fmt.ACT_BEAT_BYTES)
+        await seq.copy(weights, self.addr("ld"), block_bytes, beat=fmt.BEAT_BYTES)  # block 0
         for b in range(blocks):
             loader = None
             if b + 1 < blocks:
