@@ -1,5 +1,5 @@
-# cosim: `make run` sets up what is missing and runs the demo; `make test` sets up what is
-# missing and runs the whole test suite. Both are idempotent.
+# cosim: `make run` sets up what is missing and runs the main demo (the EIE scenario);
+# `make test` sets up what is missing and runs the whole test suite. Both are idempotent.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -11,9 +11,14 @@ BUILD_INPUTS := pyproject.toml CMakeLists.txt $(shell find core tlm bridges -nam
 # rebuilds are incremental): the [build-system] requirements plus cmake and ninja.
 BUILD_TOOLS = $$($(VPY) -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml","rb"))["build-system"]["requires"]))') cmake==4.4.5 ninja==1.13.2
 
-.PHONY: run test setup system-packages lint bench clean
+.PHONY: run demo test setup system-packages lint bench clean
 
+# The main demo: EIE (scenarios/eie.py) on the full system, its report and metrics.
 run: setup
+	$(VPY) scenarios/eie.py
+
+# The first demo: a host, a device and memory driven by Python processes.
+demo: setup
 	$(VPY) -m cosim.demo
 
 test: setup
