@@ -39,12 +39,10 @@ BENCH = [
         {**EIE_SMALL, "PES": 1, "FIFO_DEPTH": 1, "MAT_WORDS": 512, "ROWS_MAX": 512},
         "tb_eie.py",
     ),
-    ("eie", {**EIE_SMALL, "PES": 3, "FIFO_DEPTH": 2, "MAT_WORDS": 300}, "tb_eie.py"),
     ("eie_pe", {"FIFO_DEPTH": 4, "ACT_DEPTH": 64, "MAT_WORDS": 64, "ROWS_MAX": 64}, "tb_eie_pe.py"),
     ("eie_lnzd", {"ACT_DEPTH": 128}, "tb_eie_lnzd.py"),
     ("s2ta", {"ROWS": 4, "COLS": 3, "W_NNZ": 4}, "tb_s2ta.py"),
     ("s2ta", {"ROWS": 2, "COLS": 5, "W_NNZ": 1}, "tb_s2ta.py"),
-    ("s2ta", {"ROWS": 8, "COLS": 8, "W_NNZ": 8}, "tb_s2ta.py"),
     ("s2ta_array", {"ROWS": 3, "COLS": 4, "W_NNZ": 3}, "tb_s2ta_array.py"),
     ("s2ta_pruner", {}, "tb_s2ta_pruner.py"),
 ]

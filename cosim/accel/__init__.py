@@ -1,5 +1,14 @@
 """Accelerator compute engines with interchangeable implementations (functional numpy,
-approximately-timed TLM, cycle-exact RTL) behind one interface per engine."""
+approximately-timed TLM, cycle-exact RTL) behind one interface per engine, and what puts
+an accelerator on a SoC (docs/accelerators.md):
+
+- cosim.accel.systolic: the dense int8 systolic array (exported here);
+- cosim.accel.engine: build_engine, one engine with its three twins;
+- cosim.accel.device: Accelerator (control registers, sequencer, local bus, interrupt)
+  and the host's AcceleratorDriver;
+- cosim.accel.costs: shared per-event energies and energy by phase;
+- cosim.accel.eie, cosim.accel.s2ta: the EIE and S2TA accelerators.
+"""
 
 from __future__ import annotations
 

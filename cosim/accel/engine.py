@@ -10,7 +10,8 @@ a `done` event, whatever its implementation:
 - "rtl": the SystemVerilog top in rtl/, Verilated, behind register and stream bridges.
 
     eng = build_engine(sim, "eie", impl, ports=("csr", "ld", "act", "out"),
-                       functional=lambda: EieFunctional(...), tlm=("eie_tlm", {...}),
+                       functional=lambda done: EieFunctional(geometry, done),
+                       tlm=("eie_tlm", {...}),
                        rtl=RtlTop("eie", {...}, stream_in=("ld", "act"), stream_out=("out",)))
     bus.map(eng.port("csr"), base, 0x100)
 

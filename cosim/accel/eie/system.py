@@ -45,6 +45,7 @@ from cosim.accel import costs
 from cosim.accel.device import Accelerator, AcceleratorDriver, Sequencer, split64
 from cosim.accel.eie import format as fmt
 from cosim.accel.eie.engine import (
+    CFG_DRAIN,
     COUNTER_BASE,
     COUNTERS,
     CTRL_START,
@@ -214,7 +215,7 @@ class EieAccelerator:
 
     async def _cmd_run(self, seq: Sequencer) -> list[int]:
         cols, rows, config = seq.args[0:3]
-        out = seq.arg64(3) if config & 16 else None
+        out = seq.arg64(3) if config & CFG_DRAIN else None
         await self._job(seq, (0, cols), rows, config, out)
         return [await self._account(seq, "run")]
 
