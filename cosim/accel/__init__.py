@@ -7,7 +7,9 @@ an accelerator on a SoC (docs/accelerators.md):
 - cosim.accel.device: Accelerator (control registers, sequencer, local bus, interrupt)
   and the host's AcceleratorDriver;
 - cosim.accel.costs: shared per-event energies and energy by phase;
-- cosim.accel.eie, cosim.accel.s2ta: the EIE and S2TA accelerators.
+- cosim.accel.eie, cosim.accel.s2ta: the EIE and S2TA accelerators;
+- cosim.accel.stream_engine, cosim.accel.control: the two-stream engine shape and the
+  controller pieces of STA and DFX (docs/sta-dfx.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""The accelerator RTL blocks (rtl/eie*.sv, rtl/s2ta*.sv): lint-clean under
-`verilator --lint-only -Wall` at their parameter corners, and their cocotb unit benches
-(tests/cocotb/tb_*.py) pass against numpy."""
+"""The RTL blocks of EIE and S2TA (rtl/eie*.sv, rtl/s2ta*.sv): lint-clean under
+`verilator --lint-only -Wall` at their parameter corners, their cocotb unit benches
+(tests/cocotb/tb_eie*.py, tb_s2ta*.py) pass against numpy, and the bridge behaviour
+their always-ready load ports rely on (sinks, register access beside a ready stream)."""
 
 from __future__ import annotations
 
