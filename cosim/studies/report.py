@@ -200,7 +200,7 @@ def _numeric(values: Sequence[Any]) -> bool:
 
 def _log_if_wide(ax: Any, values: Sequence[float]) -> None:
     positive = [v for v in values if v > 0]
-    if positive and max(positive) / min(positive) > 100:
+    if positive and max(positive) / min(positive) > 20:
         ax.set_yscale("log")
 
 
