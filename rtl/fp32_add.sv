@@ -1,77 +1,126 @@
-// IEEE binary32 addition, round to nearest, ties to even (combinational), for operands
-// that are zero or normal: in the DFX matrix tile every operand is an exact product of
-// two binary16 numbers or a sum of such (a multiple of 2^-48, at most 2^42 in
-// magnitude), so subnormal, infinite and NaN operands and results cannot arise; a result
-// below the normal range would be flushed to zero. Signed zeros follow IEEE 754:
-// (-0) + (-0) = -0, x + (-x) = +0. Three extra bits (guard, round, sticky) give the
-// correctly rounded result. Numerics as numpy float32 (cosim/accel/fp16_tile.py).
+// IEEE 754 binary32 addition, round to nearest even, combinational: y = a + b exactly
+// as an x86 SSE `addss` (and numpy float32) computes it for finite operands and for
+// infinities, subnormal operands and results included (no flush to zero).
+//
+// NaN: a NaN operand gives that operand quieted (a is preferred when both are NaN);
+// inf + (-inf) gives the x86 default NaN 0xFFC00000. Which NaN payload a C++ compiler's
+// `a + b` produces when both are NaN is not defined (it may swap the operands), so
+// callers compare NaN results by class, not by payload.
+//
+// Used by the DFX matrix tile (rtl/fp16_dot_tile.sv: its operands are exact fp16
+// products and sums of them, so only zero and normal numbers reach it) and by the
+// near-bank MAC unit (rtl/ndp_mac_unit.sv: fp16 GEMV on data that may hold any value).
 module fp32_add (
   input  logic [31:0] a,
   input  logic [31:0] b,
   output logic [31:0] y
 );
-  always_comb begin
-    logic        swap, sa, sb;
-    logic [7:0]  e1, e2, d;
-    logic [23:0] m1, m2;
-    logic [49:0] wide;
-    logic [26:0] big, minor;
-    logic [27:0] sum;
-    logic [26:0] norm;
-    logic [9:0]  e;        // signed working exponent
-    logic [4:0]  lz;
-    logic        rnd;
-    logic [24:0] mant;
+  localparam logic [31:0] DEFAULT_NAN = 32'hFFC0_0000;
 
-    y    = '0;
-    swap = {b[30:0]} > {a[30:0]};
-    sa   = swap ? b[31] : a[31];
-    sb   = swap ? a[31] : b[31];
-    e1   = swap ? b[30:23] : a[30:23];
-    e2   = swap ? a[30:23] : b[30:23];
-    m1   = {1'b1, swap ? b[22:0] : a[22:0]};
-    m2   = {1'b1, swap ? a[22:0] : b[22:0]};
-    d    = e1 - e2;
-    big  = {m1, 3'b000};
-    wide = {m2, 26'd0} >> d;
-    minor = d >= 8'd50 ? 27'd1 : {wide[49:24], |wide[23:0]};
-    lz   = '0;
-    norm = '0;
-    e    = '0;
-    sum  = '0;
-    rnd  = 1'b0;
-    mant = '0;
-    if (a[30:23] == 8'd0 && b[30:23] == 8'd0) begin
-      y = {a[31] & b[31], 31'd0};
-    end else if (a[30:23] == 8'd0) begin
-      y = b;
-    end else if (b[30:23] == 8'd0) begin
-      y = a;
+  logic        a_nan, b_nan, a_inf, b_inf;
+  logic        hi_is_a;
+  logic [31:0] hi, lo;
+  logic [7:0]  e_hi, e_lo;
+  logic [8:0]  diff;
+  logic [26:0] m_hi, m_lo, shifted;  // 24-bit significand + guard, round, sticky
+  logic        sticky;
+  logic [27:0] sum;
+  logic [26:0] norm;
+  logic [8:0]  exp_n;
+  logic [4:0]  lz;
+  logic [4:0]  shift;
+  logic [24:0] rounded;
+  logic        round_up;
+  logic [8:0]  exp_r;
+
+  assign a_nan = a[30:23] == 8'hFF && a[22:0] != 23'd0;
+  assign b_nan = b[30:23] == 8'hFF && b[22:0] != 23'd0;
+  assign a_inf = a[30:23] == 8'hFF && a[22:0] == 23'd0;
+  assign b_inf = b[30:23] == 8'hFF && b[22:0] == 23'd0;
+
+  // Order by magnitude: |hi| >= |lo|.
+  assign hi_is_a = a[30:0] >= b[30:0];
+  assign hi      = hi_is_a ? a : b;
+  assign lo    = hi_is_a ? b : a;
+  assign e_hi    = hi[30:23] == 8'd0 ? 8'd1 : hi[30:23];
+  assign e_lo  = lo[30:23] == 8'd0 ? 8'd1 : lo[30:23];
+  assign m_hi    = {hi[30:23] != 8'd0, hi[22:0], 3'b000};
+  assign m_lo  = {lo[30:23] != 8'd0, lo[22:0], 3'b000};
+  assign diff     = {1'b0, e_hi} - {1'b0, e_lo};
+
+  // Align the smaller operand, folding the bits shifted out into the sticky bit.
+  always_comb begin
+    if (diff >= 9'd27) begin
+      shifted = 27'd0;
+      sticky  = m_lo != 27'd0;
     end else begin
-      if (sa == sb) begin
-        sum = {1'b0, big} + {1'b0, minor};
+      shifted = m_lo >> diff[4:0];
+      sticky  = (m_lo & ((27'd1 << diff[4:0]) - 27'd1)) != 27'd0;
+    end
+  end
+
+  // Leading zeros of a 27-bit value (27 when it is zero).
+  function automatic logic [4:0] clz27(input logic [26:0] v);
+    logic [4:0] n;
+    n = 5'd27;
+    for (int i = 0; i < 27; i++) begin
+      if (v[i]) n = 5'(26 - i);
+    end
+    return n;
+  endfunction
+
+  always_comb begin
+    norm     = 27'd0;
+    exp_n    = {1'b0, e_hi};
+    lz       = 5'd0;
+    shift    = 5'd0;
+    rounded  = 25'd0;
+    round_up = 1'b0;
+    exp_r    = 9'd0;
+    sum      = 28'd0;
+    y        = 32'd0;
+    if (a_nan) begin
+      y = a | 32'h0040_0000;
+    end else if (b_nan) begin
+      y = b | 32'h0040_0000;
+    end else if (a_inf && b_inf) begin
+      y = a[31] == b[31] ? a : DEFAULT_NAN;
+    end else if (a_inf) begin
+      y = a;
+    end else if (b_inf) begin
+      y = b;
+    end else begin
+      if (hi[31] == lo[31]) begin
+        sum = {1'b0, m_hi} + {1'b0, shifted[26:1], shifted[0] | sticky};
         if (sum[27]) begin
-          norm = {sum[27:2], sum[1] | sum[0]};
-          e    = {2'b00, e1} + 10'd1;
+          norm  = {sum[27:2], sum[1] | sum[0]};
+          exp_n = {1'b0, e_hi} + 9'd1;
         end else begin
           norm = sum[26:0];
-          e    = {2'b00, e1};
         end
       end else begin
-        norm = big - minor;
-        for (int i = 0; i < 27; i++) if (norm[i]) lz = 5'(26 - i);
-        norm = norm << lz;
-        e    = {2'b00, e1} - {5'd0, lz};
+        sum = {1'b0, m_hi} - {1'b0, shifted[26:1], shifted[0] | sticky};
+        lz  = clz27(sum[26:0]);
+        // Normalise, but not below the smallest exponent (gradual underflow).
+        shift = (9'(lz) < {1'b0, e_hi} - 9'd1) ? lz : 5'(e_hi - 8'd1);
+        norm  = sum[26:0] << shift;
+        exp_n = {1'b0, e_hi} - 9'(shift);
       end
-      rnd  = norm[2] & (norm[1] | norm[0] | norm[3]);
-      mant = {1'b0, norm[26:3]} + {24'd0, rnd};
-      if (mant[24]) begin
-        mant = mant >> 1;
-        e    = e + 10'd1;
+      round_up = norm[2] && (norm[1] || norm[0] || norm[3]);
+      rounded  = {1'b0, norm[26:3]} + 25'(round_up);
+      exp_r    = exp_n;
+      if (rounded[24]) begin
+        rounded = rounded >> 1;
+        exp_r   = exp_n + 9'd1;
       end
-      if (norm == 27'd0 || $signed(e) <= 0) y = {sa & (norm != 27'd0), 31'd0};
-      else if ($signed(e) >= 255) y = {sa, 8'hff, 23'd0};
-      else y = {sa, e[7:0], mant[22:0]};
+      if (norm == 27'd0) begin
+        // Exact zero: +0 unless both operands are -0 (round to nearest).
+        y = {hi[31] & lo[31], 31'd0};
+      end else if (exp_r >= 9'd255) begin
+        y = {hi[31], 8'hFF, 23'd0};
+      end else begin
+        y = {hi[31], rounded[23] ? exp_r[7:0] : 8'd0, rounded[22:0]};
+      end
     end
   end
 endmodule
