@@ -45,6 +45,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <tlm_utils/simple_target_socket.h>
 
 #include "../dram/access.h"
@@ -53,6 +54,7 @@
 #include "cosim/python.h"
 #include "cosim/trace.h"
 #include "layout.h"
+#include "rtl_datapath.h"
 #include "sequencer.h"
 #include "unit_ops.h"
 
@@ -132,6 +134,7 @@ class Ndp : public Model {
       op_counts_[op] = &counter(std::string("commands.") + op, std::string(op) + " commands completed");
     const dram::Timing& t = cfg_.timing;
     peak_internal_.set(double(geom_.units()) * geom_.burst_bytes / (double(seq_.unit_interval()) * t.tck_ps * 1e-12));
+    if (!p.get_string("datapath").empty()) attach_datapath(p.get_string("datapath"));
     mem_reads_ = dynamic_cast<Counter*>(stats().find(mem_.instance_name() + ".reads"));
     mem_writes_ = dynamic_cast<Counter*>(stats().find(mem_.instance_name() + ".writes"));
     expose_target("target", socket_);
@@ -142,6 +145,7 @@ class Ndp : public Model {
   }
 
   const std::string& last_error() const { return last_error_; }
+  std::string datapath() const { return rtl_ ? rtl_->library() : std::string(); }
   const Geometry& geometry() const { return geom_; }
   const Sequencer& sequencer() const { return seq_; }
   dram::DramAccess& memory() { return mem_; }
@@ -182,6 +186,30 @@ class Ndp : public Model {
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument("ndp '" + self + "': " + e.what());
     }
+  }
+
+  // The units' GEMV datapath on RTL (rtl_datapath.h): it must take the dram's bursts,
+  // hold the largest x and have the pipeline depth the sequencer assumes.
+  void attach_datapath(const std::string& library) {
+    const std::string who = std::string("ndp '") + name() + "': parameter 'datapath': ";
+    try {
+      rtl_ = std::make_unique<RtlMacDatapath>(library);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(who + e.what());
+    }
+    if (rtl_->burst_bytes() != geom_.burst_bytes)
+      throw std::invalid_argument(who + "the RTL unit takes " + std::to_string(rtl_->burst_bytes()) +
+                                  "-byte beats but a burst of the dram is " + std::to_string(geom_.burst_bytes) +
+                                  " B (build it with BURST_BYTES=" + std::to_string(geom_.burst_bytes) + ")");
+    if (rtl_->xbytes() < xbuf_.size())
+      throw std::invalid_argument(who + "the RTL unit's x buffer holds " + std::to_string(rtl_->xbytes()) +
+                                  " B, less than buffer_bytes = " + std::to_string(xbuf_.size()) +
+                                  " (build it with XBYTES >= buffer_bytes)");
+    if (rtl_->latency() != seq_.unit_latency())
+      throw std::invalid_argument(who + "unit_latency = " + std::to_string(seq_.unit_latency()) +
+                                  " cycles, but the RTL unit's pipeline depth is " + std::to_string(rtl_->latency()) +
+                                  " cycles (set unit_latency=" + std::to_string(rtl_->latency()) + ")");
+    datapath_cycles_ = &counter("datapath_cycles", "clock cycles of the RTL datapath (parameter datapath)");
   }
 
   // ----------------------------------------------------------------- registers
@@ -460,7 +488,13 @@ class Ndp : public Model {
       const int dep = int(prog.size()) - 1;
       for (const Chunk& c : chunks(wbytes)) prog.push_back(job(y, c, true, dep));
       std::vector<std::uint8_t> y_stream = gather(y, t, wbytes);
-      gemv_unit(a, gather(a, t, rbytes), rows, x.data(), lanes, y_stream);
+      if (rtl_) {
+        const std::uint64_t c0 = rtl_->cycles();
+        rtl_->gemv(a, gather(a, t, rbytes), rows, x.data(), y_stream);
+        datapath_cycles_->inc(rtl_->cycles() - c0);
+      } else {
+        gemv_unit(a, gather(a, t, rbytes), rows, x.data(), lanes, y_stream);
+      }
       plan_.writes.push_back({&y, t, std::move(y_stream)});
       const std::uint64_t slots = rows * (a.row_stride / e);
       plan_.macs += slots;
@@ -706,6 +740,8 @@ class Ndp : public Model {
   std::map<std::string, Counter*> op_counts_;
   Counter* mem_reads_ = nullptr;
   Counter* mem_writes_ = nullptr;
+  std::unique_ptr<RtlMacDatapath> rtl_;
+  Counter* datapath_cycles_ = nullptr;
 };
 
 namespace {
@@ -746,6 +782,10 @@ ModelSpec ndp_spec() {
                  "(gem5 uses 10 ns)"),
       time_param("register_latency", 2'000, 0, 1'000'000, "latency of a register or buffer access",
                  "assumption: a few ns, as for the reram_tile's buffers"),
+      string_param("datapath", "", {},
+                   "'' computes GEMV with the units' C++ datapath (unit_ops.h); the path of an "
+                   "rtl/ndp_mac_unit.sv library (cosim.rtl.build) runs it on that RTL instead, "
+                   "with unit_latency equal to the RTL's pipeline depth"),
   };
   s.ports = {{"target", PortKind::TlmTarget, "registers and the vector buffer", false},
              {"done", PortKind::Event, "notified when a command completes", true}};
@@ -781,6 +821,7 @@ void bind_ndp(nb::module_& m) {
   nb::class_<Ndp, Model>(m, "NdpModel", "The 'ndp' model (see cosim.ndp.NdpDriver).")
       .def_prop_ro("last_error", &Ndp::last_error, "why the last command failed ('' if it did not)")
       .def_prop_ro("memory_name", [](Ndp& n) { return n.memory().instance_name(); })
+      .def_prop_ro("datapath", &Ndp::datapath, "the RTL datapath library ('' for the C++ datapath)")
       .def_prop_ro("buffer_bytes", &Ndp::xbuf_bytes)
       .def_prop_ro("geometry",
                    [](Ndp& n) {
