@@ -1,0 +1,294 @@
+"""Near-data GEMV (issue 8; shared/ACCELERATORS.md row 11): y = A x run by near-bank
+units in HBM, by the host, and by an accelerator behind the HBM interface, one after
+the other in one simulation of one system.
+
+    .venv/bin/python scenarios/ndp_gemv.py [--set m=2048 --set n=512] [--engine units=rtl]
+
+The system (cosim.ndp_system.build_ndp_system): a host, a fabric as fast as the stack,
+an HBM stack with `units_per_channel` near-bank units per pseudo channel (8: one per two
+banks, as Samsung's HBM-PIM), and (cosim.ndp_accel) an accelerator on the SoC side with
+MAC units of the same design as the near-bank ones (rtl/ndp_mac_unit.sv), as many as it
+takes to match the stack's peak bandwidth. The three paths of an m x n GEMV:
+
+- near-data: the host writes x to the units, issues GEMV, polls, reads y back; the units
+  read A inside the banks (internal bandwidth) under the dram's JEDEC timing;
+- host: the host streams A over the interface and computes with its roofline model;
+- accelerator: the host programs it; it streams A over the interface into its MAC units
+  and writes y to the HBM; the host polls and reads y.
+
+Engines: `units` is the near-bank units' datapath, `tlm` (the ndp model's C++ datapath,
+tlm/ndp/unit_ops.h) or `rtl` (the Verilated MAC unit, clocked in C++ inside the ndp
+model for every unit's stream); the units' timing is the ndp model's sequencer with
+unit_latency = the MAC unit's pipeline depth in both cases. `accel` is the
+accelerator's MAC units: functional (numpy), tlm (tlm/ndp/mac_unit_tlm.cpp) or rtl.
+Every y is checked against numpy (int8: exactly; fp16: bit-exactly against the units'
+twin for the units and the accelerator, within the fp32 summation bound for the host).
+
+Headline metrics: cycles / baseline_cycles are the near-data and host times in DRAM
+clock cycles (the paper's comparison: near memory vs on the host); accel_* the third
+path. Energies exclude DRAM refresh (background). The last line printed is one JSON
+object of the metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import cosim
+from cosim.accel.ndp_mac import latency, rtl_datapath
+from cosim.energy import fmt_energy
+from cosim.ndp_accel import GemvAccelerator
+from cosim.ndp_layout import GEMV_OUT
+from cosim.ndp_system import (
+    PathMeter,
+    build_ndp_system,
+    check_gemv,
+    gemv_workload,
+    host_gemv,
+    system_figures,
+)
+from cosim.progress import report_progress
+from cosim.scenario import Config, Engine, Param, Scenario
+
+PATHS = ("ndp", "host", "accel")
+LABELS = {"ndp": "near-data", "host": "host", "accel": "accelerator"}
+
+scenario = Scenario(
+    "ndp_gemv",
+    "GEMV near the banks of HBM vs on the host vs on an accelerator behind the interface",
+    params=[
+        Param("m", 1024, min=1, max=1 << 16, help="rows of A (outputs)"),
+        Param(
+            "n",
+            1024,
+            min=1,
+            max=2048,
+            help="columns of A (x must fit the units' 2 KiB buffer: n <= 2048 int8, 1024 fp16)",
+        ),
+        Param("dtype", "int8", choices=("int8", "fp16"), help="element type of A and x"),
+        Param("memory", "hbm2", choices=("hbm2", "hbm3"), help="HBM preset"),
+        Param(
+            "units_per_channel",
+            8,
+            choices=(1, 2, 4, 8, 16),
+            help="near-bank units per pseudo channel",
+        ),
+        Param(
+            "accel_units",
+            0,
+            min=0,
+            max=64,
+            help="MAC units of the accelerator (0: enough to match the stack's peak bandwidth)",
+        ),
+        Param(
+            "accel_streams", 32, min=1, max=256, help="1 KiB reads the accelerator keeps in flight"
+        ),
+    ],
+    engines={
+        "units": Engine(
+            ("tlm", "rtl"),
+            default="tlm",
+            help="near-bank units' datapath: the ndp model's C++ (tlm) or the MAC unit RTL",
+        ),
+        "accel": Engine(
+            ("functional", "tlm", "rtl"),
+            default="tlm",
+            help="the accelerator's MAC units (rtl/ndp_mac_unit.sv and its twins)",
+        ),
+    },
+)
+
+
+def check_size(cfg: Config) -> None:
+    e = 2 if cfg.dtype == "fp16" else 1
+    if cfg.n * e > 2048:
+        raise cosim.ParameterError(
+            f"scenario 'ndp_gemv': parameter 'n' = {cfg.n} with dtype {cfg.dtype}: x ({cfg.n * e}"
+            " B) must fit the units' 2048-byte vector buffer; allowed n <= "
+            f"{2048 // e} for {cfg.dtype}"
+        )
+
+
+def us(ps: float) -> str:
+    return f"{ps / 1e6:.3f} us"
+
+
+def report(
+    cfg: Config, sysfig: dict[str, Any], runs: dict[str, dict[str, Any]], extra: dict[str, Any]
+) -> str:
+    lines = [
+        f"cosim near-data GEMV: y = A x, A {cfg.m}x{cfg.n} {cfg.dtype}, on {sysfig['memory']}",
+        f"  near-bank units: {sysfig['units']} ({sysfig['units_per_channel']} per pseudo channel), "
+        f"datapath {cfg.engines['units']} (unit_latency {extra['unit_latency']} cycles); internal "
+        f"peak {sysfig['peak_internal_bandwidth'] / 1e9:.0f} GB/s, interface peak "
+        f"{sysfig['peak_external_bandwidth'] / 1e9:.0f} GB/s",
+        f"  accelerator: {extra['accel_units']} MAC units ({cfg.engines['accel']}) of "
+        f"{extra['burst']} B/cycle at the DRAM clock, {cfg.accel_streams} x 1 KiB reads in "
+        f"flight, staging peak {extra['staging_peak'] / 1024:.0f} KiB",
+        f"  {'path':<12} {'time':>10} {'speed-up':>9} {'internal BW':>12} {'external BW':>12} "
+        f"{'DRAM bytes':>11} {'energy':>10} {'vs host':>8}  golden",
+    ]
+    host = runs["host"]
+    for p in PATHS:
+        f = runs[p]
+        lines.append(
+            f"  {LABELS[p]:<12} {us(f['time_ps']):>10} {host['time_ps'] / f['time_ps']:>8.2f}x "
+            f"{f['internal_bandwidth'] / 1e9:>7.1f} GB/s "
+            f"{f['external_bandwidth'] / 1e9:>7.1f} GB/s "
+            f"{f['external_bytes']:>11,} {fmt_energy(f['energy_pj']):>10} "
+            f"{host['energy_pj'] / f['energy_pj']:>7.2f}x  {'OK' if f['ok'] else 'MISMATCH'}"
+        )
+    ndp = runs["ndp"]
+    lines.append(
+        f"  near-data command alone: {us(ndp['kernel_time_ps'])} "
+        f"({ndp['kernel_internal_bandwidth'] / 1e9:.0f} GB/s in the banks); "
+        f"near-data vs accelerator: {runs['accel']['time_ps'] / ndp['time_ps']:.2f}x faster, "
+        f"{runs['accel']['energy_pj'] / ndp['energy_pj']:.2f}x less energy"
+    )
+    af = extra["accel_figures"]
+    stream_ps = af.stream_end_ps - af.stream_start_ps
+    lines.append(
+        f"  accelerator phases: A streamed in {us(stream_ps)} "
+        f"({af.bytes_streamed / (stream_ps * 1e-12) / 1e9:.0f} GB/s, "
+        f"{100 * af.bytes_streamed / (stream_ps * 1e-12) / sysfig['peak_external_bandwidth']:.0f}% "
+        f"of the interface peak); compute ended {(af.compute_end_ps - af.stream_end_ps) / 1e3:.0f}"
+        f" ns after the last block; set-up, y write-back and read-back take the rest"
+    )
+    lines.append("  energy by component:")
+    for p in PATHS:
+        parts = ", ".join(
+            f"{c} {fmt_energy(pj)}"
+            for c, pj in sorted(runs[p]["energy_by_component"].items(), key=lambda kv: -kv[1])
+        )
+        lines.append(f"    {LABELS[p]:<11}: {parts}")
+    lines.append(
+        "  (time end to end: registers, x, compute, y back to the host; internal = bytes moved"
+        " in or\n   out of the banks, external = over the HBM interface; DRAM refresh energy "
+        "excluded)"
+    )
+    return "\n".join(lines)
+
+
+@scenario.run
+def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
+    check_size(cfg)
+    info = cosim.dram.preset_info(cfg.memory)
+    burst, tck = info["org"]["burst_bytes"], info["timing"]["tCK_ps"]
+    xbytes = 2048
+    ndp_params = (
+        rtl_datapath(burst, xbytes)
+        if cfg.engines["units"] == "rtl"
+        else {"unit_latency": latency(burst)}
+    )
+    system = build_ndp_system(
+        sim, memory=cfg.memory, units_per_channel=cfg.units_per_channel, ndp=ndp_params
+    )
+    peak = cosim.dram.peak_bandwidth(cfg.memory)
+    units = cfg.accel_units or math.ceil(peak / (burst / (tck * 1e-12)))
+    accel = GemvAccelerator(
+        system, cfg.engines["accel"], units=units, streams=cfg.accel_streams, clock=tck
+    )
+    a_np, x_np = gemv_workload(cfg.m, cfg.n, cfg.dtype, cfg.seed)
+    drv, meter = system.driver, PathMeter(system)
+    lanes = drv.geometry.lanes(cfg.dtype)
+    runs: dict[str, dict[str, Any]] = {}
+
+    @sim.process
+    async def main() -> None:
+        a = await drv.store(drv.matrix(cfg.m, cfg.n, cfg.dtype), a_np)
+        y = drv.vector(cfg.m, GEMV_OUT[cfg.dtype])
+        await drv.register(y)
+        results = {}
+        s0 = meter.snapshot()
+        await drv.gemv(a, x_np, y)
+        results["ndp"] = await drv.load(y)
+        s1 = meter.snapshot()
+        cmd = dict(drv.last_command)
+        report_progress(1, 3, unit="paths")
+        results["host"] = await host_gemv(system, a, x_np)
+        s2 = meter.snapshot()
+        report_progress(2, 3, unit="paths")
+        results["accel"] = await accel.driver.gemv(a, x_np)
+        s3 = meter.snapshot()
+        report_progress(3, 3, unit="paths")
+        for p, (t0, t1) in zip(PATHS, ((s0, s1), (s1, s2), (s2, s3)), strict=True):
+            runs[p] = meter.figures(t0, t1)
+            check = check_gemv(a_np, x_np, results[p], lanes, exact_twin=p != "host")
+            runs[p].update(ok=check["ok"], max_abs_error=check["max_abs_error"])
+        runs["ndp"]["kernel_time_ps"] = cmd["done_ps"] - cmd["issued_ps"]
+        runs["ndp"]["kernel_internal_bandwidth"] = (
+            cmd["internal_read_bytes"] + cmd["internal_written_bytes"]
+        ) / (runs["ndp"]["kernel_time_ps"] * 1e-12)
+        runs["ndp"]["kernel_cycles"] = cmd["done_cycle"] - cmd["start_cycle"]
+
+    sim.run()
+    sysfig = system_figures(system)
+    ndp, host, acc = runs["ndp"], runs["host"], runs["accel"]
+    cycles = {p: round(runs[p]["time_ps"] / tck) for p in PATHS}
+    extra = {
+        "unit_latency": drv.geometry.unit_latency,
+        "accel_units": units,
+        "burst": burst,
+        "staging_peak": accel.figures.staging_peak_bytes,
+        "accel_figures": accel.figures,
+    }
+    metrics: dict[str, Any] = {
+        "golden_ok": all(runs[p]["ok"] for p in PATHS),
+        "cycles": cycles["ndp"],
+        "baseline_cycles": cycles["host"],
+        "speedup": cycles["host"] / cycles["ndp"],
+        "energy_pj": ndp["energy_pj"],
+        "baseline_energy_pj": host["energy_pj"],
+        "energy_ratio": host["energy_pj"] / ndp["energy_pj"],
+        "dram_bytes": ndp["external_bytes"],
+        "baseline_dram_bytes": host["external_bytes"],
+        "accel_cycles": cycles["accel"],
+        "accel_energy_pj": acc["energy_pj"],
+        "accel_dram_bytes": acc["external_bytes"],
+        "ndp_vs_accel_speedup": acc["time_ps"] / ndp["time_ps"],
+        "ndp_vs_accel_energy_ratio": acc["energy_pj"] / ndp["energy_pj"],
+        "accel_vs_host_speedup": host["time_ps"] / acc["time_ps"],
+        "ndp_time_us": ndp["time_ps"] / 1e6,
+        "host_time_us": host["time_ps"] / 1e6,
+        "accel_time_us": acc["time_ps"] / 1e6,
+        "kernel_cycles": ndp["kernel_cycles"],
+        "ndp_internal_bandwidth": ndp["kernel_internal_bandwidth"],
+        "ndp_external_bandwidth": ndp["external_bandwidth"],
+        "host_external_bandwidth": host["external_bandwidth"],
+        "accel_external_bandwidth": acc["external_bandwidth"],
+        "accel_units": units,
+        "accel_staging_peak_bytes": accel.figures.staging_peak_bytes,
+        "accel_stream_bandwidth": accel.figures.bytes_streamed
+        / ((accel.figures.stream_end_ps - accel.figures.stream_start_ps) * 1e-12),
+        "unit_latency": drv.geometry.unit_latency,
+    }
+    if cfg.engines["units"] == "rtl":
+        metrics["units_rtl_cycles"] = int(sim.stats[f"{system.ndp.name}.datapath_cycles"])
+    keep = ("time_ps", "energy_pj", "internal_bandwidth", "external_bandwidth", "external_bytes")
+    extras = {
+        "paths": {p: {k: runs[p][k] for k in keep} for p in PATHS},
+        "energy_breakdown_pj": ndp["energy_by_component"],
+        "baseline_energy_breakdown_pj": host["energy_by_component"],
+        "accel_energy_breakdown_pj": acc["energy_by_component"],
+        "roofline": {
+            "peak_gops": 2
+            * sysfig["peak_internal_bandwidth"]
+            / (2 if cfg.dtype == "fp16" else 1)
+            / 1e9,
+            "peak_gbps": sysfig["peak_internal_bandwidth"] / 1e9,
+            "ops": 2 * cfg.m * cfg.n,
+            "bytes": ndp["internal_bytes"],
+            "seconds": ndp["time_ps"] * 1e-12,
+            "baseline_ops": 2 * cfg.m * cfg.n,
+            "baseline_bytes": host["external_bytes"],
+            "baseline_seconds": host["time_ps"] * 1e-12,
+        },
+        "system": {k: v for k, v in sysfig.items() if k != "notes"}
+        | {"notes": {**sysfig["notes"], **accel.notes}},
+    }
+    return {**metrics, "report": report(cfg, sysfig, runs, extra), "extras": extras}
+
+
+if __name__ == "__main__":
+    scenario.main()
