@@ -39,7 +39,8 @@
 // Jobs. Load x: ceil(N * e / BURST_BYTES) beats of x (e = element bytes) fill the vector
 // buffer. GEMV: ROWS rows of ceil(N * e / BURST_BYTES) beats each (a row padded to whole
 // bursts, as the ndp layout stores it; padding lanes are ignored), then ROWS results.
-// A job with a bad DTYPE or N finishes at once with STATUS bit 2 set and takes no beats.
+// A job with a bad DTYPE or N (or no rows) finishes one cycle after its start (STATUS bit 2
+// set for a bad one) and takes no beats; every job raises done once.
 module ndp_mac_unit #(
   parameter int BURST_BYTES = 32,
   parameter int XBYTES      = 2048
@@ -81,7 +82,7 @@ module ndp_mac_unit #(
     $fatal(1, "ndp_mac_unit: XBYTES must be BURST_BYTES times a power of two >= 2, at most 65536");
   end
 
-  typedef enum logic [1:0] {S_IDLE, S_LOADX, S_RUN} state_t;
+  typedef enum logic [1:0] {S_IDLE, S_LOADX, S_RUN, S_FIN} state_t;
   state_t state;
 
   // ------------------------------------------------------------------ registers
@@ -271,11 +272,10 @@ module ndp_mac_unit #(
         beat_in_row <= '0;
         rows_in     <= '0;
         rows_out    <= '0;
-        if (!config_ok) begin
-          done <= 1'b1;
+        if (!config_ok || (start_run && rows_q == 32'd0)) begin
+          state <= S_FIN;  // nothing to do: done rises on the next edge
         end else if (start_run) begin
-          if (rows_q == 32'd0) done <= 1'b1;
-          else state <= S_RUN;
+          state <= S_RUN;
         end else if (start_load) begin
           state <= S_LOADX;
         end
@@ -325,7 +325,7 @@ module ndp_mac_unit #(
       queued    <= queued + CNT_W'(tree_valid[LEVELS-1]) - CNT_W'(out_fire);
       in_flight <= in_flight + CNT_W'(state == S_RUN && in_fire && beat_in_row + 1'b1 == beats_per_row)
                    - CNT_W'(tree_valid[LEVELS-1]);
-      if (job_over) begin
+      if (job_over || state == S_FIN) begin
         state <= S_IDLE;
         done  <= 1'b1;
       end

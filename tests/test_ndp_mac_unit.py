@@ -77,9 +77,7 @@ def test_twins_agree_and_tlm_timing_error_is_reported(dtype, capsys):
         a = (rng.standard_normal((m, n)) * 4).astype(np.float16)
         x = rng.standard_normal(n).astype(np.float16)
         a[0, :3] = [65504.0, -65504.0, 2.0**-24]
-    want = np.ascontiguousarray(reference_gemv(a, x, 32 if dtype == "int8" else 16)).view(
-        np.uint32
-    )
+    want = np.ascontiguousarray(reference_gemv(a, x, 32 if dtype == "int8" else 16)).view(np.uint32)
     runs = {impl: cosim.simulate(gemv_rows, impl, a, x).value for impl in IMPLEMENTATIONS}
     for impl, r in runs.items():
         assert np.array_equal(r["y"], want), f"{impl} twin differs from numpy"

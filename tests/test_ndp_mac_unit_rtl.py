@@ -43,18 +43,20 @@ def test_rtl_is_lint_clean(top, params):
 
 # ------------------------------------------------------------------ vectors
 F32_SPECIAL = [
-    0x0000_0000, 0x8000_0000,  # +-0
-    0x0000_0001, 0x8000_0001, 0x007F_FFFF, 0x807F_FFFF,  # smallest and largest subnormals
-    0x0080_0000, 0x8080_0000, 0x0080_0001,  # smallest normals
-    0x3F80_0000, 0xBF80_0000, 0x3F80_0001, 0x3380_0000, 0x3400_0000, 0xB380_0000,  # 1, ulps
-    0x7F7F_FFFF, 0xFF7F_FFFF, 0x7F00_0000,  # largest finite: overflow to infinity
-    0x7F80_0000, 0xFF80_0000,  # infinities
-    0x7FC0_0000, 0x7FA0_0001, 0xFFC0_0123,  # quiet and signalling NaNs
-    0x4B80_0000, 0x4B7F_FFFF, 0x3F00_0000,  # 2^24, 2^24 - 1, 0.5
+    *(0x0000_0000, 0x8000_0000),  # +-0
+    *(0x0000_0001, 0x8000_0001, 0x007F_FFFF, 0x807F_FFFF),  # smallest, largest subnormals
+    *(0x0080_0000, 0x8080_0000, 0x0080_0001),  # smallest normals
+    *(0x3F80_0000, 0xBF80_0000, 0x3F80_0001, 0x3380_0000, 0x3400_0000, 0xB380_0000),  # 1, ulps
+    *(0x7F7F_FFFF, 0xFF7F_FFFF, 0x7F00_0000),  # largest finite: overflow to infinity
+    *(0x7F80_0000, 0xFF80_0000),  # infinities
+    *(0x7FC0_0000, 0x7FA0_0001, 0xFFC0_0123),  # quiet and signalling NaNs
+    *(0x4B80_0000, 0x4B7F_FFFF, 0x3F00_0000),  # 2^24, 2^24 - 1, 0.5
 ]
 F16_SPECIAL = [
-    0x0000, 0x8000, 0x0001, 0x8001, 0x03FF, 0x0400, 0x3C00, 0xBC00, 0x3C01,
-    0x7BFF, 0xFBFF, 0x7C00, 0xFC00, 0x7E00, 0x7D01, 0xFE55, 0x1400, 0x0200,
+    *(0x0000, 0x8000, 0x0001, 0x8001, 0x03FF, 0x0400),  # zeros, subnormals, smallest normal
+    *(0x3C00, 0xBC00, 0x3C01, 0x1400, 0x0200),  # 1, an ulp, small values
+    *(0x7BFF, 0xFBFF, 0x7C00, 0xFC00),  # largest finite, infinities
+    *(0x7E00, 0x7D01, 0xFE55),  # NaNs
 ]
 
 
@@ -122,7 +124,11 @@ def mac_jobs(gen: np.random.Generator, burst: int, xbytes: int) -> dict[str, np.
     lanes8, lanes16 = burst, burst // 2
     for n in (1, lanes8 - 3, 3 * lanes8 + 5, xbytes):
         jobs.append(
-            ("int8", gen.integers(-128, 128, (5, n), dtype=np.int8), gen.integers(-128, 128, n, dtype=np.int8))
+            (
+                "int8",
+                gen.integers(-128, 128, (5, n), dtype=np.int8),
+                gen.integers(-128, 128, n, dtype=np.int8),
+            )
         )
     jobs.append(("int8", np.full((3, xbytes), -128, np.int8), np.full(xbytes, -128, np.int8)))
     for n in (1, lanes16 + 1, 4 * lanes16 + 7, xbytes // 2):
@@ -132,7 +138,7 @@ def mac_jobs(gen: np.random.Generator, burst: int, xbytes: int) -> dict[str, np.
     # extremes: largest values (no overflow in fp32), subnormals, signed zeros
     n = 2 * lanes16 + 3
     a = np.array([[65504.0] * n, [-65504.0] * n, [2.0**-24] * n, [-0.0] * n], np.float16)
-    jobs.append(("fp16", a, np.array([65504.0, -2.0**-24, 0.0] * n, np.float16)[:n]))
+    jobs.append(("fp16", a, np.array([65504.0, -(2.0**-24), 0.0] * n, np.float16)[:n]))
     # infinities and NaNs: NaN results compare by class
     a = gen.standard_normal((3, n)).astype(np.float16)
     a[0, 1], a[1, 2], a[2, n - 1] = np.inf, np.nan, -np.inf

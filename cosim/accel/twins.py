@@ -32,6 +32,7 @@ import numpy as np
 
 from cosim import _core
 from cosim.errors import ParameterError, SimulationError
+from cosim.host import InterruptLine
 
 IMPLEMENTATIONS = ("functional", "tlm", "rtl")
 CTRL, STATUS, CYCLES, INFO = 0x00, 0x04, 0x08, 0x0C
@@ -257,27 +258,31 @@ def engine(
 
 class EngineDriver:
     """Programs one Engine through three initiator sockets (csr, in, out), each bound to
-    the engine's port of that name (directly, or through a router at the given bases)."""
+    the engine's port of that name (directly, or through a router at the given bases).
+    `irq` latches the engine's done event (a cosim.host.InterruptLine), so a job that
+    finishes before the driver waits is not missed; every job raises done once."""
 
     def __init__(
         self,
         eng: Engine,
         sockets: tuple[Any, Any, Any],
+        irq: InterruptLine,
         bases: tuple[int, int, int] = (0, 0, 0),
     ) -> None:
         self.engine = eng
         self.s_csr, self.s_in, self.s_out = sockets
+        self.irq = irq
         self.csr_base, self.in_base, self.out_base = bases
         self.jobs = 0
 
     @classmethod
-    def attach(cls, sim: Any, eng: Engine, name: str) -> EngineDriver:
+    def attach(cls, sim: Any, eng: Engine, name: str) -> Any:
         """A driver with three new initiator sockets bound straight to the engine's ports
         (a controller wired to its engine, no interconnect in between)."""
         socks = tuple(sim.initiator(f"{name}_{p}") for p in ("csr", "in", "out"))
         for s, port in zip(socks, (eng.csr, eng.data_in, eng.data_out), strict=True):
             sim.bind(s, port)
-        return cls(eng, socks)  # type: ignore[arg-type]
+        return cls(eng, socks, InterruptLine(sim, eng.done, f"{name}_done"))  # type: ignore[arg-type]
 
     async def write_reg(self, offset: int, value: int) -> None:
         if not 0 <= value < 1 << 32:
@@ -313,13 +318,10 @@ class EngineDriver:
         return np.asarray(raw, np.uint8).reshape(beats, ob)
 
     async def wait_done(self, error_bit: int = 0, what: str = "job") -> int:
-        """Wait until STATUS says done (polling once, then on the done event); raise
-        SimulationError if `error_bit` (a STATUS bit) is set. Returns STATUS."""
-        while True:
-            status = await self.read_reg(STATUS)
-            if status & STATUS_DONE and not status & STATUS_BUSY:
-                break
-            await self.engine.done
+        """Wait for the job's done, then read STATUS; raise SimulationError if
+        `error_bit` (a STATUS bit) is set. Returns STATUS."""
+        await self.irq.wait()
+        status = await self.read_reg(STATUS)
         if error_bit and status & error_bit:
             raise SimulationError(
                 f"{self.engine.kind} '{getattr(self.engine.model, 'name', '?')}' refused the "

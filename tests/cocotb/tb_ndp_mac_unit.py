@@ -44,7 +44,9 @@ def beats(values: np.ndarray, burst: int, gen: np.random.Generator) -> list[int]
     raw = np.ascontiguousarray(values).view(np.uint8)
     pad = -len(raw) % burst
     raw = np.concatenate([raw, gen.integers(0, 256, pad, dtype=np.uint8)])
-    return [int.from_bytes(raw[i : i + burst].tobytes(), "little") for i in range(0, len(raw), burst)]
+    return [
+        int.from_bytes(raw[i : i + burst].tobytes(), "little") for i in range(0, len(raw), burst)
+    ]
 
 
 def is_nan32(w: int) -> bool:
@@ -70,9 +72,9 @@ async def run_job(dut, job: dict, gen, valid_prob: float = 1.0, ready_prob: floa
     want = job["want"].view(np.uint32).tolist()
     for i, (g, w) in enumerate(zip(out, want, strict=True)):
         same = g == w or (job["dtype"] == "fp16" and is_nan32(g) and is_nan32(w))
+        value = np.uint32(w).view(np.float32 if job["dtype"] == "fp16" else np.int32)
         assert same, (
-            f"{job['dtype']} N={job['n']} row {i}: got {g:#010x}, expected {w:#010x} "
-            f"(value {np.uint32(w).view(np.float32) if job['dtype'] == 'fp16' else np.uint32(w).view(np.int32)})"
+            f"{job['dtype']} N={job['n']} row {i}: got {g:#010x}, expected {w:#010x} ({value})"
         )
 
 

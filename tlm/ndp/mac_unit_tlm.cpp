@@ -107,7 +107,7 @@ class MacUnitTlm : public Model {
     refused_ = !((dtype_ == 1 || dtype_ == 3) && n_ != 0 && nbytes <= xbytes_);
     phase_ = Phase::Idle;
     if (refused_ || ((ctrl & 1) && rows_ == 0)) {
-      finish(e);
+      finish(e + 1);
       return;
     }
     phase_ = (ctrl & 1) ? Phase::Run : Phase::LoadX;
