@@ -135,6 +135,7 @@ class GemvAccelerator:
         request_bytes: int = 1024,
         clock: int | str = "1 ns",
         register_latency: int = 2000,
+        waves: str | None = None,
     ) -> None:
         if units < 1 or streams < 1:
             raise ParameterError(
@@ -151,7 +152,13 @@ class GemvAccelerator:
         self.start = sim.event("gemv_accel.start")
         self.engines = [
             mac_unit(
-                sim, f"accel_mac{u}", impl, burst_bytes=self.burst, xbytes=self.xbytes, clock=clock
+                sim,
+                f"accel_mac{u}",
+                impl,
+                burst_bytes=self.burst,
+                xbytes=self.xbytes,
+                clock=clock,
+                **({"waves": waves} if waves and u == 0 else {}),
             )
             for u in range(units)
         ]

@@ -178,6 +178,7 @@ class SprintSystem:
         fetch_streams: int,
         lanes: int = 16,
         register_latency: int = 2000,
+        waves: dict[str, str] | None = None,
     ) -> None:
         self.sim, self.soc = sim, soc
         self.d, self.max_keys, self.slots = d, max_keys, slots
@@ -201,11 +202,24 @@ class SprintSystem:
             ports=2,
             clock_hz=1e12 / clock,
         )
+        waves = waves or {}
         self.recompute = recompute_engine(
-            sim, "recompute", engines["recompute"], d=d, lanes=lanes, clock=clock
+            sim,
+            "recompute",
+            engines["recompute"],
+            d=d,
+            lanes=lanes,
+            clock=clock,
+            **({"waves": waves["recompute"]} if "recompute" in waves else {}),
         )
         self.filter = fetch_filter(
-            sim, "fetch_filter", engines["filter"], max_keys=max_keys, slots=slots, clock=clock
+            sim,
+            "fetch_filter",
+            engines["filter"],
+            max_keys=max_keys,
+            slots=slots,
+            clock=clock,
+            **({"waves": waves["filter"]} if "filter" in waves else {}),
         )
         self.rc = RecomputeDriver.attach(sim, self.recompute, "sprint_rc")
         self.ff = FilterDriver.attach(sim, self.filter, "sprint_ff")
@@ -297,8 +311,15 @@ class SprintSystem:
         masks_ch = _Channel(self.sim, "sprint.masks", 2)
         batch_ch = _Channel(self.sim, "sprint.batches", 1)
 
+        trace = self.sim.trace if self.sim.trace.enabled else None
+
+        def span(stage: str, i: int, t0: int) -> None:
+            if trace is not None:
+                trace.span(f"sprint.{stage}", f"{mode} q{i}", t0, cosim.now())
+
         async def stage_threshold() -> None:
             for i in range(length):
+                t0 = cosim.now()
                 q = (await self.s_query.read(q_addr + i * d, d)).view(np.int8)
                 if mode == "sprint":
                     qa = analog(q, self.analog_bits)
@@ -306,6 +327,7 @@ class SprintSystem:
                 else:
                     mask = np.ones(length, bool)
                 record.masks[i] = mask
+                span("threshold", i, t0)
                 await masks_ch.put((i, q.copy(), mask))
 
         async def fetch(misses: list[Entry]) -> int:
@@ -347,6 +369,7 @@ class SprintSystem:
             await self.ff.reset()
             for _ in range(length):
                 i, q, mask = await masks_ch.get()
+                t0 = cosim.now()
                 entries = await self.ff.query(mask)
                 record.entries[i] = entries
                 starts = [k for k, e in enumerate(entries) if e.batch_start] + [len(entries)]
@@ -359,6 +382,8 @@ class SprintSystem:
                     await fetch(misses)
                     records = await read_slots(batch)
                     record.batches += 1
+                    if b == len(starts) - 2:
+                        span("fetch", i, t0)
                     await batch_ch.put((i, q, records, b == 0, b == len(starts) - 2))
 
         async def stage_compute() -> None:
@@ -367,12 +392,14 @@ class SprintSystem:
             while done_queries < length:
                 i, q, records, first, last = await batch_ch.get()
                 if first:
+                    t_query = cosim.now()
                     await self.rc.query(q)
                 await self.rc.pairs(records[:, :d], records[:, d:])
                 if last:
                     y = await self.rc.end()
                     record.outputs[i] = y
                     await self.s_out.write(out_addr + i * rec, y.astype("<i2").view(np.uint8))
+                    span("compute", i, t_query)
                     done_queries += 1
             await self.rc.wait_done()
 
@@ -445,10 +472,12 @@ def build_sprint_system(
     reram: dict[str, Any] | None = None,
     fetch_streams: int = 4,
     lanes: int = 16,
+    waves: dict[str, str] | None = None,
 ) -> SprintSystem:
     """build_soc() with SPRINT's parts (see the module doc). buffer_bytes / (2 d) slots
     (a power of two); engines: {"recompute": impl, "filter": impl}; reram: reram_tile
-    parameters of the key arrays (cosim.sprint_workload.crossbar_params)."""
+    parameters of the key arrays (cosim.sprint_workload.crossbar_params); waves: engine
+    ("recompute" / "filter", running as rtl) -> waveform file."""
     slots = buffer_bytes // (2 * d)
     if slots < 4 or slots > 256 or slots & (slots - 1) or buffer_bytes % (2 * d):
         raise ParameterError(
@@ -478,6 +507,7 @@ def build_sprint_system(
         reram=reram or {},
         fetch_streams=fetch_streams,
         lanes=lanes,
+        waves=waves,
     )
 
 

@@ -173,6 +173,12 @@ def report(
 @scenario.run
 def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     check_size(cfg)
+    if cfg.wave == "units":
+        raise cosim.ParameterError(
+            "scenario 'ndp_gemv': --wave units: the units' RTL datapath runs inside the ndp "
+            "model's C++ harness, without waveforms; --wave accel dumps the accelerator's "
+            "first MAC unit (the same RTL)"
+        )
     info = cosim.dram.preset_info(cfg.memory)
     burst, tck = info["org"]["burst_bytes"], info["timing"]["tCK_ps"]
     xbytes = 2048
@@ -187,7 +193,12 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     peak = cosim.dram.peak_bandwidth(cfg.memory)
     units = cfg.accel_units or math.ceil(peak / (burst / (tck * 1e-12)))
     accel = GemvAccelerator(
-        system, cfg.engines["accel"], units=units, streams=cfg.accel_streams, clock=tck
+        system,
+        cfg.engines["accel"],
+        units=units,
+        streams=cfg.accel_streams,
+        clock=tck,
+        waves="ndp_gemv_accel_mac0.fst" if cfg.wave == "accel" else None,
     )
     a_np, x_np = gemv_workload(cfg.m, cfg.n, cfg.dtype, cfg.seed)
     drv, meter = system.driver, PathMeter(system)

@@ -187,7 +187,7 @@ def report(cfg: Config, f: dict[str, Any]) -> str:
         f"cosim SPRINT: one attention head, L = {cfg.seq_len}, d = {cfg.d}, int8 Q/K/V on "
         f"{cfg.memory}",
         f"  keys' {cfg.analog_bits} MSBs in ReRAM ({f['arrays']} arrays of 128x128, "
-        f"{f['reram_reads']} reads of {f['t_read_ns']:.0f} ns per query); threshold "
+        f"{f['reram_reads']:g} reads of {f['t_read_ns']:.0f} ns per query); threshold "
         f"{f['threshold']} calibrated to keep {cfg.keep:.0%}; {cfg.buffer_kib} KiB K/V buffer "
         f"({f['slots']} records); recompute engine {cfg.lanes} lanes at "
         f"{1e3 / cfg.clock:.2g} GHz ({cfg.engines['recompute']}), filter ({cfg.engines['filter']})",
@@ -268,6 +268,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         reram=reram,
         fetch_streams=cfg.fetch_streams,
         lanes=cfg.lanes,
+        waves={cfg.wave: f"sprint_{cfg.wave}.fst"} if cfg.wave else None,
     )
     # Q, K/V records (K row then V row per key) and the outputs in DRAM, put there through
     # the backdoor: the previous layer left them (set-up, not measured)
@@ -330,13 +331,14 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         r["pairs"] = rec.engine["pairs"]
     hits, misses = rs.filter["hits"], rs.filter["misses"]
     arrays = system.tile.arrays_used
+    reads_per_query = sim.stats[f"{system.tile.name}.array_reads"] / cfg.seq_len / arrays
     f: dict[str, Any] = {
         "sprint": s,
         "dense": b,
         "threshold": threshold,
         "slots": slots,
         "arrays": arrays,
-        "reram_reads": 2 * -(-(cfg.analog_bits - 1) // (cfg.analog_bits - 1)),
+        "reram_reads": reads_per_query,
         "t_read_ns": reram["t_read"] / 1e3,
         "speedup": b["cycles"] / s["cycles"],
         "energy_ratio": b["energy_pj"] / s["energy_pj"],

@@ -74,3 +74,8 @@ def test_x_that_does_not_fit_the_buffer_is_refused(scenario):
         scenario.simulate(scenario.configure({"n": 1500, "dtype": "fp16"}))
     with pytest.raises(cosim.ParameterError, match="'units_per_channel' = 3 is not allowed"):
         scenario.configure({"units_per_channel": 3})
+
+
+def test_waves_of_the_units_datapath_are_refused(scenario):
+    with pytest.raises(cosim.ParameterError, match="--wave accel dumps the accelerator"):
+        scenario.simulate(scenario.configure({}, {"units": "rtl"}, wave="units"))

@@ -95,3 +95,17 @@ def test_bad_settings_are_refused(scenario):
         scenario.simulate(scenario.configure({"d": 32, "lanes": 64}))
     with pytest.raises(cosim.ParameterError, match=r"'keep' = 0\.0 is out of range"):
         scenario.configure({"keep": 0})
+
+
+@pytest.mark.slow
+def test_trace_shows_the_pipeline_stages_and_wave_dumps_the_engine(scenario, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the waveform is written in the working directory
+    trace = tmp_path / "sprint.json"
+    out = scenario.simulate(
+        scenario.configure({"seq_len": 16, "sweep": False}, {"recompute": "rtl"}, wave="recompute"),
+        trace_path=trace,
+    )
+    text = trace.read_text()
+    assert out.trace_events and all(
+        f"sprint.{s}" in text for s in ("threshold", "fetch", "compute")
+    )
