@@ -238,8 +238,17 @@ class GemvAccelerator:
             raise SimulationError("gemv_accel: CMD written without a job (use the driver)")
         a, x = job.layout, job.x
         dtype, m, n = a.dtype, a.m, a.n
-        if regs.u32(DTYPE) != DTYPE_CODES[dtype] or regs.u32(M) != m or regs.u32(N) != n:
-            raise SimulationError("gemv_accel: DTYPE/M/N registers disagree with the job")
+        if (regs.u32(DTYPE), regs.u32(M), regs.u32(N), regs.u64(A), regs.u64(Y)) != (
+            DTYPE_CODES[dtype],
+            m,
+            n,
+            a.address,
+            job.y_addr,
+        ):
+            raise SimulationError(
+                "gemv_accel: the DTYPE, M, N, A and Y registers disagree with the matrix "
+                "layout the driver described"
+            )
         g = self.system.driver.geometry
         bb, e = g.burst_bytes, a.itemsize
         lanes = bb // e
