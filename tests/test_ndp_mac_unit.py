@@ -172,8 +172,8 @@ def test_ndp_units_on_the_rtl_datapath_compute_the_same_in_the_same_time(dtype):
     assert bursts <= r["datapath"] < bursts + 200 * 128
 
 
-def bad_datapath(sim, ndp):
-    ndp_vs_host(sim, 8, 8, "int8", ndp=ndp)
+def bad_datapath(sim, ndp, memory="hbm2"):
+    ndp_vs_host(sim, 8, 8, "int8", ndp=ndp, memory=memory)
 
 
 @pytest.mark.slow
@@ -181,11 +181,9 @@ def test_ndp_refuses_an_rtl_datapath_that_does_not_fit():
     lib = rtl_datapath(32, 2048)
     with pytest.raises(cosim.ParameterError, match=r"unit_latency = 8 cycles, but the RTL unit's"):
         cosim.simulate(bad_datapath, {"datapath": lib["datapath"]})
-    small = rtl_datapath(32, 1024)
-    with pytest.raises(cosim.ParameterError, match="x buffer holds 1024 B, less than buffer_bytes"):
-        cosim.simulate(bad_datapath, small)
-    narrow = rtl_datapath(16, 2048)
-    with pytest.raises(cosim.ParameterError, match="takes 16-byte beats but a burst of the dram"):
-        cosim.simulate(bad_datapath, narrow)
+    with pytest.raises(cosim.ParameterError, match="x buffer holds 2048 B, less than buffer_bytes"):
+        cosim.simulate(bad_datapath, {**lib, "buffer_bytes": 4096})
+    with pytest.raises(cosim.ParameterError, match="takes 32-byte beats but a burst of the dram"):
+        cosim.simulate(bad_datapath, lib, "ddr4_2400")
     with pytest.raises(cosim.ParameterError, match="cannot load RTL library"):
         cosim.simulate(bad_datapath, {"datapath": "/nonexistent/lib.so"})

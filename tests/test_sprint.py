@@ -102,7 +102,9 @@ def test_trace_shows_the_pipeline_stages_and_wave_dumps_the_engine(scenario, tmp
     monkeypatch.chdir(tmp_path)  # the waveform is written in the working directory
     trace = tmp_path / "sprint.json"
     out = scenario.simulate(
-        scenario.configure({"seq_len": 16, "sweep": False}, {"recompute": "rtl"}, wave="recompute"),
+        scenario.configure(
+            {"seq_len": 16, "d": 32, "sweep": False}, {"recompute": "rtl"}, wave="recompute"
+        ),
         trace_path=trace,
     )
     text = trace.read_text()
