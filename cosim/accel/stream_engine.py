@@ -275,7 +275,9 @@ def make_engine(
 class EngineDriver:
     """Programs one StreamEngine through initiator sockets: `socket` reaches the
     engine's three ports at the base addresses csr, data_in and data_out (a router in
-    front of it), or `sockets` gives one socket bound to each port directly."""
+    front of it), or `sockets` gives one socket bound to each port directly.
+    `done_line` (an InterruptLine on the engine's done event, as attach() makes) lets
+    wait_done() wait for a job without missing a done that fired before it waits."""
 
     def __init__(
         self,
@@ -287,12 +289,49 @@ class EngineDriver:
         in_beat_bytes: int,
         out_beat_bytes: int,
         sockets: tuple[Any, Any, Any] | None = None,
+        done_line: Any = None,
     ) -> None:
         self.csr_addr, self.in_addr, self.out_addr = csr, data_in, data_out
         self.s_csr, self.s_in, self.s_out = sockets or (socket, socket, socket)
         self.in_beat_bytes = in_beat_bytes
         self.out_beat_bytes = out_beat_bytes
+        self.done_line = done_line
+        self.engine: StreamEngine | None = None
         self.jobs = 0
+
+    @classmethod
+    def attach(cls, sim: Any, engine: StreamEngine, name: str) -> Any:
+        """A driver wired straight to `engine` (a controller next to its engine, no
+        interconnect): three new initiator sockets bound to its ports, and a latch on its
+        done event."""
+        from cosim.host import InterruptLine
+
+        socks = tuple(sim.initiator(f"{name}_{p}") for p in ("csr", "in", "out"))
+        for s, port in zip(socks, (engine.csr, engine.data_in, engine.data_out), strict=True):
+            sim.bind(s, port)
+        drv = cls(
+            None,
+            in_beat_bytes=engine.in_beat_bytes,
+            out_beat_bytes=engine.out_beat_bytes,
+            sockets=socks,  # type: ignore[arg-type]
+            done_line=InterruptLine(sim, engine.done, f"{name}_done"),
+        )
+        drv.engine = engine
+        return drv
+
+    async def wait_done(self, error_bits: int = 0, what: str = "job") -> int:
+        """Wait for the current job's done (each job raises it once), then read STATUS;
+        SimulationError if any of `error_bits` is set. Needs a done_line."""
+        from cosim.errors import SimulationError
+
+        if self.done_line is None:
+            raise ParameterError("wait_done() needs the driver's done_line (use attach())")
+        await self.done_line.wait()
+        status = await self.read_reg(STATUS)
+        if status & error_bits:
+            kind = self.engine.kind if self.engine is not None else "engine"
+            raise SimulationError(f"{kind}: the {what} was refused (STATUS {status:#x})")
+        return status
 
     async def write_reg(self, offset: int, value: int) -> None:
         if not 0 <= value < 1 << 32:
