@@ -27,7 +27,7 @@
 //  busy: a job is running. done: the last job has finished (cleared by the next start).
 //
 // Registers (32 bit, byte addresses; others read 0 and ignore writes):
-//  0x00 CTRL   W  bit 0: start a GEMV job; bit 1: start loading x (bit 0 wins if both)
+//  0x00 CTRL   W  bit 0: start a job: a GEMV, or with bit 1 set an x load
 //  0x04 STATUS R  bit 0 busy, bit 1 done, bit 2 the last job was refused (bad DTYPE/N)
 //  0x08 CYCLES R  clock cycles of the last job, from the start write to done
 //  0x0C INFO   R  BURST_BYTES [7:0], LATENCY [15:8], XBYTES / BURST_BYTES [23:16]
@@ -96,10 +96,9 @@ module ndp_mac_unit #(
   logic [17:0] n_bytes;
 
   assign csr_access = csr_req && !csr_ack;
-  assign start_any  = csr_access && csr_we && csr_addr == 8'h00 && csr_wdata[1:0] != 2'b00
-                      && state == S_IDLE;
-  assign start_run  = start_any && csr_wdata[0];
-  assign start_load = start_any && !csr_wdata[0];
+  assign start_any  = csr_access && csr_we && csr_addr == 8'h00 && csr_wdata[0] && state == S_IDLE;
+  assign start_run  = start_any && !csr_wdata[1];
+  assign start_load = start_any && csr_wdata[1];
   assign n_bytes    = dtype_q == 32'd3 ? {n_q[16:0], 1'b0} : {1'b0, n_q[16:0]};
   assign config_ok  = (dtype_q == 32'd1 || dtype_q == 32'd3) && n_q != 32'd0
                       && n_q[31:17] == 15'd0 && n_bytes <= 18'(XBYTES);

@@ -20,7 +20,7 @@
 //  busy: a job is running. done: the last job has finished (cleared by the next start).
 //
 // Jobs: write KEYS, then CTRL = 1: ceil(KEYS / 64) mask beats in, one entry per set bit
-// below KEYS out; CTRL = 2: forget every key (all slots free, pins cleared), done the next
+// below KEYS out; CTRL = 3: forget every key (all slots free, pins cleared), done the next
 // cycle. Every job raises done once.
 //
 // Timing: one mask beat per cycle; the scan then takes one cycle per mask word and two
@@ -28,7 +28,7 @@
 // waits while out_ready is low.
 //
 // Registers (32 bit, byte addresses; others read 0 and ignore writes):
-//  0x00 CTRL    W  bit 0: filter a query; bit 1: reset (bit 0 wins)
+//  0x00 CTRL    W  bit 0: start a job: filter a query, or with bit 1 set a reset
 //  0x04 STATUS  R  bit 0 busy, bit 1 done
 //  0x08 CYCLES  R  clock cycles of the last job
 //  0x0C INFO    R  SLOTS - 1 [7:0], MAX_KEYS / 64 [15:8], version [31:24]
@@ -78,8 +78,9 @@ module sprint_fetch_filter #(
   logic [31:0] keys_q, cycles_q, hits_q, misses_q, entries_q, search_q;
 
   assign csr_access  = csr_req && !csr_ack;
-  assign start_query = csr_access && csr_we && csr_addr == 8'h00 && csr_wdata[0] && state == S_IDLE;
-  assign start_reset = csr_access && csr_we && csr_addr == 8'h00 && !csr_wdata[0] && csr_wdata[1]
+  assign start_query = csr_access && csr_we && csr_addr == 8'h00 && csr_wdata[0] && !csr_wdata[1]
+                       && state == S_IDLE;
+  assign start_reset = csr_access && csr_we && csr_addr == 8'h00 && csr_wdata[0] && csr_wdata[1]
                        && state == S_IDLE;
   assign busy        = state != S_IDLE;
 

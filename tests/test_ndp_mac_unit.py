@@ -18,7 +18,7 @@ from cosim.accel.ndp_mac import (
     mac_unit,
     rtl_datapath,
 )
-from cosim.accel.twins import IMPLEMENTATIONS
+from cosim.accel.stream_engine import IMPLEMENTATIONS
 from cosim.ndp_layout import reference_gemv
 from cosim.ndp_system import ndp_vs_host
 

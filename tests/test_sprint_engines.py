@@ -17,7 +17,7 @@ from cosim.accel.sprint_engines import (
     fetch_filter,
     recompute_engine,
 )
-from cosim.accel.twins import IMPLEMENTATIONS
+from cosim.accel.stream_engine import IMPLEMENTATIONS
 
 
 def workload(seed: int, nq: int, length: int, d: int):

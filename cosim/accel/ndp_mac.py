@@ -1,5 +1,6 @@
 """The near-bank MAC unit: the GEMV datapath of the near-data units in HBM (tlm/ndp) as an
-engine with three interchangeable implementations (cosim.accel.twins):
+engine with three interchangeable implementations, in the register-port + two-stream
+shape of cosim.accel.stream_engine:
 
 - "functional": numpy (cosim.ndp_layout.reference_gemv, the units' twin), untimed;
 - "tlm": tlm/ndp/mac_unit_tlm.cpp, approximately timed, computing with the units' own
@@ -9,8 +10,9 @@ engine with three interchangeable implementations (cosim.accel.twins):
 All compute the same bits: int8 GEMV with int32 (wrapping) accumulation, fp16 GEMV with
 fp32 lane accumulation in column order and a pairwise tree over the lanes.
 
-Protocol (registers in cosim.accel.twins and below; details in the RTL's header): write
-DTYPE and N, CTRL = LOAD_X, send x as bursts; write ROWS, CTRL = RUN, send each row of A
+Protocol (registers in cosim.accel.stream_engine and below; details in the RTL's header):
+write DTYPE and N, CTRL = 3 (start, load x), send x as bursts; write ROWS, CTRL = 1, send
+each row of A
 as bursts (padded to whole bursts, as the ndp layout stores it) and read one 32-bit
 result per row. A row's result is ready LATENCY = 1 + log2(burst_bytes) cycles after its
 last beat; the unit takes one beat per cycle.
@@ -28,21 +30,21 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from cosim.accel.twins import (
+from cosim.accel.stream_engine import (
     CTRL,
     INFO,
     STATUS,
-    Engine,
     EngineDriver,
     FunctionalEngine,
-    engine,
+    StreamEngine,
+    make_engine,
 )
 from cosim.errors import ParameterError
 from cosim.ndp_layout import DTYPE_CODES, reference_gemv
 
 KIND = "ndp_mac_unit"
 DTYPE, N, ROWS = 0x10, 0x14, 0x18
-CTRL_RUN, CTRL_LOAD_X = 1, 2
+CTRL_LOAD_X = 2  # with CTRL bit 0: the job loads x instead of running a GEMV
 STATUS_REFUSED = 4
 VERSION = 1
 #: GEMV input types the unit takes, with the ndp model's codes.
@@ -89,6 +91,7 @@ class FunctionalMacUnit(FunctionalEngine):
         self.regs["dtype"] = GEMV_DTYPES["int8"]
         self.x = np.zeros(0, np.int8)
         self.job_dtype, self.job_n = GEMV_DTYPES["int8"], 0
+        self.refused = False
         self.mode = ""
         self.taken = 0
         self.job_rows = 0
@@ -104,6 +107,11 @@ class FunctionalMacUnit(FunctionalEngine):
         e = 2 if self._dtype() == "fp16" else 1
         return -(-self.job_n * e // self.burst)
 
+    def csr_access(self, payload: Any) -> None:
+        super().csr_access(payload)
+        if payload.is_read and payload.address == STATUS and self.refused:
+            payload.data[0] |= STATUS_REFUSED
+
     def start(self, ctrl: int) -> None:
         self.job_dtype, self.job_n, self.job_rows = (
             self.regs["dtype"],
@@ -118,13 +126,13 @@ class FunctionalMacUnit(FunctionalEngine):
         )
         self.taken = 0
         self.pending = bytearray()
+        self.refused = not ok
         if not ok:
-            self.status_bits = STATUS_REFUSED
-            self.finish()
+            self.end_job()
             return
-        self.mode = "run" if ctrl & CTRL_RUN else "load"
+        self.mode = "load" if ctrl & CTRL_LOAD_X else "run"
         if self.mode == "run" and self.job_rows == 0:
-            self.finish()
+            self.end_job()
 
     def wanted(self) -> int:
         total = self._beats_per_row() * (1 if self.mode == "load" else self.job_rows)
@@ -143,14 +151,14 @@ class FunctionalMacUnit(FunctionalEngine):
             self.pending = bytearray()
             if self.mode == "load":
                 self.x = row.copy()
-                self.finish()
+                self.end_job()
                 return
             lanes = self.burst // np.dtype(np_dtype).itemsize
             with np.errstate(all="ignore"):
                 y = reference_gemv(row[None, :], self.x, lanes)
             self.emit(np.ascontiguousarray(y).view(np.uint8))
             if self.taken == per_row * self.job_rows:
-                self.finish()
+                self.end_job()
 
 
 def mac_unit(
@@ -162,10 +170,10 @@ def mac_unit(
     xbytes: int = 2048,
     clock: int | str = "1 ns",
     **rtl_options: Any,
-) -> Engine:
+) -> StreamEngine:
     """A MAC unit engine named `name` with implementation `impl` (functional/tlm/rtl)."""
     check_shape(burst_bytes, xbytes)
-    return engine(
+    return make_engine(
         sim,
         name,
         impl,
@@ -196,7 +204,7 @@ class MacUnitDriver(EngineDriver):
 
     @property
     def burst(self) -> int:
-        return self.engine.in_beat_bytes
+        return self.in_beat_bytes
 
     async def configure(self, dtype: str, n: int) -> None:
         if dtype not in GEMV_DTYPES:
@@ -215,7 +223,7 @@ class MacUnitDriver(EngineDriver):
     async def run(self, rows: int) -> None:
         """Start a GEMV job of `rows` rows (after load_x)."""
         await self.write_reg(ROWS, rows)
-        await self.start(CTRL_RUN)
+        await self.start()
 
     def pad(self, raw: np.ndarray) -> np.ndarray:
         """Bytes padded with zeros to whole bursts."""
@@ -246,7 +254,6 @@ class MacUnitDriver(EngineDriver):
 __all__ = [
     "CTRL",
     "CTRL_LOAD_X",
-    "CTRL_RUN",
     "GEMV_DTYPES",
     "KIND",
     "FunctionalMacUnit",

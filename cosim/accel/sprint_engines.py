@@ -1,5 +1,6 @@
 """SPRINT's two digital engines (Yazdanbakhsh et al., MICRO 2022), each with functional,
-TLM and RTL twins behind one interface (cosim.accel.twins):
+TLM and RTL twins behind one interface (the register-port + two-stream shape of
+cosim.accel.stream_engine):
 
 - the recompute engine (rtl/sprint_recompute.sv): for one query at a time, the exact
   int8 scores of the keys that survived the in-memory thresholding, folded into the
@@ -23,14 +24,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cosim.accel.online_softmax import MAX_PAIRS, OnlineSoftmax
-from cosim.accel.twins import (
+from cosim.accel.stream_engine import (
     CYCLES,
     INFO,
-    Engine,
+    STATUS,
     EngineDriver,
+    EngineProtocolError,
     FunctionalEngine,
-    ProtocolError,
-    engine,
+    StreamEngine,
+    make_engine,
 )
 from cosim.errors import ParameterError
 
@@ -84,6 +86,7 @@ class FunctionalRecompute(FunctionalEngine):
         self.d, self.lanes = d, lanes
         self.regs.update(mult=1, shift=1)
         self.counters = {"pairs": 0, "rescales": 0, "empty": 0}
+        self.order_error = False
         self._reset_query_state()
 
     def _reset_query_state(self) -> None:
@@ -101,13 +104,16 @@ class FunctionalRecompute(FunctionalEngine):
             payload.data[:] = np.frombuffer(struct.pack("<I", self.counters[name]), np.uint8)
             return
         super().csr_access(payload)
+        if payload.is_read and payload.address == STATUS and self.order_error:
+            payload.data[0] |= STATUS_ORDER_ERROR
 
     def start(self, ctrl: int) -> None:
+        self.order_error = False
         self.counters = dict.fromkeys(self.counters, 0)
         self._reset_query_state()
         self.job_nq = self.regs["nq"]
         if self.job_nq == 0:
-            self.finish()
+            self.end_job()
 
     def wanted(self) -> int:
         return 1 << 30  # any number of beats; consume() refuses them while an output waits
@@ -127,9 +133,11 @@ class FunctionalRecompute(FunctionalEngine):
             tag = int(b[d])
             row = b[:d].view(np.int8).astype(np.int64)
             if self.output_pending:
-                raise ProtocolError("read the output of the last query before sending more beats")
+                raise EngineProtocolError(
+                    "read the output of the last query before sending more beats"
+                )
             if not self._ordered(tag):
-                self.status_bits |= STATUS_ORDER_ERROR
+                self.order_error = True
                 continue
             if tag == TAG_QUERY:
                 self.q = row
@@ -159,7 +167,7 @@ class FunctionalRecompute(FunctionalEngine):
         self.output_pending = False
         self.queries_done += 1
         if self.queries_done == self.job_nq:
-            self.finish()
+            self.end_job()
 
 
 def recompute_engine(
@@ -171,10 +179,10 @@ def recompute_engine(
     lanes: int = 16,
     clock: int | str = "1 ns",
     **rtl_options: Any,
-) -> Engine:
+) -> StreamEngine:
     """A recompute engine named `name` (functional/tlm/rtl)."""
     check_recompute_shape(d, lanes)
-    return engine(
+    return make_engine(
         sim,
         name,
         impl,
@@ -195,13 +203,13 @@ class RecomputeDriver(EngineDriver):
 
     @property
     def d(self) -> int:
-        return self.engine.in_beat_bytes - 1
+        return self.in_beat_bytes - 1
 
     async def job(self, mult: int, shift: int, queries: int) -> None:
         await self.write_reg(MULT, mult)
         await self.write_reg(SHIFT, shift)
         await self.write_reg(NQ, queries)
-        await self.start(1)
+        await self.start()
 
     async def query(self, q: np.ndarray) -> None:
         await self.send(beat(q, TAG_QUERY, self.d))
@@ -228,7 +236,7 @@ class RecomputeDriver(EngineDriver):
 # ---------------------------------------------------------------------- fetch filter
 FILTER = "sprint_fetch_filter"
 KEYS, HITS, MISSES, ENTRIES, SEARCH = 0x10, 0x14, 0x18, 0x1C, 0x20
-CTRL_QUERY, CTRL_RESET = 1, 2
+CTRL_RESET = 2  # with CTRL bit 0: the job forgets every key instead of filtering
 
 
 @dataclass(frozen=True)
@@ -363,14 +371,14 @@ class FunctionalFetchFilter(FunctionalEngine):
     def start(self, ctrl: int) -> None:
         self.job_keys = self.regs["keys"]
         self.mask = bytearray()
-        if ctrl & CTRL_QUERY:
-            self.entries = 0
-            if self.job_keys == 0:
-                self.model.query([])
-                self.finish()
-        else:
+        if ctrl & CTRL_RESET:
             self.model.reset()
-            self.finish()
+            self.end_job()
+            return
+        self.entries = 0
+        if self.job_keys == 0:
+            self.model.query([])
+            self.end_job()
 
     def words(self) -> int:
         return -(-self.job_keys // 64)
@@ -387,7 +395,7 @@ class FunctionalFetchFilter(FunctionalEngine):
         self.entries = len(entries)
         for e in entries:
             self.emit(np.frombuffer(struct.pack("<I", e.encode()), np.uint8))
-        self.finish()
+        self.end_job()
 
 
 def fetch_filter(
@@ -399,10 +407,10 @@ def fetch_filter(
     slots: int = 128,
     clock: int | str = "1 ns",
     **rtl_options: Any,
-) -> Engine:
+) -> StreamEngine:
     """A fetch filter named `name` (functional/tlm/rtl)."""
     check_filter_shape(max_keys, slots)
-    return engine(
+    return make_engine(
         sim,
         name,
         impl,
@@ -428,7 +436,7 @@ class FilterDriver(EngineDriver):
         """The entries of a query whose survivors are `mask` (one bool per key)."""
         mask = np.asarray(mask, bool)
         await self.write_reg(KEYS, len(mask))
-        await self.start(CTRL_QUERY)
+        await self.start()
         await self.send(mask_beats(mask))
         count = int(mask.sum())
         words = await self.receive(count) if count else np.zeros((0, 4), np.uint8)

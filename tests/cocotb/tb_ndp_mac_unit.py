@@ -57,7 +57,7 @@ async def run_job(dut, job: dict, gen, valid_prob: float = 1.0, ready_prob: floa
     burst = params().get("BURST_BYTES", 32)
     await csr(dut, True, DTYPE, CODES[job["dtype"]])
     await csr(dut, True, N, job["n"])
-    await csr(dut, True, CTRL, 2)  # load x
+    await csr(dut, True, CTRL, 3)  # load x
     await send(dut, beats(job["x"], burst, gen), gen, valid_prob)
     assert await csr(dut, False, STATUS) & 0b111 == 0b010, "x load should be done"
     rows = job["a"].shape[0]
@@ -130,7 +130,7 @@ async def latency_matches_info(dut):
     latency = (await csr(dut, False, INFO) >> 8) & 0xFF
     await csr(dut, True, DTYPE, 1)
     await csr(dut, True, N, 4)
-    await csr(dut, True, CTRL, 2)
+    await csr(dut, True, CTRL, 3)  # load x
     await send(dut, [0x01010101])  # x = 1, 1, 1, 1
     rows = 6
     await csr(dut, True, ROWS, rows)

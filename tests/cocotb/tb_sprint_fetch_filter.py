@@ -36,11 +36,11 @@ def vectors() -> dict[str, np.ndarray]:
 
 async def run(dut, gen, ready_prob: float = 1.0) -> None:
     v = vectors()
-    await csr(dut, True, CTRL, 2)  # reset
+    await csr(dut, True, CTRL, 3)  # reset
     assert await csr(dut, False, STATUS) == 0b010
     for i in range(int(v["count"])):
         if bool(v[f"reset{i}"]):
-            await csr(dut, True, CTRL, 2)
+            await csr(dut, True, CTRL, 3)  # reset
             assert await csr(dut, False, STATUS) == 0b010
         keys = int(v[f"keys{i}"])
         words = v[f"mask{i}"].tolist()

@@ -83,9 +83,9 @@ class FetchFilterTlm : public Model {
     if (gp.is_write()) {
       const std::uint32_t v = load_u32(d);
       if (a == kKeys) keys_ = v;
-      if (a == kCtrl && !busy_at(clk_.at(e))) {
-        if (v & 1) start_query(e);
-        else if (v & 2) reset(e);
+      if (a == kCtrl && (v & 1) && !busy_at(clk_.at(e))) {
+        if (v & 2) reset(e);
+        else start_query(e);
       }
     } else {
       const bool done = phase_ == Phase::Done && clk_.at(done_edge_) <= clk_.at(e);
@@ -265,7 +265,7 @@ ModelSpec fetch_filter_tlm_spec() {
   s.name = "sprint_fetch_filter_tlm";
   s.summary = "Approximately-timed TLM twin of SPRINT's fetch filter RTL (rtl/sprint_fetch_filter.sv)";
   s.doc =
-      "Targets csr (CTRL 0x0, STATUS 0x4, CYCLES 0x8, INFO 0xC, KEYS 0x10, HITS 0x14, MISSES "
+      "Targets csr (CTRL 0x0: bit 0 start, bit 1 reset; STATUS 0x4, CYCLES 0x8, INFO 0xC, KEYS 0x10, HITS 0x14, MISSES "
       "0x18, ENTRIES 0x1C, SEARCH 0x20), in (64-key mask beats) and out (32-bit entries: key, "
       "slot, miss, batch start, evicted), and event done, as the RTL behind its bridges.";
   s.source = "Timing derived from the RTL's state machine (one edge per mask beat, word, entry and searched slot).";

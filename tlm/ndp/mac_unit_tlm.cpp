@@ -106,11 +106,12 @@ class MacUnitTlm : public Model {
     const std::uint64_t nbytes = std::uint64_t(n_) * (dtype_ == 3 ? 2 : 1);
     refused_ = !((dtype_ == 1 || dtype_ == 3) && n_ != 0 && nbytes <= xbytes_);
     phase_ = Phase::Idle;
-    if (refused_ || ((ctrl & 1) && rows_ == 0)) {
+    const bool load = (ctrl & 2) != 0;
+    if (refused_ || (!load && rows_ == 0)) {
       finish(e + 1);
       return;
     }
-    phase_ = (ctrl & 1) ? Phase::Run : Phase::LoadX;
+    phase_ = load ? Phase::LoadX : Phase::Run;
   }
 
   void csr_access(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
@@ -126,7 +127,7 @@ class MacUnitTlm : public Model {
       if (a == kDtype) dtype_ = v;
       if (a == kN) n_ = v;
       if (a == kRows) rows_ = v;
-      if (a == kCtrl && (v & 3) != 0 && !busy_at(clk_.at(e))) start(e, v);
+      if (a == kCtrl && (v & 1) && !busy_at(clk_.at(e))) start(e, v);
     } else {
       const bool busy = busy_at(clk_.at(e));
       const bool done = phase_ == Phase::Done && clk_.at(done_edge_) <= clk_.at(e);
@@ -245,7 +246,7 @@ ModelSpec mac_unit_tlm_spec() {
   s.name = "ndp_mac_unit_tlm";
   s.summary = "Approximately-timed TLM twin of the near-bank MAC unit RTL (rtl/ndp_mac_unit.sv)";
   s.doc =
-      "Targets csr (CTRL 0x0, STATUS 0x4, CYCLES 0x8, INFO 0xC, DTYPE 0x10, N 0x14, ROWS "
+      "Targets csr (CTRL 0x0: bit 0 start, bit 1 load x; STATUS 0x4, CYCLES 0x8, INFO 0xC, DTYPE 0x10, N 0x14, ROWS "
       "0x18), in (bursts of burst_bytes) and out (32-bit results), and event done, as the "
       "RTL behind its bridges. Computes int8 and fp16 GEMV rows with the near-data units' "
       "datapath code (tlm/ndp/unit_ops.h); times beats and results on the clock grid.";

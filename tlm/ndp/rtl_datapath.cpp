@@ -121,7 +121,7 @@ void RtlMacDatapath::gemv(const Region& a, const std::vector<std::uint8_t>& a_st
   const std::uint64_t xb = a.n * e;
   csr_write(kDtype, static_cast<std::uint32_t>(a.dtype));
   csr_write(kN, static_cast<std::uint32_t>(a.n));
-  csr_write(kCtrl, 2);
+  csr_write(kCtrl, 3);  // start, loading x
   if (csr_read(kStatus) & 4)
     throw std::invalid_argument("the RTL datapath refused N = " + std::to_string(a.n) + " " +
                                 dtype_name(a.dtype) + " (its x buffer holds " + std::to_string(xbytes_) +
