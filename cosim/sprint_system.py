@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 import cosim
+from cosim.accel.costs import define_sram, sram_access_pj
 from cosim.accel.sprint_engines import (
     Entry,
     FilterDriver,
@@ -65,25 +66,29 @@ MODES = {"sprint": 1, "dense": 2}
 IDLE, BUSY, DONE, ERROR = 0, 1, 2, 3
 COMPONENT = "sprint"
 
-#: Energy entries of the engines' operations beyond Horowitz's table.
+#: Energy entries of the engines' operations beyond Horowitz's table. Memories are
+#: priced with the SRAM fit all accelerators use (cosim.accel.costs.sram_access_pj).
+EXP_TABLE_BYTES = 256 * 2  # 256 entries of 16 bits
+FILTER_TABLE_BYTES = 1024  # key -> slot, 1024 keys of 8 bits
 ENERGY = {
     "sprint.mult_16x8": (
         0.4,
         "op",
-        "assumption: Horowitz ISSCC 2014 8b mult 0.2 pJ scaled by the partial products (16x8 "
-        "= 2 x 8x8): the Q.15 weight times an int8 value",
+        "derived from Horowitz ISSCC 2014 (8-bit multiply 0.2 pJ) as cosim.accel.costs "
+        "derives int16_mult: an array multiplier's energy grows with its partial products, "
+        "0.2 x (16 x 8) / (8 x 8) = 0.4 pJ (assumption)",
     ),
     "sprint.exp_lut": (
-        1.0,
+        sram_access_pj(16, EXP_TABLE_BYTES),
         "read",
-        "assumption: a 256 x 16-bit table read, a fifth of Horowitz's 32-bit 8 KB SRAM read "
-        "(5 pJ) for a 64x smaller array",
+        "cosim.accel.costs.sram_access_pj: Horowitz's 64-bit cache figures, square-root fit "
+        "in capacity, for a 16-bit read of the 512-byte exp2 table (assumption)",
     ),
     "sprint.filter_lookup": (
-        1.0,
+        sram_access_pj(8, FILTER_TABLE_BYTES),
         "read",
-        "assumption: a read of the fetch filter's key->slot or slot->key table (<= 1 KB), a "
-        "fifth of Horowitz's 32-bit 8 KB SRAM read",
+        "cosim.accel.costs.sram_access_pj for an 8-bit read of the fetch filter's 1 KB "
+        "key->slot table (the slot->key table is smaller; assumption)",
     ),
 }
 
@@ -201,6 +206,7 @@ class SprintSystem:
             bank_width=16,
             ports=2,
             clock_hz=1e12 / clock,
+            energy=define_sram(sim, "kv_buffer", width_bits=32, capacity_bytes=slots * self.record),
         )
         waves = waves or {}
         self.recompute = recompute_engine(
