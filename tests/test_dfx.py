@@ -49,8 +49,27 @@ def test_exact_model_is_within_the_stated_tolerance_of_float64(devices):
     ref = dfx.reference_logits(w, run.tokens[:-1])[len(prompt) - 1 :]
     err = np.abs(np.stack(run.logits).astype(np.float64) - ref)
     tol = atol + rtol * np.abs(ref)
-    assert np.all(err <= tol / 3), "the tolerance keeps a factor of three of margin"
+    assert np.all(err <= tol / 2), "the tolerance keeps a factor of two of margin"
     assert run.tokens[len(prompt) :] == [int(np.argmax(lg)) for lg in run.logits]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_greedy_generation_does_not_collapse_onto_one_token(seed):
+    """With a tied LM head, random weights at GPT-2's scale make greedy decoding repeat
+    the last prompt token: a workload that never moves the KV cache past one token's
+    pattern. The default model generates several distinct tokens with argmax margins far
+    above the FP16 pipeline's logit error."""
+    rng = np.random.default_rng(seed)
+    w = dfx.make_model(rng, dfx.GptDims())
+    tokens = [int(t) for t in rng.integers(0, 256, 16)]
+    margins = []
+    for _ in range(8):
+        logits = dfx.reference_logits(w, tokens)[-1]
+        top2 = np.sort(logits)[-2:]
+        margins.append(top2[1] - top2[0])
+        tokens.append(int(np.argmax(logits)))
+    assert len(set(tokens[16:])) >= 4
+    assert min(margins) > 0.1
 
 
 def test_ring_allreduce_adds_in_ring_order():
