@@ -1,7 +1,10 @@
 // Shared pieces of the approximately-timed TLM twins of clocked RTL engines that follow
-// the engine conventions of cosim/accel/twins.py: a req/ack register port (CTRL 0x00,
-// STATUS 0x04, CYCLES 0x08, INFO 0x0C, configuration from 0x10), an input and an output
-// stream of whole beats, and a `done` event.
+// the engine conventions of cosim.accel.stream_engine (a req/ack register port: CTRL
+// 0x00, STATUS 0x04, CYCLES 0x08, INFO 0x0C, configuration from 0x10; an input and an
+// output stream of whole beats; a `done` event) but time their jobs with their own state
+// machine instead of StreamEngineTlm's take()/give() hooks (stream_engine.h): SPRINT's
+// fetch filter (a job that is a reset, read-only counter registers) and recompute engine,
+// and the near-bank MAC unit. Each keeps its RTL's STATUS timing at the done edge.
 //
 // A twin does not clock a netlist: it computes each transaction's completion edge on
 // the clock grid from the RTL's microarchitecture (loosely timed: delays are annotated,
