@@ -2,6 +2,7 @@
 
 - `ControllerPort`: the controller's initiator socket with the register helpers
   cosim.dma.DmaDriver expects of a host (so the controller can program a DMA itself);
+  cosim.accel.device.Sequencer is one;
 - `Doorbell`: host-visible command registers (a Python TLM target) that start the
   controller, and a completion interrupt the host waits on;
 - `Fifo`: a bounded queue between two controller processes (prefetch / compute), with
@@ -45,7 +46,7 @@ class ControllerPort:
         return int.from_bytes(bytes(await self.socket.read(address, 4)), "little")
 
     async def write32(self, address: int, value: int) -> None:
-        await self.socket.write(address, struct.pack("<I", value))
+        await self.socket.write(address, np.frombuffer(struct.pack("<I", value), np.uint8).copy())
 
     async def write64(self, address: int, value: int) -> None:
         await self.write32(address, value & 0xFFFF_FFFF)
