@@ -9,10 +9,10 @@ prefetchers keep several misses outstanding).
 
 `host_gemv()` is the host path: the host streams the matrix from the HBM through the
 fabric (every byte crosses the HBM interface and the fabric) and computes on it with
-the host_cpu roofline model as the chunks arrive. `PathMeter` takes the time, traffic
-and energy of one path from snapshots before and after it. `compare_gemv()` runs a GEMV
-both ways inside a simulation (several may follow one another); `ndp_vs_host()` is one
-such simulation for cosim.simulate.
+the host_cpu roofline model as the chunks arrive. `path_figures` gives the time, traffic
+and energy of one path from the Phase measured over it (cosim.accel.phase).
+`compare_gemv()` runs a GEMV both ways inside a simulation (several may follow one
+another); `ndp_vs_host()` is one such simulation for cosim.simulate.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 import cosim
-from cosim.energy import by_component
+from cosim.accel.phase import Phase, between, snapshot
 from cosim.host import InterruptLine
 from cosim.ndp import NdpDriver, window_bytes
 from cosim.ndp_layout import GEMV_OUT, Layout, gemv_fp_bound, reference_gemv
@@ -196,60 +196,30 @@ async def host_gemv(system: NdpSystem, a: Layout, x: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------- measuring a path
 
 
-class PathMeter:
-    """Time, traffic and energy of one path: snapshot() before and after it, then
-    figures(). Energy excludes DRAM refresh (background energy that grows with time,
-    reported separately as refresh_pj), and includes everything else every model
+def path_figures(system: NdpSystem, phase: Phase) -> dict[str, Any]:
+    """Time, traffic and energy of one path, from the Phase measured over it
+    (cosim.accel.phase). Energy excludes DRAM refresh (background energy that grows with
+    time, reported separately as refresh_pj), and includes everything else every model
     charged in between."""
-
-    def __init__(self, system: NdpSystem) -> None:
-        self.system = system
-        self.dram = system.soc.dram.name
-        self.ndp = system.ndp.name
-
-    def snapshot(self) -> dict[str, Any]:
-        st = self.system.sim.stats
-        return {
-            "t": cosim.now(),
-            "energy": self.system.sim.energy.breakdown(),
-            "dram_bytes": st[f"{self.dram}.bytes_read"] + st[f"{self.dram}.bytes_written"],
-            "ndp_internal": st[f"{self.ndp}.bytes_internal"],
-            "ndp_external": st[f"{self.ndp}.bytes_external"],
-            "refreshes": st[f"{self.dram}.cmd.ref"],
-        }
-
-    @staticmethod
-    def _delta(b0: dict[str, dict[str, float]], b1: dict[str, dict[str, float]]) -> Any:
-        out: dict[str, dict[str, float]] = {}
-        for comp, kinds in b1.items():
-            for kind, pj in kinds.items():
-                d = pj - b0.get(comp, {}).get(kind, 0.0)
-                if d > 0:
-                    out.setdefault(comp, {})[kind] = d
-        return out
-
-    def figures(self, s0: dict[str, Any], s1: dict[str, Any]) -> dict[str, Any]:
-        energy = self._delta(s0["energy"], s1["energy"])
-        refresh = energy.get(self.dram, {}).pop("ref", 0.0)
-        time_ps = s1["t"] - s0["t"]
-        dram_bytes = s1["dram_bytes"] - s0["dram_bytes"]
-        internal = dram_bytes + s1["ndp_internal"] - s0["ndp_internal"]
-        external = dram_bytes + s1["ndp_external"] - s0["ndp_external"]
-        seconds = time_ps * 1e-12
-        return {
-            "time_ps": time_ps,
-            "energy_pj": sum(by_component(energy).values()),
-            "energy": energy,
-            "energy_by_component": by_component(energy),
-            "refresh_pj": refresh,
-            # all-bank refreshes the dram issued (those due during a near-data command
-            # are issued when the host next reaches the channel, within the same path)
-            "refreshes": int(s1["refreshes"] - s0["refreshes"]),
-            "internal_bytes": int(internal),
-            "external_bytes": int(external),
-            "internal_bandwidth": internal / seconds if seconds else 0.0,
-            "external_bandwidth": external / seconds if seconds else 0.0,
-        }
+    dram, ndp = system.soc.dram.name, system.ndp.name
+    dram_bytes = phase.stats((f"{dram}.bytes_read", f"{dram}.bytes_written"))
+    internal = dram_bytes + phase.stat(f"{ndp}.bytes_internal")
+    external = dram_bytes + phase.stat(f"{ndp}.bytes_external")
+    seconds = phase.time_ps * 1e-12
+    return {
+        "time_ps": phase.time_ps,
+        "energy_pj": phase.energy_pj,
+        "energy": phase.energy,
+        "energy_by_component": phase.by_component(),
+        "refresh_pj": phase.background_pj,
+        # all-bank refreshes the dram issued (those due during a near-data command
+        # are issued when the host next reaches the channel, within the same path)
+        "refreshes": int(phase.stat(f"{dram}.cmd.ref")),
+        "internal_bytes": int(internal),
+        "external_bytes": int(external),
+        "internal_bandwidth": internal / seconds if seconds else 0.0,
+        "external_bandwidth": external / seconds if seconds else 0.0,
+    }
 
 
 # --------------------------------------------------------------- comparison
@@ -303,23 +273,25 @@ async def compare_gemv(
     """Inside a process of `system`'s simulation: the host lays an M x N matrix out for
     the units (not measured), then y = A x runs near-data (x to the units, the command,
     y read back by the host) and then on the host (A streamed to the host, roofline
-    compute). Returns both paths' figures (PathMeter.figures), the speed-up and energy
+    compute). Returns both paths' figures (path_figures), the speed-up and energy
     ratio of near-data over host, the command's details and the golden checks. Several
     comparisons may run one after the other in one simulation."""
     a_np, x_np = gemv_workload(m, n, dtype, seed)
-    drv, meter = system.driver, PathMeter(system)
+    drv, sim = system.driver, system.sim
     out: dict[str, Any] = {"m": m, "n": n, "dtype": dtype}
     a = await drv.store(drv.matrix(m, n, dtype), a_np)
     y = drv.vector(m, GEMV_OUT[dtype])
     await drv.register(y)
-    s0 = meter.snapshot()
+    s0 = snapshot(sim)
     await drv.gemv(a, x_np, y)
     y_ndp = await drv.load(y)
-    s1 = meter.snapshot()
+    s1 = snapshot(sim)
     cmd = dict(drv.last_command)
     y_host = await host_gemv(system, a, x_np)
-    s2 = meter.snapshot()
-    out["ndp"], out["host"], out["command"] = meter.figures(s0, s1), meter.figures(s1, s2), cmd
+    s2 = snapshot(sim)
+    out["ndp"] = path_figures(system, between(s0, s1))
+    out["host"] = path_figures(system, between(s1, s2))
+    out["command"] = cmd
     g = drv.geometry
     lanes = g.lanes(dtype)
     out["ndp"]["kernel_time_ps"] = cmd["done_ps"] - cmd["issued_ps"]

@@ -41,6 +41,7 @@ import numpy as np
 
 import cosim
 from cosim.accel.costs import define_sram, sram_access_pj
+from cosim.accel.phase import Phase
 from cosim.accel.sprint_engines import (
     Entry,
     FilterDriver,
@@ -517,37 +518,16 @@ def build_sprint_system(
     )
 
 
-class Meter:
-    """Time, DRAM traffic and energy of one run from snapshots before and after it.
-    Energy excludes DRAM refresh (background that grows with time, reported as
-    refresh_pj), as cosim.ndp_system.PathMeter does."""
-
-    def __init__(self, system: SprintSystem) -> None:
-        self.system = system
-        self.dram = system.soc.dram.name
-
-    def snapshot(self) -> dict[str, Any]:
-        st = self.system.sim.stats
-        return {
-            "t": cosim.now(),
-            "energy": self.system.sim.energy.breakdown(),
-            "dram_bytes": st[f"{self.dram}.bytes_read"] + st[f"{self.dram}.bytes_written"],
-        }
-
-    def figures(self, s0: dict[str, Any], s1: dict[str, Any]) -> dict[str, Any]:
-        energy: dict[str, dict[str, float]] = {}
-        for comp, kinds in s1["energy"].items():
-            for kind, pj in kinds.items():
-                delta = pj - s0["energy"].get(comp, {}).get(kind, 0.0)
-                if delta > 0:
-                    energy.setdefault(comp, {})[kind] = delta
-        refresh = energy.get(self.dram, {}).pop("ref", 0.0)
-        by_comp = {c: sum(k.values()) for c, k in energy.items() if k}
-        return {
-            "time_ps": s1["t"] - s0["t"],
-            "dram_bytes": int(s1["dram_bytes"] - s0["dram_bytes"]),
-            "energy_pj": sum(by_comp.values()),
-            "energy": energy,
-            "energy_by_component": by_comp,
-            "refresh_pj": refresh,
-        }
+def run_figures(system: SprintSystem, phase: Phase) -> dict[str, Any]:
+    """Time, DRAM traffic and energy of one run, from the Phase measured over it
+    (cosim.accel.phase). Energy excludes DRAM refresh (background that grows with time,
+    reported as refresh_pj), as cosim.ndp_system.path_figures does."""
+    dram = system.soc.dram.name
+    return {
+        "time_ps": phase.time_ps,
+        "dram_bytes": int(phase.stats((f"{dram}.bytes_read", f"{dram}.bytes_written"))),
+        "energy_pj": phase.energy_pj,
+        "energy": phase.energy,
+        "energy_by_component": phase.by_component(),
+        "refresh_pj": phase.background_pj,
+    }

@@ -161,7 +161,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     results: dict[int, dict[str, Any]] = {}
     for c in clusters:
         runs = [p.result for p in device_procs[c.name]]
-        host_tokens, meter = host_results[c.name]
+        host_tokens, phase = host_results[c.name]
         gold = dfx.golden_generate(w, prompt, cfg.generate, c.devices, c.numerics)
         exact = all(r.tokens == gold.tokens[cfg.prompt :] for r in runs) and all(
             np.array_equal(a.view(np.uint16), b.view(np.uint16))
@@ -184,13 +184,13 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
             "within": within,
             "greedy": int(greedy.sum()),
             "max_err": float(err.max()),
-            "time_ps": meter.time_ps,
+            "time_ps": phase.time_ps,
             "prompt_ps": d0[0].total,
             "token_ps": float(np.mean([s.total for s in d0[1:]])) if len(d0) > 1 else 0.0,
             "gen": _shares(d0[1:] if len(d0) > 1 else d0, peak_bw),
             "prefill": _shares(d0[:1], peak_bw),
-            "hbm_bytes": int(meter.stats(c.hbm_paths())),
-            "energy": meter.energy(),
+            "hbm_bytes": int(phase.stats(c.hbm_paths())),
+            "energy": phase.energy,
             "tokens": host_tokens,
         }
 

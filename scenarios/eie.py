@@ -47,6 +47,7 @@ from cosim.accel.eie import format as fmt
 from cosim.accel.eie.engine import config_word
 from cosim.accel.eie.system import EieAccelerator, dense_images, dense_plan, energy_factors
 from cosim.accel.eie.workload import make_fc_layer
+from cosim.accel.phase import Phase, PhaseMeter
 from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
@@ -148,22 +149,22 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     steps = 5 + len(sweep)
     fig: dict[str, Any] = {"sweep": {}}
 
-    def dram_bytes() -> int:
-        return int(sim.stats["dram.bytes_read"] + sim.stats["dram.bytes_written"])
+    def measured(p: Phase) -> tuple[int, int, dict[str, float]]:
+        """Time, DRAM bytes and energy by 'component.kind' of one phase."""
+        return p.time_ps, int(p.stats(("dram.bytes_read", "dram.bytes_written"))), p.flat()
 
     @sim.process
     async def driver() -> None:
         host = soc.host
-        e = costs.snapshot(sim)
-        t, b = cosim.now(), dram_bytes()
+        meter = PhaseMeter(sim)
         await acc.load_model(at["model"], len(model))
-        fig["load"] = (cosim.now() - t, dram_bytes() - b, costs.phase(e, costs.snapshot(sim)))
+        fig["load"] = measured(meter.stop())
         report_progress(1, steps, unit="runs")
 
         cfg_word = config_word(skip=True, relu=cfg.relu)
-        e, t, b = costs.snapshot(sim), cosim.now(), dram_bytes()
+        meter = PhaseMeter(sim)
         await acc.infer(at["acts"], len(acts), cfg.cols, local, cfg_word, at["out"])
-        fig["eie"] = (cosim.now() - t, dram_bytes() - b, costs.phase(e, costs.snapshot(sim)))
+        fig["eie"] = measured(meter.stop())
         fig["eie_record"] = acc.records[-1]
         report_progress(2, steps, unit="runs")
 
@@ -176,7 +177,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
             fig["sweep"][depth] = acc.records[-1]
             report_progress(4 + i, steps, unit="runs")
 
-        e, t, b = costs.snapshot(sim), cosim.now(), dram_bytes()
+        meter = PhaseMeter(sim)
         await acc.dense(
             at["dense"],
             block_bytes,
@@ -189,7 +190,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
             len(acts),
             at["out_dense"],
         )
-        fig["dense"] = (cosim.now() - t, dram_bytes() - b, costs.phase(e, costs.snapshot(sim)))
+        fig["dense"] = measured(meter.stop())
         fig["dense_record"] = acc.records[-1]
         report_progress(4 + len(sweep), steps, unit="runs")
 
@@ -200,9 +201,10 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
             ("host_dense", 2.0 * m * n, 2.0 * m * n + 2 * n + 4 * m),
             ("host_sparse", 2.0 * nnz, 6.0 * nnz + 4 * (m + 1) + 2 * n + 4 * m),
         ):
-            e, t = costs.snapshot(sim), cosim.now()
+            meter = PhaseMeter(sim)
             await host.run_kernel(flops=flops, bytes=nbytes)
-            fig[name] = (cosim.now() - t, int(nbytes), costs.phase(e, costs.snapshot(sim)))
+            p = meter.stop()
+            fig[name] = (p.time_ps, int(nbytes), p.flat())
         report_progress(steps, steps, unit="runs")
         fig["peak_bandwidth"] = float(sim.stats["dram.peak_bandwidth"])
 

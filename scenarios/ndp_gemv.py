@@ -37,15 +37,16 @@ from typing import Any
 
 import cosim
 from cosim.accel.ndp_mac import latency, rtl_datapath
+from cosim.accel.phase import between, snapshot
 from cosim.energy import fmt_energy
 from cosim.ndp_accel import GemvAccelerator
 from cosim.ndp_layout import GEMV_OUT
 from cosim.ndp_system import (
-    PathMeter,
     build_ndp_system,
     check_gemv,
     gemv_workload,
     host_gemv,
+    path_figures,
     system_figures,
 )
 from cosim.progress import report_progress
@@ -201,7 +202,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         waves="ndp_gemv_accel_mac0.fst" if cfg.wave == "accel" else None,
     )
     a_np, x_np = gemv_workload(cfg.m, cfg.n, cfg.dtype, cfg.seed)
-    drv, meter = system.driver, PathMeter(system)
+    drv = system.driver
     lanes = drv.geometry.lanes(cfg.dtype)
     runs: dict[str, dict[str, Any]] = {}
 
@@ -211,20 +212,20 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         y = drv.vector(cfg.m, GEMV_OUT[cfg.dtype])
         await drv.register(y)
         results = {}
-        s0 = meter.snapshot()
+        s0 = snapshot(sim)
         await drv.gemv(a, x_np, y)
         results["ndp"] = await drv.load(y)
-        s1 = meter.snapshot()
+        s1 = snapshot(sim)
         cmd = dict(drv.last_command)
         report_progress(1, 3, unit="paths")
         results["host"] = await host_gemv(system, a, x_np)
-        s2 = meter.snapshot()
+        s2 = snapshot(sim)
         report_progress(2, 3, unit="paths")
         results["accel"] = await accel.driver.gemv(a, x_np)
-        s3 = meter.snapshot()
+        s3 = snapshot(sim)
         report_progress(3, 3, unit="paths")
         for p, (t0, t1) in zip(PATHS, ((s0, s1), (s1, s2), (s2, s3)), strict=True):
-            runs[p] = meter.figures(t0, t1)
+            runs[p] = path_figures(system, between(t0, t1))
             check = check_gemv(a_np, x_np, results[p], lanes, exact_twin=p != "host")
             runs[p].update(ok=check["ok"], max_abs_error=check["max_abs_error"])
         runs["ndp"]["kernel_time_ps"] = cmd["done_ps"] - cmd["issued_ps"]

@@ -44,6 +44,7 @@ import numpy as np
 
 import cosim
 from cosim.accel import costs
+from cosim.accel.phase import PhaseMeter
 from cosim.accel.s2ta import format as fmt
 from cosim.accel.s2ta.system import (
     Layout,
@@ -144,32 +145,28 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     steps = 3 + len(sweep)
     fig: dict[str, Any] = {"sweep": {}}
 
-    def dram_bytes() -> int:
-        return int(sim.stats["dram.bytes_read"] + sim.stats["dram.bytes_written"])
+    dram_bytes = ("dram.bytes_read", "dram.bytes_written")
 
     def spad_c_now() -> np.ndarray:
         raw = soc.scratchpad.array()[spad_c - soc.SPAD : spad_c - soc.SPAD + c_bytes]
         return tiles_to_matrix(raw.copy(), m, n, g.rows, g.cols)
 
     async def layer_run(w_name: str, gemm: Any, c_name: str) -> dict[str, Any]:
-        e, t, b = costs.snapshot(sim), cosim.now(), dram_bytes()
+        meter = PhaseMeter(sim)
         ins = [
             Descriptor(src=at["a"], dst=spad_a, row_bytes=len(a_img)),
             Descriptor(src=at[w_name], dst=spad_w, row_bytes=len(images[w_name])),
         ]
         await soc.dma_driver.run(ins, at=soc.DESCRIPTORS)
-        ec, tc = costs.snapshot(sim), cosim.now()
+        cmd_meter = PhaseMeter(sim)
         await gemm()
-        cmd = (cosim.now() - tc, costs.phase(ec, costs.snapshot(sim)))
+        p = cmd_meter.stop()
+        cmd = (p.time_ps, p.flat())
         await soc.dma_driver.run(
             [Descriptor(src=spad_c, dst=at[c_name], row_bytes=c_bytes)], at=soc.DESCRIPTORS
         )
-        return {
-            "time": cosim.now() - t,
-            "dram": dram_bytes() - b,
-            "energy": costs.phase(e, costs.snapshot(sim)),
-            "cmd": cmd,
-        }
+        p = meter.stop()
+        return {"time": p.time_ps, "dram": int(p.stats(dram_bytes)), "energy": p.flat(), "cmd": cmd}
 
     @sim.process
     async def driver() -> None:
@@ -177,11 +174,12 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         fig["s2ta_counters"] = acc.counters[-1]
         report_progress(1, steps, unit="runs")
         for i, a_nnz in enumerate(sweep):
-            e, t = costs.snapshot(sim), cosim.now()
+            meter = PhaseMeter(sim)
             await acc.gemm_s2ta(lay, a_nnz)
+            p = meter.stop()
             fig["sweep"][a_nnz] = {
-                "time": cosim.now() - t,
-                "energy": costs.phase(e, costs.snapshot(sim)),
+                "time": p.time_ps,
+                "energy": p.flat(),
                 "counters": acc.counters[-1],
                 "ok": bool(np.array_equal(spad_c_now(), fmt.golden(layer.a, layer.w, a_nnz))),
             }
@@ -189,9 +187,10 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         fig["sa"] = await layer_run("w_sa", lambda: acc.gemm_sa(lay), "c_sa")
         fig["sa_counts"] = acc.sa_counts[-1]
         report_progress(2 + len(sweep), steps, unit="runs")
-        e, t = costs.snapshot(sim), cosim.now()
+        meter = PhaseMeter(sim)
         await soc.host.run_kernel(flops=2.0 * m * k * n, bytes=float(m * k + k * n + 4 * m * n))
-        fig["host"] = (cosim.now() - t, costs.phase(e, costs.snapshot(sim)))
+        p = meter.stop()
+        fig["host"] = (p.time_ps, p.flat())
         report_progress(steps, steps, unit="runs")
 
     sim.run()

@@ -36,12 +36,13 @@ import numpy as np
 
 import cosim
 from cosim.accel.online_softmax import attend
+from cosim.accel.phase import PhaseMeter
 from cosim.accel.sprint_engines import FetchFilterModel
 from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.reram import Crossbar
 from cosim.scenario import Config, Engine, Param, Scenario
-from cosim.sprint_system import Meter, RunRecord, build_sprint_system
+from cosim.sprint_system import RunRecord, build_sprint_system, run_figures
 from cosim.sprint_workload import (
     DEVICE_CASES,
     RERAM_T_READ_SOURCE,
@@ -279,19 +280,18 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     out_at = kv_at + ((records.nbytes + 4095) // 4096) * 4096
     mem[q_at : q_at + att.qi.nbytes] = att.qi.view(np.uint8).ravel()
     mem[kv_at : kv_at + records.nbytes] = records.view(np.uint8).ravel()
-    meter = Meter(system)
     runs: dict[str, dict[str, Any]] = {}
     program: dict[str, Any] = {}
 
     @sim.process
     async def host() -> None:
-        s0 = meter.snapshot()
+        meter = PhaseMeter(sim)
         await system.driver.program_keys(att)
-        program.update(meter.figures(s0, meter.snapshot()))
+        program.update(run_figures(system, meter.stop()))
         for k, mode in enumerate(("sprint", "dense")):
-            s1 = meter.snapshot()
+            meter = PhaseMeter(sim)
             rec = await system.driver.attend(att, threshold, mode, (q_at, kv_at, out_at))
-            runs[mode] = {**meter.figures(s1, meter.snapshot()), "record": rec}
+            runs[mode] = {**run_figures(system, meter.stop()), "record": rec}
             report_progress(k + 1, 2, unit="runs")
 
     sim.run()

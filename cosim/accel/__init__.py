@@ -3,10 +3,12 @@ approximately-timed TLM, cycle-exact RTL) behind one interface per engine, and w
 an accelerator on a SoC (docs/accelerators.md):
 
 - cosim.accel.systolic: the dense int8 systolic array (exported here);
-- cosim.accel.engine: build_engine, one engine with its three twins;
+- cosim.accel.engine: build_engine, one engine with its three twins (every engine,
+  the stream-shaped ones and the systolic array included, is built through it);
 - cosim.accel.device: Accelerator (control registers, sequencer, local bus, interrupt)
   and the host's AcceleratorDriver;
-- cosim.accel.costs: shared per-event energies and energy by phase;
+- cosim.accel.costs: shared per-event energies;
+- cosim.accel.phase: energy, stats and time of a phase of a run (every scenario);
 - cosim.accel.eie, cosim.accel.s2ta: the EIE and S2TA accelerators;
 - cosim.accel.stream_engine, cosim.accel.control: the two-stream engine shape and the
   controller pieces of STA and DFX (docs/sta-dfx.md).
@@ -14,8 +16,8 @@ an accelerator on a SoC (docs/accelerators.md):
 
 from __future__ import annotations
 
+from cosim.accel.engine import IMPLEMENTATIONS
 from cosim.accel.systolic import (
-    IMPLEMENTATIONS,
     REGISTERS,
     SystolicArray,
     SystolicDriver,

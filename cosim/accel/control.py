@@ -2,20 +2,22 @@
 
 - `ControllerPort`: the controller's initiator socket with the register helpers
   cosim.dma.DmaDriver expects of a host (so the controller can program a DMA itself);
+  cosim.accel.device.Sequencer is one;
 - `Doorbell`: host-visible command registers (a Python TLM target) that start the
   controller, and a completion interrupt the host waits on;
 - `Fifo`: a bounded queue between two controller processes (prefetch / compute), with
   items stamped with the simulated time they became available;
 - `EnergyCounters`: Python-side energy events charged through the shared energy table
-  (entries defined once, each with its source);
-- `Meter`: deltas of stats and energy over a phase of a run (one accelerator pass).
+  (entries defined once, each with its source).
+
+Stats and energy over a phase of a run are measured with cosim.accel.phase.PhaseMeter.
 """
 
 from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +46,7 @@ class ControllerPort:
         return int.from_bytes(bytes(await self.socket.read(address, 4)), "little")
 
     async def write32(self, address: int, value: int) -> None:
-        await self.socket.write(address, struct.pack("<I", value))
+        await self.socket.write(address, np.frombuffer(struct.pack("<I", value), np.uint8).copy())
 
     async def write64(self, address: int, value: int) -> None:
         await self.write32(address, value & 0xFFFF_FFFF)
@@ -191,42 +193,3 @@ class EnergyCounters:
     def add(self, kind: str, n: int | float) -> None:
         if n:
             self._events[kind].add(int(n))
-
-
-class Meter:
-    """Stats and energy deltas over a phase: `m = Meter(sim)` ... `m.stop()`; then
-    `m.stat(path)`, `m.energy()` (pJ by component and kind), `m.time_ps`."""
-
-    def __init__(self, sim: Any) -> None:
-        self.sim = sim
-        self.t0 = cosim.now()
-        self._s0 = sim.stats.flat()
-        self._e0 = sim.energy.breakdown()
-        self.time_ps = 0
-        self._s1: dict[str, float] = {}
-        self._e1: dict[str, dict[str, float]] = {}
-
-    def stop(self) -> Meter:
-        self.time_ps = cosim.now() - self.t0
-        self._s1 = self.sim.stats.flat()
-        self._e1 = self.sim.energy.breakdown()
-        return self
-
-    def stat(self, path: str) -> float:
-        return self._s1.get(path, 0.0) - self._s0.get(path, 0.0)
-
-    def stats(self, paths: Iterable[str]) -> float:
-        return sum(self.stat(p) for p in paths)
-
-    def energy(self) -> dict[str, dict[str, float]]:
-        out: dict[str, dict[str, float]] = {}
-        for comp, kinds in self._e1.items():
-            before = self._e0.get(comp, {})
-            for kind, pj in kinds.items():
-                d = pj - before.get(kind, 0.0)
-                if d > 0:
-                    out.setdefault(comp, {})[kind] = d
-        return out
-
-    def energy_pj(self) -> float:
-        return sum(sum(k.values()) for k in self.energy().values())

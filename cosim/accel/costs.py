@@ -9,7 +9,7 @@ the accelerator's energy model turns counts into energy through the shared energ
     charge(sim, "eie", "spmat_read", key, words_read)      # count x table entry
 
 Memories, the host and the DRAM already charge their own events (tlm/); per-phase energy
-is the difference of two snapshots of the whole breakdown (`snapshot`, `phase`).
+is the difference of two snapshots of the whole breakdown (cosim.accel.phase).
 """
 
 from __future__ import annotations
@@ -97,37 +97,8 @@ def charge(sim: Any, component: str, kind: str, key: str, count: int | float) ->
         sim.energy.event(component, kind, key, kind.replace("_", " ")).add(n)
 
 
-def snapshot(sim: Any) -> dict[str, dict[str, float]]:
-    """The energy breakdown so far (pJ by component and event kind)."""
-    return {c: dict(k) for c, k in sim.energy.breakdown().items()}
-
-
-#: Event kinds left out of phase energies: DRAM refresh is background energy that the
-#: dram model charges when the next request comes after an idle period, so it would land
-#: on whichever phase touches DRAM first (background energy is not modelled either).
-BACKGROUND_KINDS = ("ref",)
-
-
-def phase(
-    before: dict[str, dict[str, float]],
-    after: dict[str, dict[str, float]],
-    exclude: tuple[str, ...] = BACKGROUND_KINDS,
-) -> dict[str, float]:
-    """Energy spent between two snapshots, by 'component.kind' (pJ), zeros dropped and
-    the background kinds (`exclude`) left out."""
-    out: dict[str, float] = {}
-    for comp, kinds in after.items():
-        for kind, pj in kinds.items():
-            if kind in exclude:
-                continue
-            d = pj - before.get(comp, {}).get(kind, 0.0)
-            if d > 1e-9:
-                out[f"{comp}.{kind}"] = d
-    return out
-
-
 def by_component(parts: dict[str, float]) -> dict[str, float]:
-    """A 'component.kind' breakdown summed per component."""
+    """A 'component.kind' breakdown (cosim.accel.phase.Phase.flat) summed per component."""
     out: dict[str, float] = {}
     for key, pj in parts.items():
         comp = key.rsplit(".", 1)[0]

@@ -46,6 +46,7 @@ import numpy as np
 
 import cosim
 from cosim import _core
+from cosim.accel.control import ControllerPort
 from cosim.accel.engine import EnginePorts
 from cosim.errors import CosimError, ParameterError
 from cosim.host import HostCpu, InterruptLine
@@ -64,31 +65,21 @@ class AcceleratorError(CosimError):
     """A command ended with STATUS.error (unknown command, or one started while busy)."""
 
 
-class Sequencer:
-    """What a command handler gets: the command's arguments, the local-bus socket and
-    helpers to move data and wait. One instance per device, reused by every command."""
+class Sequencer(ControllerPort):
+    """What a command handler gets: the command's arguments, the local-bus socket with
+    the register helpers of every accelerator controller (read/write/read32/write32 of
+    cosim.accel.control.ControllerPort) and helpers to move data and wait. One instance
+    per device, reused by every command."""
 
     def __init__(self, device: Accelerator) -> None:
+        super().__init__(device.socket)
         self.device = device
-        self.socket = device.socket
         self.mover = device.mover
         self.args: list[int] = [0] * N_ARGS
 
     def arg64(self, i: int) -> int:
         """ARG[i] | ARG[i+1] << 32 (an address)."""
         return self.args[i] | self.args[i + 1] << 32
-
-    async def read(self, address: int, length: int) -> np.ndarray:
-        return await self.socket.read(address, length)
-
-    async def write(self, address: int, data: Any) -> None:
-        await self.socket.write(address, data)
-
-    async def read32(self, address: int) -> int:
-        return int.from_bytes(bytes(await self.socket.read(address, 4)), "little")
-
-    async def write32(self, address: int, value: int) -> None:
-        await self.socket.write(address, np.frombuffer(struct.pack("<I", value), np.uint8).copy())
 
     def _step(self, chunk: int | None, beat: int) -> int:
         step = chunk or self.device.chunk

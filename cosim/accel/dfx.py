@@ -42,7 +42,8 @@ import cosim
 from cosim.accel import fixed_point as fxp
 from cosim.accel import fp16_tile as ft
 from cosim.accel import vector_unit as vu
-from cosim.accel.control import Doorbell, EnergyCounters, EnergyEntry, Fifo, Meter
+from cosim.accel.control import Doorbell, EnergyCounters, EnergyEntry, Fifo
+from cosim.accel.phase import Phase, PhaseMeter
 from cosim.errors import ParameterError
 from cosim.link import LinkReceiver, ring
 
@@ -956,18 +957,18 @@ class DfxCluster:
             for s in ("bytes_read", "bytes_written")
         ]
 
-    async def host_run(self, host: Any, prompt: list[int], new: int) -> tuple[list[int], Meter]:
+    async def host_run(self, host: Any, prompt: list[int], new: int) -> tuple[list[int], Phase]:
         """The host's part: write the prompt, ring the doorbells, wait, read the tokens."""
         data = np.array(prompt, "<u4").view(np.uint8)
         for dev in self.devs:
             await host.write(dev.window + DfxDevice.IO + 4, data)
-        meter = Meter(self.sim)
+        meter = PhaseMeter(self.sim)
         for dev in self.devs:
             await host.write32(dev.doorbell_at, len(prompt) | new << 16)
         await host.wait_irq(self.devs[0].doorbell.irq)
-        meter.stop()
+        phase = meter.stop()
         raw = await host.read(self.devs[0].window + DfxDevice.IO + 0x400, 4 * new)
-        return [int(v) for v in np.asarray(raw).view("<u4")], meter
+        return [int(v) for v in np.asarray(raw).view("<u4")], phase
 
 
 __all__ = [

@@ -15,9 +15,15 @@ a `done` event, whatever its implementation:
                        rtl=RtlTop("eie", {...}, stream_in=("ld", "act"), stream_out=("out",)))
     bus.map(eng.port("csr"), base, 0x100)
 
-The helpers for functional twins (`Forward`, `reg_word`, `reply_word`) keep the register
-and stream conventions of the RTL bridges: 4-byte register accesses, whole beats on the
-streams, errors answered with a TLM error response that names the engine and the reason.
+`build_engine` is the one place that checks the implementation, wraps a functional twin's
+handlers in Python targets (`Forward`), instantiates the TLM model, builds and bridges the
+RTL and records its build in the provenance; the stream-shaped engines
+(cosim.accel.stream_engine.make_engine) and the systolic array build through it.
+
+The helpers for functional twins (`Forward`, `EngineProtocolError`, `reg_word`,
+`reply_word`) keep the register and stream conventions of the RTL bridges: 4-byte register
+accesses, whole beats on the streams, errors answered with a TLM error response that names
+the engine and the reason.
 """
 
 from __future__ import annotations
@@ -65,19 +71,40 @@ class RtlTop:
     stream_out: Sequence[str] = ()
     #: input streams that are sinks (always ready while the block computes): not blocking
     sinks: Sequence[str] = ()
+    #: data pin width (bits) of a stream, checked against the netlist when given
+    widths: Mapping[str, int] = field(default_factory=dict)
     done: str = "done"
     busy: str = "busy"
+    #: cosim.rtl.block options (the block's call may add and override them); idle is
+    #: "gate" unless given here
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+class EngineProtocolError(Exception):
+    """A transaction a functional twin refuses (it answers it with a TLM error)."""
+
+    def __init__(self, message: str, status: Any = None) -> None:
+        super().__init__(message)
+        self.status = status if status is not None else _core.Response.COMMAND_ERROR
+
+
 class Forward:
-    """A Python TLM target forwarding every transaction to `fn(payload)` (untimed)."""
+    """A Python TLM target forwarding every transaction to `fn(payload)` (untimed). `fn`
+    answers the payload itself (reply_word, set_error, ...) or raises
+    EngineProtocolError, answered with that TLM error response; a payload it leaves
+    unanswered is answered OK."""
 
     def __init__(self, fn: Callable[[Any], None]) -> None:
         self.fn = fn
 
     def b_transport(self, payload: Any, delay: int) -> int:
-        self.fn(payload)
+        try:
+            self.fn(payload)
+        except EngineProtocolError as e:
+            payload.set_error(e.status, str(e))
+            return delay
+        if payload.response == _core.Response.INCOMPLETE:
+            payload.set_ok()
         return delay
 
 
@@ -89,51 +116,67 @@ def check_impl(engine: str, impl: str) -> str:
     return impl
 
 
+def record_rtl_build(what: str, lib: Any) -> None:
+    """Record the content hash of an RTL build in the run's provenance."""
+    from cosim import provenance
+
+    provenance.record(f"rtl_build.{what}", lib.key)
+
+
 def build_engine(
     sim: Any,
     name: str,
     impl: str,
     *,
-    ports: Sequence[str],
+    ports: Sequence[str] | Mapping[str, str],
     functional: Callable[[Any], Any],
     tlm: tuple[str, Mapping[str, Any]],
     rtl: RtlTop,
     clock: int | str = "1 ns",
+    label: str | None = None,
     **rtl_options: Any,
 ) -> EnginePorts:
     """Instantiate engine `name` with implementation `impl`.
 
-    functional(done_event) returns the numpy twin: an object with one method per port
-    name taking a payload. tlm is (registered model kind, its parameters); clock is added
-    to them. rtl describes the top; rtl_options go to cosim.rtl.block (waves=..., ...)."""
-    check_impl(name, impl)
+    ports names the engine's ports; as a mapping, port -> the functional twin's method
+    that handles it (a sequence: methods named as the ports). functional(done_event)
+    returns the numpy twin; each of its handlers takes a payload (see Forward). tlm is
+    (registered model kind, its parameters); clock is added to them. rtl describes the
+    top; rtl_options go to cosim.rtl.block (waves=, ...). label names the engine in
+    errors (default: name)."""
+    handlers = dict(ports) if isinstance(ports, Mapping) else {p: p for p in ports}
+    what = label or name
+    check_impl(what, impl)
     if impl != "rtl" and rtl_options:
-        raise ParameterError(f"{name}: options {sorted(rtl_options)} apply to impl='rtl' only")
+        raise ParameterError(f"{what}: options {sorted(rtl_options)} apply to impl='rtl' only")
     if impl == "functional":
         done = sim.event(f"{name}.done")
         state = functional(done)
-        targets = {p: sim.target(f"{name}_{p}", Forward(getattr(state, p))) for p in ports}
-        return EnginePorts(
-            name, impl, {p: t.port("socket") for p, t in targets.items()}, done, state
-        )
+        found = {
+            p: sim.target(f"{name}_{p}", Forward(getattr(state, h))).port("socket")
+            for p, h in handlers.items()
+        }
+        return EnginePorts(name, impl, found, done, state)
     if impl == "tlm":
         kind, params = tlm
         m = sim.model(kind, name, **{**params, "clock": clock})
-        return EnginePorts(name, impl, {p: m.port(p) for p in ports}, m.event("done"), m)
-    from cosim import provenance
+        return EnginePorts(name, impl, {p: m.port(p) for p in handlers}, m.event("done"), m)
     from cosim import rtl as rtl_flow
 
     lib = rtl_flow.build(rtl.top, dict(rtl.parameters))
-    provenance.record(f"rtl_build.{name}", lib.key)
+    record_rtl_build(name, lib)
     options = {"idle": "gate", **rtl.options, **rtl_options}
     blk = rtl_flow.block(sim, name, lib, clock=clock, reset="rst_n", busy=rtl.busy, **options)
-    found: dict[str, Any] = {rtl.registers: blk.register_port(rtl.registers)}
-    found.update({s: blk.stream_in(s, blocking=s not in rtl.sinks) for s in rtl.stream_in})
-    found.update({s: blk.stream_out(s) for s in rtl.stream_out})
-    missing = [p for p in ports if p not in found]
+    w = rtl.widths
+    found = {rtl.registers: blk.register_port(rtl.registers)}
+    found.update(
+        {s: blk.stream_in(s, width=w.get(s), blocking=s not in rtl.sinks) for s in rtl.stream_in}
+    )
+    found.update({s: blk.stream_out(s, width=w.get(s)) for s in rtl.stream_out})
+    missing = [p for p in handlers if p not in found]
     if missing:
-        raise ParameterError(f"{name}: the RTL top '{rtl.top}' has no bridge for {missing}")
-    return EnginePorts(name, impl, {p: found[p] for p in ports}, blk.interrupt(rtl.done), blk)
+        raise ParameterError(f"{what}: the RTL top '{rtl.top}' has no bridge for {missing}")
+    return EnginePorts(name, impl, {p: found[p] for p in handlers}, blk.interrupt(rtl.done), blk)
 
 
 # ------------------------------------------------------------- functional-twin helpers

@@ -269,21 +269,18 @@ def fp16_dot_tile(
 ) -> se.StreamEngine:
     """Instantiate the FP16 matrix tile (functional, tlm or rtl) with the same ports."""
     shape = shape or TileShape()
-    eng = se.make_engine(
+    return se.shaped_engine(
         sim,
         name,
         impl,
         kind=KIND,
+        shape=shape,
+        twin=TileFunctional,
         in_beat_bytes=shape.in_beat_bytes,
         out_beat_bytes=shape.out_beat_bytes,
-        functional=lambda done: TileFunctional(name, shape, done),
-        tlm_params=shape.tlm_params(),
-        rtl_params=shape.rtl_params(),
         clock=clock,
         **rtl_options,
     )
-    eng.params["shape"] = shape
-    return eng
 
 
 class TileDriver(se.EngineDriver):

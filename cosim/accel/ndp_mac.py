@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from cosim.accel.engine import record_rtl_build
 from cosim.accel.stream_engine import (
     CTRL,
     INFO,
@@ -191,11 +192,11 @@ def mac_unit(
 def rtl_datapath(burst_bytes: int, xbytes: int) -> dict[str, Any]:
     """Build rtl/ndp_mac_unit.sv for the ndp model's `datapath` parameter: returns the
     ndp parameters {"datapath": library path, "unit_latency": its pipeline depth}."""
-    from cosim import provenance, rtl
+    from cosim import rtl
 
     check_shape(burst_bytes, xbytes)
     lib = rtl.build(KIND, {"BURST_BYTES": burst_bytes, "XBYTES": xbytes})
-    provenance.record("rtl_build.ndp_units", lib.key[:16])
+    record_rtl_build("ndp_units", lib)
     return {"datapath": str(lib.library), "unit_latency": latency(burst_bytes)}
 
 

@@ -409,21 +409,18 @@ def nm_sparse_engine(
 ) -> se.StreamEngine:
     """Instantiate the N:M engine (functional, tlm or rtl) with the same ports."""
     shape = shape or EngineShape()
-    eng = se.make_engine(
+    return se.shaped_engine(
         sim,
         name,
         impl,
         kind=KIND,
+        shape=shape,
+        twin=NMFunctional,
         in_beat_bytes=shape.in_beat_bytes,
         out_beat_bytes=shape.out_beat_bytes,
-        functional=lambda done: NMFunctional(name, shape, done),
-        tlm_params=shape.tlm_params(),
-        rtl_params=shape.rtl_params(),
         clock=clock,
         **rtl_options,
     )
-    eng.params["shape"] = shape
-    return eng
 
 
 class NMDriver(se.EngineDriver):

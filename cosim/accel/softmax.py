@@ -175,21 +175,18 @@ def softmax_unit(
 ) -> se.StreamEngine:
     """Instantiate the softmax unit (functional, tlm or rtl) with the same ports."""
     shape = shape or SoftmaxShape()
-    eng = se.make_engine(
+    return se.shaped_engine(
         sim,
         name,
         impl,
         kind=KIND,
+        shape=shape,
+        twin=SoftmaxFunctional,
         in_beat_bytes=shape.beat_bytes,
         out_beat_bytes=shape.beat_bytes,
-        functional=lambda done: SoftmaxFunctional(name, shape, done),
-        tlm_params=shape.tlm_params(),
-        rtl_params=shape.rtl_params(),
         clock=clock,
         **rtl_options,
     )
-    eng.params["shape"] = shape
-    return eng
 
 
 class SoftmaxDriver(se.EngineDriver):

@@ -35,7 +35,8 @@ import cosim
 from cosim.accel import fixed_point as fxp
 from cosim.accel import nm_sparse as nm
 from cosim.accel import softmax as smx
-from cosim.accel.control import ControllerPort, Doorbell, EnergyCounters, EnergyEntry, Meter
+from cosim.accel.control import ControllerPort, Doorbell, EnergyCounters, EnergyEntry
+from cosim.accel.phase import PhaseMeter
 from cosim.dma import Descriptor, DmaDriver, chain
 from cosim.errors import ParameterError
 from cosim.host import InterruptLine
@@ -540,12 +541,12 @@ class StaAccelerator:
                 raise ParameterError(
                     f"STA doorbell: pass {index} is not installed (0..{len(self.passes) - 1})"
                 )
-            meter = Meter(self.sim)
+            meter = PhaseMeter(self.sim)
             res = await self._run(index)
-            meter.stop()
-            res.time_ps = meter.time_ps
-            res.dram_bytes = int(meter.stats(("dram.bytes_read", "dram.bytes_written")))
-            res.energy = meter.energy()
+            phase = meter.stop()
+            res.time_ps = phase.time_ps
+            res.dram_bytes = int(phase.stats(("dram.bytes_read", "dram.bytes_written")))
+            res.energy = phase.energy
             results.append(res)
             self.doorbell.complete()
         return results

@@ -24,23 +24,28 @@ implementations are:
                 microarchitecture (tlm/accel/stream_engine.h is their common base);
     rtl         the SystemVerilog block in rtl/ behind cosim.rtl bridges.
 
-`make_engine()` instantiates any of them by name; `EngineDriver` programs one from an
+`make_engine()` instantiates any of them by name (through
+cosim.accel.engine.build_engine, as every engine); `shaped_engine()` does it for an engine
+whose build parameters are one shape object; `EngineDriver` programs one from an
 initiator socket (the host, an accelerator controller).
 """
 
 from __future__ import annotations
 
+import abc
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
 from cosim import _core
+from cosim.accel.engine import IMPLEMENTATIONS, EngineProtocolError, RtlTop, build_engine
 from cosim.errors import ParameterError
 
-IMPLEMENTATIONS = ("functional", "tlm", "rtl")
+#: The ports of every stream-shaped engine and the FunctionalEngine method handling each.
+PORTS = {"csr": "csr_access", "in": "inputs", "out": "outputs"}
 CTRL, STATUS, CYCLES, INFO, CONFIG_BASE = 0x00, 0x04, 0x08, 0x0C, 0x10
 CTRL_START = 1
 STATUS_BUSY, STATUS_DONE = 1, 2
@@ -64,15 +69,7 @@ class StreamEngine:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-class EngineProtocolError(Exception):
-    """A transaction a functional twin refuses (it answers it with a TLM error)."""
-
-    def __init__(self, message: str, status: Any = None) -> None:
-        super().__init__(message)
-        self.status = status if status is not None else _core.Response.COMMAND_ERROR
-
-
-class FunctionalEngine:
+class FunctionalEngine(abc.ABC):
     """Base of the numpy twins: register file, the CTRL/STATUS/CYCLES/INFO registers,
     whole-beat checks, a queue of result beats and the done event. Subclasses implement
     `config_registers` (address -> name), `info()`, `start(flags)`, `consume(beats)`
@@ -94,17 +91,21 @@ class FunctionalEngine:
         self.jobs = 0
 
     # ------------------------------------------------------------------ subclass API
+    @abc.abstractmethod
     def info(self) -> int:
-        raise NotImplementedError
+        """The INFO register: the engine's shape, VERSION in bits [31:24]."""
 
+    @abc.abstractmethod
     def start(self, flags: int) -> None:
-        raise NotImplementedError
+        """A job starts (CTRL written with bit 0 set; `flags` is the whole CTRL word)."""
 
+    @abc.abstractmethod
     def consume(self, beats: np.ndarray) -> None:
-        raise NotImplementedError
+        """Input beats of the current job: an (n, in_beat_bytes) uint8 array."""
 
+    @abc.abstractmethod
     def wanted(self) -> int:
-        raise NotImplementedError
+        """How many input beats the current job takes now."""
 
     def emit(self, beats: np.ndarray) -> None:
         """Queue result beats: an (n, out_beat_bytes) uint8 array."""
@@ -185,22 +186,6 @@ class FunctionalEngine:
         self._maybe_finish()
 
 
-class _Target:
-    """A Python TLM target forwarding to one method of a FunctionalEngine."""
-
-    def __init__(self, fn: Callable[[Any], None]) -> None:
-        self.fn = fn
-
-    def b_transport(self, payload: Any, delay: int) -> int:
-        try:
-            self.fn(payload)
-        except EngineProtocolError as e:
-            payload.set_error(e.status, str(e))
-            return delay
-        payload.set_ok()
-        return delay
-
-
 def make_engine(
     sim: Any,
     name: str,
@@ -215,61 +200,84 @@ def make_engine(
     clock: int | str,
     **rtl_options: Any,
 ) -> StreamEngine:
-    """Instantiate engine family `kind` as `name` with implementation `impl`.
+    """Instantiate engine family `kind` as `name` with implementation `impl` (through
+    cosim.accel.engine.build_engine).
 
     functional(done_event) builds the numpy twin; tlm_params go to the C++ model
     `<kind>_tlm` (with `clock`); rtl_params are the SystemVerilog parameters of
     rtl/<kind>.sv, whose pins follow the convention clk, rst_n, csr_*, in_*, out_*,
     busy, done. rtl_options go to cosim.rtl.block (waves=..., idle=...)."""
-    params = {"tlm": tlm_params, "rtl": rtl_params}
-    if impl not in IMPLEMENTATIONS:
-        raise ParameterError(
-            f"{kind} '{name}': impl must be one of {', '.join(IMPLEMENTATIONS)}, got {impl!r}"
-        )
-    if rtl_options and impl != "rtl":
-        raise ParameterError(f"{kind} '{name}': options {sorted(rtl_options)} apply to rtl only")
-    if impl == "functional":
-        done = sim.event(f"{name}.done")
-        state = functional(done)
-        ports = [
-            sim.target(f"{name}_{p}", _Target(fn)).port("socket")
-            for p, fn in (("csr", state.csr_access), ("in", state.inputs), ("out", state.outputs))
-        ]
-        return StreamEngine(
-            kind, impl, *ports, done, in_beat_bytes, out_beat_bytes, state, params["tlm"]
-        )
-    if impl == "tlm":
-        m = sim.model(f"{kind}_tlm", name, clock=clock, **tlm_params)
-        return StreamEngine(
+    eng = build_engine(
+        sim,
+        name,
+        impl,
+        ports=PORTS,
+        functional=functional,
+        tlm=(f"{kind}_tlm", tlm_params),
+        rtl=RtlTop(
             kind,
-            impl,
-            m.port("csr"),
-            m.port("in"),
-            m.port("out"),
-            m.event("done"),
-            in_beat_bytes,
-            out_beat_bytes,
-            m,
-            params["tlm"],
-        )
-    from cosim import provenance, rtl
-
-    lib = rtl.build(kind, rtl_params)
-    provenance.record(f"rtl_build.{name}", lib.key[:16])
-    rtl_options.setdefault("idle", "gate")
-    blk = rtl.block(sim, name, lib, clock=clock, reset="rst_n", busy="busy", **rtl_options)
+            rtl_params,
+            stream_in=("in",),
+            stream_out=("out",),
+            widths={"in": 8 * in_beat_bytes, "out": 8 * out_beat_bytes},
+        ),
+        clock=clock,
+        label=f"{kind} '{name}'",
+        **rtl_options,
+    )
     return StreamEngine(
         kind,
         impl,
-        blk.register_port("csr"),
-        blk.stream_in("in", width=8 * in_beat_bytes),
-        blk.stream_out("out", width=8 * out_beat_bytes),
-        blk.interrupt("done"),
+        eng.port("csr"),
+        eng.port("in"),
+        eng.port("out"),
+        eng.done,
         in_beat_bytes,
         out_beat_bytes,
-        blk,
-        params["rtl"],
+        eng.model,
+        rtl_params if impl == "rtl" else tlm_params,
     )
+
+
+class BuildShape(Protocol):
+    """The build parameters of an engine as one object (EngineShape, SoftmaxShape, ...)."""
+
+    def tlm_params(self) -> dict[str, Any]: ...
+
+    def rtl_params(self) -> dict[str, Any]: ...
+
+
+def shaped_engine(
+    sim: Any,
+    name: str,
+    impl: str,
+    *,
+    kind: str,
+    shape: BuildShape,
+    twin: Callable[[str, Any, Any], FunctionalEngine],
+    in_beat_bytes: int,
+    out_beat_bytes: int,
+    clock: int | str,
+    **rtl_options: Any,
+) -> StreamEngine:
+    """make_engine() for an engine whose build parameters are one shape object: the TLM
+    and RTL parameters come from it, the numpy twin is twin(name, shape, done), and the
+    shape is kept in the result's params["shape"]."""
+    eng = make_engine(
+        sim,
+        name,
+        impl,
+        kind=kind,
+        in_beat_bytes=in_beat_bytes,
+        out_beat_bytes=out_beat_bytes,
+        functional=lambda done: twin(name, shape, done),
+        tlm_params=shape.tlm_params(),
+        rtl_params=shape.rtl_params(),
+        clock=clock,
+        **rtl_options,
+    )
+    eng.params["shape"] = shape
+    return eng
 
 
 class EngineDriver:
@@ -372,3 +380,26 @@ def pad_beats(rows: np.ndarray, beat_bytes: int) -> np.ndarray:
     out = np.zeros((len(rows), beat_bytes), np.uint8)
     out[:, : rows.shape[1]] = rows
     return out
+
+
+__all__ = [
+    "CONFIG_BASE",
+    "CTRL",
+    "CTRL_START",
+    "CYCLES",
+    "IMPLEMENTATIONS",
+    "INFO",
+    "PORTS",
+    "STATUS",
+    "STATUS_BUSY",
+    "STATUS_DONE",
+    "VERSION",
+    "BuildShape",
+    "EngineDriver",
+    "EngineProtocolError",
+    "FunctionalEngine",
+    "StreamEngine",
+    "make_engine",
+    "pad_beats",
+    "shaped_engine",
+]

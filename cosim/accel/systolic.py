@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from cosim import _core
+from cosim.accel.engine import RtlTop, build_engine
 from cosim.errors import ParameterError
 
 REGISTERS = {"CTRL": 0x00, "STATUS": 0x04, "DEPTH": 0x08, "CYCLES": 0x0C, "INFO": 0x10}
-IMPLEMENTATIONS = ("functional", "tlm", "rtl")
 
 
 @dataclass(frozen=True)
@@ -216,17 +216,6 @@ class _FunctionalState:
         self.done.notify()
 
 
-class _Port:
-    """A Python TLM target that forwards to one method of the functional state."""
-
-    def __init__(self, fn: Any) -> None:
-        self.fn = fn
-
-    def b_transport(self, payload: Any, delay: int) -> int:
-        self.fn(payload)
-        return delay
-
-
 # ----------------------------------------------------------------------- factory
 def systolic_array(
     sim: Any,
@@ -239,52 +228,32 @@ def systolic_array(
     clock: int | str = "1 ns",
     **rtl_options: Any,
 ) -> SystolicArray:
-    """Instantiate a systolic array engine in `sim` with the chosen implementation.
+    """Instantiate a systolic array engine in `sim` with the chosen implementation
+    (through cosim.accel.engine.build_engine).
 
     rtl_options go to cosim.rtl.block for impl='rtl' (waves=..., quantum=...)."""
     layout = SystolicLayout(rows, cols, dataflow)
-    if impl == "functional":
-        if rtl_options:
-            raise ParameterError(
-                f"systolic array '{name}': options {sorted(rtl_options)} apply to impl='rtl' only"
-            )
-        done = sim.event(f"{name}.done")
-        state = _FunctionalState(layout, done)
-        csr = sim.target(f"{name}_csr", _Port(state.csr))
-        data_in = sim.target(f"{name}_in", _Port(state.operands))
-        data_out = sim.target(f"{name}_out", _Port(state.results))
-        return SystolicArray(
-            impl,
-            layout,
-            csr.port("socket"),
-            data_in.port("socket"),
-            data_out.port("socket"),
-            done,
-            state,
-        )
-    if impl == "tlm":
-        if rtl_options:
-            raise ParameterError(
-                f"systolic array '{name}': options {sorted(rtl_options)} apply to impl='rtl' only"
-            )
-        m = sim.model(
-            "systolic_array_tlm", name, rows=rows, cols=cols, dataflow=dataflow, clock=clock
-        )
-        return SystolicArray(
-            impl, layout, m.port("csr"), m.port("in"), m.port("out"), m.event("done"), m
-        )
-    if impl == "rtl":
-        from cosim import rtl
-
-        lib = rtl.build("systolic_array", {"ROWS": rows, "COLS": cols, "DATAFLOW": dataflow})
-        blk = rtl.block(sim, name, lib, clock=clock, reset="rst_n", busy="busy", **rtl_options)
-        csr = blk.register_port("csr")
-        data_in = blk.stream_in("in")
-        data_out = blk.stream_out("out")
-        done = blk.interrupt("done")
-        return SystolicArray(impl, layout, csr, data_in, data_out, done, blk)
-    raise ParameterError(
-        f"systolic array '{name}': impl must be one of {', '.join(IMPLEMENTATIONS)}, got {impl!r}"
+    eng = build_engine(
+        sim,
+        name,
+        impl,
+        ports={"csr": "csr", "in": "operands", "out": "results"},
+        functional=lambda done: _FunctionalState(layout, done),
+        tlm=("systolic_array_tlm", {"rows": rows, "cols": cols, "dataflow": dataflow}),
+        rtl=RtlTop(
+            "systolic_array",
+            {"ROWS": rows, "COLS": cols, "DATAFLOW": dataflow},
+            stream_in=("in",),
+            stream_out=("out",),
+            # the array simulates its idle cycles (cosim.rtl.block's default)
+            options={"idle": "run"},
+        ),
+        clock=clock,
+        label=f"systolic array '{name}'",
+        **rtl_options,
+    )
+    return SystolicArray(
+        impl, layout, eng.port("csr"), eng.port("in"), eng.port("out"), eng.done, eng.model
     )
 
 

@@ -209,21 +209,18 @@ def vector_unit(
 ) -> se.StreamEngine:
     """Instantiate the vector unit (functional, tlm or rtl) with the same ports."""
     shape = shape or VectorShape()
-    eng = se.make_engine(
+    return se.shaped_engine(
         sim,
         name,
         impl,
         kind=KIND,
+        shape=shape,
+        twin=VectorFunctional,
         in_beat_bytes=shape.beat_bytes,
         out_beat_bytes=shape.beat_bytes,
-        functional=lambda done: VectorFunctional(name, shape, done),
-        tlm_params=shape.tlm_params(),
-        rtl_params=shape.rtl_params(),
         clock=clock,
         **rtl_options,
     )
-    eng.params["shape"] = shape
-    return eng
 
 
 class VectorDriver(se.EngineDriver):
