@@ -34,16 +34,15 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXAMPLES = """\
 examples:
   cosim list
-  cosim run axpy_offload --set n=8192 --engine engine=functional --seed 3
-  cosim run axpy_offload --trace run.json          # then open run.json in ui.perfetto.dev
-  cosim sweep axpy_offload --grid n=1024,4096,16384 --grid lanes=4,16 --workers 2 --out results/axpy
-  cosim sweep axpy_offload --grid n=1024,4096 --backend dask --address tcp://10.0.0.5:8786
-  cosim report results/axpy                       # tables and figures in results/axpy/report/
+  cosim run sta --set pattern=1:4 --engine engine=rtl --seed 3
+  cosim run eie --set rows=1024 --trace run.json  # then open run.json in ui.perfetto.dev
+  cosim sweep sta --grid pattern=2:4,1:4,2:8 --grid seq=16,32 --workers 2 --out results/sta
+  cosim sweep eie --grid weight_density=0.05,0.09 --backend dask --address tcp://10.0.0.5:8786
+  cosim report results/sta                        # tables and figures in results/sta/report/
   cosim doctor
 
 Scenarios are the scripts in the repository's scenarios/ folder and in the folders
-listed in $COSIM_SCENARIO_PATH (':'-separated); a path to a script also works. The
-examples use the test fixture axpy_offload: export COSIM_SCENARIO_PATH=tests/scenarios
+listed in $COSIM_SCENARIO_PATH (':'-separated); a path to a script also works.
 """
 
 
@@ -328,8 +327,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
             "line is one JSON object of its metrics. `cosim run SCENARIO --help` lists its "
             "parameters and engines."
         ),
-        epilog="examples:\n  cosim run axpy_offload --set n=8192 --set lanes=16\n"
-        "  cosim run axpy_offload --engine engine=functional --trace",
+        epilog="examples:\n  cosim run eie --set rows=1024 --set pes=16\n"
+        "  cosim run sta --engine engine=functional --trace",
     )
     p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="name or script path")
     p.add_argument("-h", "--help", action="store_true", help="show this help (and SCENARIO's)")
@@ -346,9 +345,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
             "in DIR/results.sqlite as it finishes. Running the same command again resumes: "
             "points already stored are skipped."
         ),
-        epilog="examples:\n  cosim sweep axpy_offload --grid n=1024,4096 --grid lanes=4,16\n"
-        "  cosim sweep axpy_offload --grid engine.engine=tlm,functional --grid seed=1,2,3\n"
-        "  cosim sweep axpy_offload --grid n=1024,4096 --backend ray --workers 8",
+        epilog="examples:\n  cosim sweep sta --grid pattern=2:4,1:4 --grid seq=16,32\n"
+        "  cosim sweep sta --grid engine.engine=tlm,rtl --grid seed=1,2,3\n"
+        "  cosim sweep eie --grid pes=4,8,16 --backend ray --workers 8",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="name or script path")
     p.add_argument(
@@ -406,8 +405,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
             "parameter with baselines, speedup and energy-ratio bars, stacked energy "
             "breakdowns and a roofline."
         ),
-        epilog="examples:\n  cosim report results/axpy     # writes results/axpy/report/*\n"
-        "  cosim report results/axpy --metric throughput_gops --out figures",
+        epilog="examples:\n  cosim report results/sta      # writes results/sta/report/*\n"
+        "  cosim report results/eie --metric throughput_gops --out figures",
     )
     p.add_argument("dir", metavar="DIR", help="a sweep's results folder")
     p.add_argument("--out", metavar="FOLDER", help="where to write (default DIR/report)")
