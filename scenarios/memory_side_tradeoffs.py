@@ -2,7 +2,7 @@
 accuracy against energy as the ADC resolution falls, and near-data (near-bank) GEMV in
 HBM against the same GEMV on the host.
 
-    .venv/bin/python scenarios/memory_side_tradeoffs.py [--seed N] [--set m=256 --set n=512]
+    .venv/bin/python scenarios/memory_side_tradeoffs.py [--seed 7] [--set m=256 --set n=512]
 
 (a) ReRAM (cosim.reram.Crossbar, ISAAC-style 128x128 arrays, 2 bits per cell,
     bit-serial 1-bit DAC inputs): y = W x for an int8 weight matrix and unsigned 8-bit

@@ -1,7 +1,8 @@
 """Every `cosim run` / `cosim sweep` command line the documentation and the CLI's own help
-show must name a real scenario, its real parameters and engines and allowed values: a
-newcomer copies them. Each is parsed and resolved exactly as the CLI would before it
-starts a worker (nothing is simulated)."""
+show, and every `python scenarios/NAME.py ...` line of the docs and of the scenarios'
+usage texts, must name a real scenario, its real parameters and engines and allowed
+values: a newcomer copies them. Each is parsed and resolved exactly as the CLI would
+before it starts a worker (nothing is simulated)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", ROOT / "scenarios" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 COMMAND = re.compile(r"\bcosim (?:run|sweep) [^`#\n]*")
 INLINE = re.compile(r"`(cosim (?:run|sweep) [^`]*)`")
+#: `python scenarios/NAME.py ARGS` (run directly: the options of `cosim run NAME ARGS`);
+#: usage texts bracket optional parts, which are kept
+SCRIPT = re.compile(r"python\S* scenarios/(\w+)\.py((?: [^`#|\n]*)?)$")
 
 
 def _markdown_commands(path: Path) -> list[tuple[str, str]]:
@@ -31,8 +35,26 @@ def _markdown_commands(path: Path) -> list[tuple[str, str]]:
         where = f"{path.relative_to(ROOT)}:{n}"
         if fenced and line.lstrip().startswith("cosim "):
             found += [(where, m.group(0)) for m in COMMAND.finditer(line)]
+        elif fenced:
+            found += _script_commands(where, line)
         elif not fenced:
             found += [(where, m.group(1)) for m in INLINE.finditer(line)]
+    return found
+
+
+def _script_commands(where: str, line: str) -> list[tuple[str, str]]:
+    m = SCRIPT.search(line.rstrip())
+    if m is None or "--help" in m.group(2):
+        return []
+    return [(where, f"cosim run {m.group(1)}{m.group(2).replace('[', '').replace(']', '')}")]
+
+
+def _usage_commands() -> list[tuple[str, str]]:
+    """The usage lines at the top of each scenario script's docstring."""
+    found = []
+    for path in sorted((ROOT / "scenarios").glob("*.py")):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            found += _script_commands(f"{path.relative_to(ROOT)}:{n}", line)
     return found
 
 
@@ -44,7 +66,7 @@ def _help_commands() -> list[tuple[str, str]]:
 
 
 def _all_commands() -> list[tuple[str, str]]:
-    out = _help_commands()
+    out = _help_commands() + _usage_commands()
     for path in DOCS:
         out += _markdown_commands(path)
     return out
@@ -77,6 +99,7 @@ def test_the_docs_and_help_show_commands():
     assert len(COMMANDS) >= 8
     assert any(w.startswith("README.md") for w, _ in COMMANDS)
     assert any(w.startswith("cosim --help") for w, _ in COMMANDS)
+    assert {w.split(":")[0] for w, _ in COMMANDS} >= {"scenarios/eie.py", "scenarios/sta.py"}
 
 
 @pytest.mark.parametrize(("where", "command"), COMMANDS, ids=[w for w, _ in COMMANDS])
