@@ -17,6 +17,7 @@ the same path (a shared checkout), as the task loads the script by its path.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import logging
 import os
@@ -44,16 +45,18 @@ class Task:
     args: tuple[Any, ...]
 
 
-class Backend:
+class Backend(abc.ABC):
+    """Runs tasks somewhere; subclasses implement run()."""
+
     name = "?"
     #: How many tasks run at once (for progress display; 0 when the cluster decides).
     concurrency = 0
 
+    @abc.abstractmethod
     def run(self, fn: Callable[..., Any], tasks: Sequence[Task]) -> Iterator[tuple[Task, Any]]:
         """Yield (task, fn's result or the exception that stopped it) as tasks finish."""
-        raise NotImplementedError
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: a backend holding nothing keeps it
         """Release the backend; tasks still running are abandoned."""
 
     def __enter__(self) -> Backend:
