@@ -29,7 +29,7 @@ import numpy as np
 import cosim
 from cosim.accel import nm_sparse as nm
 from cosim.accel import sta
-from cosim.energy import format_breakdown
+from cosim.energy import by_component, format_breakdown
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
 
@@ -214,9 +214,6 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
             "    " + format_breakdown(main.energy).replace("\n", "\n    "),
         ]
     )
-
-    def by_component(e: dict[str, dict[str, float]]) -> dict[str, float]:
-        return {k: sum(v.values()) for k, v in e.items()}
 
     metrics: dict[str, Any] = {
         "golden_ok": all(checks),
