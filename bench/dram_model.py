@@ -154,7 +154,7 @@ def main() -> None:
         f"{'preset':<14}{'peak GB/s':>10}{'stream % of peak':>18}{'random % of peak':>18}"
         f"{'idle read ns':>14}"
     )
-    for name in cosim.dram.presets():
+    for name in cosim.system.dram.presets():
         st = cosim.simulate(stream_bandwidth, name, "sequential", stream_count, env=env).value
         rnd = cosim.simulate(stream_bandwidth, name, "random", random_count, env=env).value
         idle = cosim.simulate(idle_latency, name, env=env).value

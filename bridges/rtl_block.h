@@ -3,7 +3,7 @@
 // One SC_THREAD per block runs the clock: for every rising edge it lets each bridge
 // (Adapter) drive its input pins, settles the model with the clock low, lets the
 // bridges latch the handshakes, evaluates the edge and lets the bridges account for
-// it. Python is never involved per cycle (DESIGN.md principle 2), except through the
+// it. Python is never involved per cycle (docs/design.md, principle 2), except through the
 // slow prototyping path (SlowCycleBridge in rtl_python.cpp), which says so in its name.
 //
 // Time. Edge n happens at n * clock period. The thread runs edges ahead of SystemC

@@ -8,12 +8,9 @@ Start with `Simulation` (build and run one system in this process) and `simulate
 (run a build-and-run function in a fresh worker process). Time is integer picoseconds:
 see `ns`, `us`, `fmt_time`.
 
-System models: `cosim.energy` (the per-event energy table and breakdowns, also
-`sim.energy`), `cosim.dram` (DRAM/HBM presets), `cosim.host` (HostCpu running a Python
-driver), `cosim.dma` (descriptors and driver), `cosim.soc` (build_soc: host + fabric +
-DMA + scratchpad + DRAM, address-mapped), `cosim.ndp` / `cosim.ndp_layout` /
-`cosim.ndp_system` (near-data units in HBM: driver, data layout, the system with the host
-path for comparison), `cosim.reram` (ReRAM crossbars).
+System models are in `cosim.system` (host, DMA, DRAM/HBM, the standard SoC, link,
+ReRAM, near-data units); `cosim.energy` is the per-event energy table (also `sim.energy`);
+accelerators are in `cosim.accel.<name>`.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ import os as _os
 # SystemC prints a banner when its kernel starts unless told not to.
 _os.environ.setdefault("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1")
 
-from cosim import _core, dma, dram, energy, host, soc
+from cosim import _core, energy
 from cosim._core import (
     Command,
     DmiRegion,
@@ -40,7 +37,6 @@ from cosim._core import (
     delay,
     sync,
 )
-from cosim.dma import Descriptor, DmaDriver
 from cosim.energy import Energy
 from cosim.errors import (
     BindingError,
@@ -54,11 +50,13 @@ from cosim.errors import (
     TlmError,
     WorkerError,
 )
-from cosim.host import HostCpu, InterruptLine
 from cosim.models import ModelInfo, ParamInfo, PortInfo, model_info, models
 from cosim.runner import SimResult, simulate
 from cosim.simulation import Simulation, current_simulation, now, spawn
-from cosim.soc import Soc, build_soc
+from cosim.system import dma, dram, host, soc
+from cosim.system.dma import Descriptor, DmaDriver
+from cosim.system.host import HostCpu, InterruptLine
+from cosim.system.soc import Soc, build_soc
 from cosim.tlm import Dmi
 from cosim.units import MS, NS, PS, US, fmt_time, ms, ns, parse_time, period, ps, sec, us
 

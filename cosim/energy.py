@@ -2,7 +2,7 @@
 
 Every model counts its events; energy = counts x per-event energies from one named,
 overridable table (C++: cosim/energy.h). Defaults are Horowitz's 45 nm figures (ISSCC
-2014) and the interface energies of shared/ACCELERATORS.md; models add their own
+2014) and the DRAM interface energies of docs/energy.md; models add their own
 entries (the DRAM presets' per-command energies, for example), each with its source.
 
     sim.energy.set("fp32_mult", 2.0)        # override a figure (pJ at its reference node)
@@ -20,6 +20,7 @@ Overrides and the node may change after a run too: every figure is recomputed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,10 +192,38 @@ def total_pj(source: Any) -> float:
     return sum(sum(kinds.values()) for kinds in b.values())
 
 
-def by_component(source: Any) -> dict[str, float]:
-    """Total pJ per component."""
-    b = source if _is_breakdown(source) else breakdown(source)
-    return {c: sum(k.values()) for c, k in b.items()}
+def charge(
+    sim: Any, component: str, kind: str, key: str, count: float, description: str = ""
+) -> None:
+    """Count `count` events of `kind` for `component`, each charged at table entry `key`:
+    the one way Python-side models charge energy (C++ models use cosim/energy.h)."""
+    n = round(count)
+    if n < 0:
+        raise ValueError(f"energy event {component}.{kind}: count must be >= 0, got {count}")
+    if n:
+        sim.energy.event(component, kind, key, description or kind.replace("_", " ")).add(n)
+
+
+def by_component(source: Any, group: Callable[[str], str] | None = None) -> dict[str, float]:
+    """Total pJ per component of a breakdown ({component: {kind: pJ}}), of a flat one
+    ({"component.kind": pJ}, as Phase.flat gives) or of anything breakdown() accepts.
+    `group` maps a component's name to the name it is reported under (components that
+    map to one name are added)."""
+    if isinstance(source, dict) and all(isinstance(v, int | float) for v in source.values()):
+        totals: dict[str, float] = {}
+        for key, pj in source.items():
+            comp = key.rsplit(".", 1)[0]
+            totals[comp] = totals.get(comp, 0.0) + float(pj)
+    else:
+        b = source if _is_breakdown(source) else breakdown(source)
+        totals = {c: sum(k.values()) for c, k in b.items()}
+    if group is None:
+        return totals
+    out: dict[str, float] = {}
+    for comp, pj in totals.items():
+        name = group(comp)
+        out[name] = out.get(name, 0.0) + pj
+    return out
 
 
 def _is_breakdown(x: Any) -> bool:

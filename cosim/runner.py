@@ -1,4 +1,4 @@
-"""Run each simulation in a fresh worker process (DESIGN.md principle 4).
+"""Run each simulation in a fresh worker process (docs/design.md, principle 4).
 
 SystemC cannot elaborate twice in one process, and generated or model code may crash.
 `simulate(fn, *args, **kwargs)` starts `python -m cosim._worker`, which creates a

@@ -26,7 +26,7 @@ import numpy as np
 
 import cosim
 from cosim import energy
-from cosim.dma import Descriptor
+from cosim.system.dma import Descriptor
 
 MATRIX = 512  # the input matrix is MATRIX x MATRIX bytes (int8) in DRAM
 TILE = 128  # a TILE x TILE tile is moved
@@ -109,7 +109,7 @@ def report(fig: dict[str, Any], stats: dict[str, float]) -> str:
     nbytes = tile * tile
     t = fig["dram_config"]["timing"]
     tck = t["tCK_ps"]
-    dram = cosim.dram.summary(stats, "dram")
+    dram = cosim.system.dram.summary(stats, "dram")
     peak = stats["dram.peak_bandwidth"]
     fabric_peak = 16 * 1e9  # fabric defaults: 16 B per cycle at 1 GHz per channel
 
@@ -147,7 +147,7 @@ def report(fig: dict[str, Any], stats: dict[str, float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="host + fabric + DMA + scratchpad + DRAM demo")
-    ap.add_argument("--memory", default="ddr4_2400", choices=sorted(cosim.dram.presets()))
+    ap.add_argument("--memory", default="ddr4_2400", choices=sorted(cosim.system.dram.presets()))
     ap.add_argument("--tile", type=int, default=TILE, help="tile edge in bytes (<= 256)")
     args = ap.parse_args(argv)
     r = cosim.simulate(run_demo, args.memory, args.tile)

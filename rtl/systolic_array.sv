@@ -1,7 +1,7 @@
 // Dense int8 systolic array with int32 accumulation: C = A x B on ROWS x COLS processing
 // elements, output-stationary ("OS") or weight-stationary ("WS") dataflow. It is the
-// dense baseline engine of the accelerator scenarios (shared/ACCELERATORS.md, S2TA and
-// ViTALiTy rows) and the RTL twin of cosim.accel.systolic (numpy and TLM twins).
+// dense baseline engine of the accelerator scenarios (S2TA's dense
+// baseline) and the RTL twin of cosim.accel.systolic (numpy and TLM twins).
 //
 // Interfaces (synchronous to clk; rst_n is an active-low synchronous reset):
 //  register port, req/ack: hold csr_req (with csr_we, csr_addr, csr_wdata) until csr_ack

@@ -12,7 +12,7 @@ softmax and GELU on its vector unit, keeps its heads' KV cache in HBM, and adds 
 sums over the ring links (reduce-scatter + all-gather).
 
 Checks: every generated token and every step's logits of every cluster equal the exact
-numpy model of that device count bit for bit (cosim.accel.dfx.golden_generate), the
+numpy model of that device count bit for bit (cosim.accel.dfx.numerics.golden_generate), the
 tokens the host reads back too; against the float64 model (no rounding), every step's
 logits are within the stated tolerance and every greedy choice agrees wherever the
 float64 top-two margin exceeds it.
@@ -32,13 +32,13 @@ import numpy as np
 
 import cosim
 from cosim.accel import dfx
-from cosim.energy import format_breakdown
+from cosim.energy import by_component, format_breakdown
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
 
 #: Stated tolerance of the FP16 pipeline's logits against float64: absolute, plus
 #: relative to the logit (2 layers of FP16 storage between fixed-point vector operations;
-#: measured errors are a third of it, tests/test_dfx.py).
+#: measured errors are a third of it, tests/accel/dfx/test_dfx.py).
 LOGIT_ATOL, LOGIT_RTOL = 0.05, 0.02
 
 scenario = Scenario(
@@ -104,7 +104,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
             f"scenario 'dfx': prompt + generate = {cfg.prompt + cfg.generate} exceeds the "
             f"{dims.max_pos} positions (+1) of the model"
         )
-    peak_bw = cfg.hbm_channels * cosim.dram.peak_bandwidth("hbm2", 1)
+    peak_bw = cfg.hbm_channels * cosim.system.dram.peak_bandwidth("hbm2", 1)
     dims.check_devices(cfg.devices)
 
     def splits(n: int) -> bool:
@@ -264,12 +264,8 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         ]
     )
 
-    def by_component(e: dict[str, dict[str, float]]) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for comp, kinds in e.items():
-            key = comp.split(".")[-1] if ".dev" in comp else comp
-            out[key] = out.get(key, 0.0) + sum(kinds.values())
-        return out
+    def device_part(component: str) -> str:  # the devices' engines added up
+        return component.split(".")[-1] if ".dev" in component else component
 
     metrics: dict[str, Any] = {
         "golden_ok": all(r["ok"] for r in results.values()),
@@ -303,8 +299,8 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
             metrics[f"prompt_speedup_{n}"] = base["prompt_ps"] / r["prompt_ps"]
     metrics["report"] = report
     metrics["extras"] = {
-        "energy_breakdown_pj": by_component(main["energy"]),
-        "baseline_energy_breakdown_pj": by_component(base["energy"]),
+        "energy_breakdown_pj": by_component(main["energy"], device_part),
+        "baseline_energy_breakdown_pj": by_component(base["energy"], device_part),
         "scaling": {
             str(n): {
                 "prompt_us": r["prompt_ps"] / 1e6,

@@ -42,7 +42,6 @@ from typing import Any
 import numpy as np
 
 import cosim
-from cosim.accel import costs
 from cosim.accel.eie import format as fmt
 from cosim.accel.eie.engine import config_word
 from cosim.accel.eie.system import EieAccelerator, dense_images, dense_plan, energy_factors
@@ -292,8 +291,8 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
     }
     g = acc.geometry
     extras = {
-        "energy_breakdown_pj": costs.by_component(e_eie),
-        "baseline_energy_breakdown_pj": costs.by_component(e_dense),
+        "energy_breakdown_pj": cosim.energy.by_component(e_eie),
+        "baseline_energy_breakdown_pj": cosim.energy.by_component(e_dense),
         "energy_events_pj": e_eie,
         "baseline_energy_events_pj": e_dense,
         "engine_energy_pj": engine_pj,

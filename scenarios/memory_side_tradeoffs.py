@@ -1,15 +1,15 @@
-"""Memory-side compute trade-offs (issue 5; ACCELERATORS.md row 11): ReRAM crossbar
+"""Memory-side compute trade-offs: ReRAM crossbar
 accuracy against energy as the ADC resolution falls, and near-data (near-bank) GEMV in
 HBM against the same GEMV on the host.
 
     .venv/bin/python scenarios/memory_side_tradeoffs.py [--seed 7] [--set m=256 --set n=512]
 
-(a) ReRAM (cosim.reram.Crossbar, ISAAC-style 128x128 arrays, 2 bits per cell,
+(a) ReRAM (cosim.system.reram.Crossbar, ISAAC-style 128x128 arrays, 2 bits per cell,
     bit-serial 1-bit DAC inputs): y = W x for an int8 weight matrix and unsigned 8-bit
     inputs, with the ADC resolution swept from exact (no conversion can clip) down to
     `adc_min` bits, plus one line with device variation, read noise, stuck cells and IR
     drop on. Error is against numpy; energy per MVM is the arrays' ISAAC cost.
-(b) Near-data vs host (cosim.ndp_system.compare_gemv), all in one simulation: an HBM
+(b) Near-data vs host (cosim.system.ndp_system.compare_gemv), all in one simulation: an HBM
     stack with `units_per_channel` units per pseudo channel (8: one per two banks, as in
     Samsung's HBM-PIM) runs y = A x at bank bandwidth; the host streams A over the
     interface and the fabric and computes with its roofline model. An m x n int8 GEMV
@@ -33,9 +33,9 @@ import numpy as np
 
 import cosim
 from cosim.energy import fmt_energy
-from cosim.ndp_system import build_ndp_system, compare_gemv, system_figures
-from cosim.reram import Crossbar
 from cosim.scenario import Config, Engine, Param, Scenario
+from cosim.system.ndp_system import build_ndp_system, compare_gemv, system_figures
+from cosim.system.reram import Crossbar
 
 #: Device non-idealities of the "non-ideal" ReRAM line (relative sigmas, fault rates).
 NONIDEAL = {
@@ -69,7 +69,7 @@ scenario = Scenario(
         "units": Engine(
             ("tlm",),
             help="near-bank units: approximately timed C++ (tlm/ndp); their numpy twin "
-            "(cosim.ndp_layout.reference_*) is the golden model",
+            "(cosim.system.ndp_layout.reference_*) is the golden model",
         )
     },
 )

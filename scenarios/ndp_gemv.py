@@ -1,13 +1,13 @@
-"""Near-data GEMV (issue 8; shared/ACCELERATORS.md row 11): y = A x run by near-bank
+"""Near-data GEMV: y = A x run by near-bank
 units in HBM, by the host, and by an accelerator behind the HBM interface, one after
 the other in one simulation of one system.
 
     .venv/bin/python scenarios/ndp_gemv.py [--set m=2048 --set n=512] [--engine units=rtl]
 
-The system (cosim.ndp_system.build_ndp_system): a host, a fabric as fast as the stack,
+The system (cosim.system.ndp_system.build_ndp_system): a host, a fabric as fast as the stack,
 an HBM stack with `units_per_channel` near-bank units per pseudo channel (8: one per two
-banks, as Samsung's HBM-PIM), and (cosim.ndp_accel) an accelerator on the SoC side with
-MAC units of the same design as the near-bank ones (rtl/ndp_mac_unit.sv), as many as it
+banks, as Samsung's HBM-PIM), and (cosim.accel.ndp_gemv.system) an accelerator on the SoC side with
+MAC units of the same design as the near-bank ones (rtl/ndp_gemv/ndp_mac_unit.sv), as many as it
 takes to match the stack's peak bandwidth. The three paths of an m x n GEMV:
 
 - near-data: the host writes x to the units, issues GEMV, polls, reads y back; the units
@@ -20,7 +20,7 @@ Engines: `units` is the near-bank units' datapath, `tlm` (the ndp model's C++ da
 tlm/ndp/unit_ops.h) or `rtl` (the Verilated MAC unit, clocked in C++ inside the ndp
 model for every unit's stream); the units' timing is the ndp model's sequencer with
 unit_latency = the MAC unit's pipeline depth in both cases. `accel` is the
-accelerator's MAC units: functional (numpy), tlm (tlm/ndp/mac_unit_tlm.cpp) or rtl.
+accelerator's MAC units: functional (numpy), tlm (tlm/accel/ndp_gemv/mac_unit.cpp) or rtl.
 Every y is checked against numpy (int8: exactly; fp16: bit-exactly against the units'
 twin for the units and the accelerator, within the fp32 summation bound for the host).
 
@@ -36,12 +36,14 @@ import math
 from typing import Any
 
 import cosim
-from cosim.accel.ndp_mac import latency, rtl_datapath
+from cosim.accel.ndp_gemv.mac_unit import latency, rtl_datapath
+from cosim.accel.ndp_gemv.system import GemvAccelerator
 from cosim.accel.phase import between, snapshot
 from cosim.energy import fmt_energy
-from cosim.ndp_accel import GemvAccelerator
-from cosim.ndp_layout import GEMV_OUT
-from cosim.ndp_system import (
+from cosim.progress import report_progress
+from cosim.scenario import Config, Engine, Param, Scenario
+from cosim.system.ndp_layout import GEMV_OUT
+from cosim.system.ndp_system import (
     build_ndp_system,
     check_gemv,
     gemv_workload,
@@ -49,8 +51,6 @@ from cosim.ndp_system import (
     path_figures,
     system_figures,
 )
-from cosim.progress import report_progress
-from cosim.scenario import Config, Engine, Param, Scenario
 
 PATHS = ("ndp", "host", "accel")
 LABELS = {"ndp": "near-data", "host": "host", "accel": "accelerator"}
@@ -95,7 +95,7 @@ scenario = Scenario(
         "accel": Engine(
             ("functional", "tlm", "rtl"),
             default="tlm",
-            help="the accelerator's MAC units (rtl/ndp_mac_unit.sv and its twins)",
+            help="the accelerator's MAC units (rtl/ndp_gemv/ndp_mac_unit.sv and its twins)",
         ),
     },
 )
@@ -180,7 +180,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
             "model's C++ harness, without waveforms; --wave accel dumps the accelerator's "
             "first MAC unit (the same RTL)"
         )
-    info = cosim.dram.preset_info(cfg.memory)
+    info = cosim.system.dram.preset_info(cfg.memory)
     burst, tck = info["org"]["burst_bytes"], info["timing"]["tCK_ps"]
     xbytes = 2048
     ndp_params = (
@@ -191,7 +191,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     system = build_ndp_system(
         sim, memory=cfg.memory, units_per_channel=cfg.units_per_channel, ndp=ndp_params
     )
-    peak = cosim.dram.peak_bandwidth(cfg.memory)
+    peak = cosim.system.dram.peak_bandwidth(cfg.memory)
     units = cfg.accel_units or math.ceil(peak / (burst / (tck * 1e-12)))
     accel = GemvAccelerator(
         system,

@@ -14,9 +14,9 @@ TLM or RTL (`--engine s2ta=... --engine baseline=...`).
 Workload (seeded): a 3x3 convolution (stride 1, padding 1) of a height x width x cin
 post-ReLU int8 input (`act_density` nonzero) with cout int8 filters pruned offline to
 W-DBB `w_nnz`/8, lowered to an M x K x N GEMM (M = height*width, K = 9*cin, N = cout).
-The default, 8x8x32 -> 64, is a 64x288x64 GEMM: with K = 72 (cin = 8, the 64x72x64 of
-shared/ACCELERATORS.md) the per-tile control work (starting the job, moving the result
-tile: about 45 cycles) is as long as a tile's computation and hides most of the effect.
+The default, 8x8x32 -> 64, is a 64x288x64 GEMM: with K = 72 (cin = 8, a 64x72x64 GEMM)
+the per-tile control work (starting the job, moving the result tile: about 45 cycles) is
+as long as a tile's computation and hides most of the effect.
 
 Runs, in order, on the same system:
 1. S2TA: the host DMAs A (dense) and the W-DBB-compressed weights into the scratchpad,
@@ -43,7 +43,6 @@ from typing import Any
 import numpy as np
 
 import cosim
-from cosim.accel import costs
 from cosim.accel.phase import PhaseMeter
 from cosim.accel.s2ta import format as fmt
 from cosim.accel.s2ta.system import (
@@ -54,10 +53,10 @@ from cosim.accel.s2ta.system import (
     tiles_to_matrix,
 )
 from cosim.accel.s2ta.workload import make_conv_gemm
-from cosim.dma import Descriptor
 from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
+from cosim.system.dma import Descriptor
 
 SWEEP = (8, 4, 2, 1)
 IMPLS = ("functional", "tlm", "rtl")
@@ -272,8 +271,8 @@ def _results(cfg, acc, layer, fig, s2ta_ok, sa_ok, sweep_ok, c_s2ta, exact, dige
         "throughput_gops": 2 * m * k * n / (s["time"] * 1e-12) / 1e9,
     }
     extras = {
-        "energy_breakdown_pj": costs.by_component(s["energy"]),
-        "baseline_energy_breakdown_pj": costs.by_component(b["energy"]),
+        "energy_breakdown_pj": cosim.energy.by_component(s["energy"]),
+        "baseline_energy_breakdown_pj": cosim.energy.by_component(b["energy"]),
         "energy_events_pj": s["energy"],
         "baseline_energy_events_pj": b["energy"],
         "a_dbb_sweep": table,

@@ -1,4 +1,4 @@
-"""SPRINT (issue 8; shared/ACCELERATORS.md row 10): Yazdanbakhsh, Moradifirouzabadi, Li and
+"""SPRINT: Yazdanbakhsh, Moradifirouzabadi, Li and
 Kang, "Sparse Attention Acceleration with Synergistic In-Memory Pruning and On-Chip
 Recomputation", MICRO 2022 (arXiv 2209.00606), against dense attention on the same system.
 
@@ -14,9 +14,9 @@ One attention head (L = seq_len queries and keys, head dimension d, int8 Q, K, V
 - the recompute engine recomputes their scores exactly (int8) and folds them into a
   fixed-point online softmax and weighted sum of their V rows (Q8.8 outputs).
 Dense attention runs the same controller, filter, buffer and engine with every key
-surviving and no ReRAM access. Both run in one simulation (cosim.sprint_system); every
+surviving and no ReRAM access. Both run in one simulation (cosim.accel.sprint.system); every
 mask, filter entry and output is checked against its numpy twin (the crossbar twin
-cosim.reram.Crossbar, cosim.accel.sprint_engines.FetchFilterModel,
+cosim.system.reram.Crossbar, cosim.accel.sprint.engines.FetchFilterModel,
 cosim.accel.online_softmax: bit-exact), and the dense output against exact attention on
 the same int8 data within the fixed point's stated tolerance.
 
@@ -24,7 +24,7 @@ The report gives speed-up and energy against dense attention, the K/V records fe
 and the output error against exact attention (float64 on the float inputs) as the
 threshold and the ReRAM non-idealities vary (a sweep computed with the crossbar twin).
 Energies exclude DRAM refresh (background, reported separately). The workload is
-synthetic and seeded (cosim.sprint_workload: topic clusters, persistent query focus).
+synthetic and seeded (cosim.accel.sprint.workload: topic clusters, persistent query focus).
 The last line printed is one JSON object of the metrics.
 """
 
@@ -37,13 +37,9 @@ import numpy as np
 import cosim
 from cosim.accel.online_softmax import attend
 from cosim.accel.phase import PhaseMeter
-from cosim.accel.sprint_engines import FetchFilterModel
-from cosim.energy import fmt_energy
-from cosim.progress import report_progress
-from cosim.reram import Crossbar
-from cosim.scenario import Config, Engine, Param, Scenario
-from cosim.sprint_system import RunRecord, build_sprint_system, run_figures
-from cosim.sprint_workload import (
+from cosim.accel.sprint.engines import FetchFilterModel
+from cosim.accel.sprint.system import RunRecord, build_sprint_system, run_figures
+from cosim.accel.sprint.workload import (
     DEVICE_CASES,
     RERAM_T_READ_SOURCE,
     Attention,
@@ -56,6 +52,10 @@ from cosim.sprint_workload import (
     relative_error,
     topics,
 )
+from cosim.energy import fmt_energy
+from cosim.progress import report_progress
+from cosim.scenario import Config, Engine, Param, Scenario
+from cosim.system.reram import Crossbar
 
 #: Keep fractions of the accuracy sweep.
 SWEEP_KEEP = (0.1, 0.2, 0.3)
@@ -94,12 +94,12 @@ scenario = Scenario(
         "recompute": Engine(
             ("functional", "tlm", "rtl"),
             default="tlm",
-            help="digital recompute + online softmax (rtl/sprint_recompute.sv)",
+            help="digital recompute + online softmax (rtl/sprint/sprint_recompute.sv)",
         ),
         "filter": Engine(
             ("functional", "tlm", "rtl"),
             default="tlm",
-            help="fetch filter of the K/V buffer (rtl/sprint_fetch_filter.sv)",
+            help="fetch filter of the K/V buffer (rtl/sprint/sprint_fetch_filter.sv)",
         ),
     },
 )
@@ -398,7 +398,9 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         "survivors_per_query": survivors.tolist(),
         "notes": {
             "reram_t_read": RERAM_T_READ_SOURCE,
-            "workload": "synthetic (cosim.sprint_workload): topic clusters, persistent query focus",
+            "workload": (
+                "synthetic (cosim.accel.sprint.workload): topic clusters, persistent query focus"
+            ),
         },
     }
     return {**metrics, "report": report(cfg, f), "extras": extras}

@@ -4,7 +4,7 @@ Algorithm-Hardware Co-Optimized Framework for Accelerating N:M Sparse Transforme
 IEEE TVLSI 30(11), 2022).
 
 One run, one system (cosim.build_soc: host CPU, fabric, DMA, scratchpad, DRAM, plus the
-accelerator of cosim.accel.sta): the host rings the accelerator once per pass and waits
+accelerator of cosim.accel.sta.system): the host rings the accelerator once per pass and waits
 for its interrupt. Passes:
   1. the chosen N:M pattern, softmax on chip (the accelerator);
   2. dense weights on the same engine, softmax on chip (the baseline: the dense engine);
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 import cosim
-from cosim.accel import nm_sparse as nm
-from cosim.accel import sta
+from cosim.accel.sta import nm_sparse as nm
+from cosim.accel.sta import system as sta
 from cosim.energy import by_component, format_breakdown
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario

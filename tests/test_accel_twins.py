@@ -1,4 +1,4 @@
-"""Mixed abstraction, engine by engine (DESIGN.md principle 5): each STA and DFX engine as
+"""Mixed abstraction, engine by engine (docs/design.md, principle 5): each STA and DFX engine as
 functional, tlm and rtl behind one router gives bit-identical results to numpy; the TLM
 twin's timing error against the RTL is printed and kept under 10%; the twins refuse the
 same bad configuration."""
@@ -12,11 +12,11 @@ import pytest
 
 import cosim
 from cosim.accel import fixed_point as fxp
-from cosim.accel import fp16_tile as ft
-from cosim.accel import nm_sparse as nm
-from cosim.accel import softmax as smx
 from cosim.accel import stream_engine as se
-from cosim.accel import vector_unit as vu
+from cosim.accel.dfx import fp16_tile as ft
+from cosim.accel.dfx import vector_unit as vu
+from cosim.accel.sta import nm_sparse as nm
+from cosim.accel.sta import softmax_unit as smx
 
 CSR, DIN, DOUT = 0x1000, 0x10000, 0x20000
 IMPLS = ("functional", "tlm", "rtl")

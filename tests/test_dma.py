@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import cosim
-from cosim.dma import COMPLETED, IRQ_STATUS, STATUS, Descriptor, DmaDriver, chain
+from cosim.system.dma import COMPLETED, IRQ_STATUS, STATUS, Descriptor, DmaDriver, chain
 
 SRC, DST, REGS = 0x0, 0x10_0000, 0x4000_0000
 
@@ -84,7 +84,7 @@ def bad_source(sim: cosim.Simulation, stop_on_error: bool) -> dict[str, str]:
         d = Descriptor(src=0x7000_0000, dst=soc.SPAD, row_bytes=64)  # nothing mapped there
         try:
             await soc.dma_driver.run([d], at=soc.DESCRIPTORS)
-        except cosim.dma.DmaError as e:
+        except cosim.system.dma.DmaError as e:
             out["error"] = str(e)
 
     sim.run()
@@ -102,7 +102,7 @@ def poll_copy(sim: cosim.Simulation) -> dict[str, Any]:
         d = Descriptor(src=soc.DATA, dst=soc.SPAD, row_bytes=2048)
         out["status"] = await drv.run([d], at=soc.DESCRIPTORS)
         status = await soc.host.read32(soc.DMA + STATUS)
-        out["busy_after"] = bool(status & cosim.dma.STATUS_BUSY)
+        out["busy_after"] = bool(status & cosim.system.dma.STATUS_BUSY)
 
     sim.run()
     out["ok"] = bool((soc.scratchpad.array()[:2048] == 9).all()) and not out["busy_after"]
@@ -152,8 +152,8 @@ def test_lanes_overlap_transfers() -> None:
 
 
 def test_2d_strided_copy_from_dram_to_scratchpad() -> None:
-    data = cosim.soc.DRAM_BASE + cosim.soc.DESCRIPTOR_AREA
-    spad = cosim.soc.SPAD_BASE
+    data = cosim.system.soc.DRAM_BASE + cosim.system.soc.DESCRIPTOR_AREA
+    spad = cosim.system.soc.SPAD_BASE
     descs = [
         {
             "src": data + 100,
@@ -167,7 +167,7 @@ def test_2d_strided_copy_from_dram_to_scratchpad() -> None:
     for memory in ("ddr4_2400", "hbm2"):
         r = cosim.simulate(soc_copy, memory, descs)
         assert r.value["ok"]
-        assert r.value["status"] & cosim.dma.STATUS_DONE
+        assert r.value["status"] & cosim.system.dma.STATUS_DONE
         assert r.stat("dma.bytes") == 1200
         # Unaligned 100-byte rows split at 64-byte source boundaries: 2 or 3 bursts each.
         starts = [data + 100 + i * 1000 for i in range(12)]
@@ -175,8 +175,8 @@ def test_2d_strided_copy_from_dram_to_scratchpad() -> None:
 
 
 def test_chain_of_descriptors_and_interrupts() -> None:
-    data = cosim.soc.DRAM_BASE + cosim.soc.DESCRIPTOR_AREA
-    spad = cosim.soc.SPAD_BASE
+    data = cosim.system.soc.DRAM_BASE + cosim.system.soc.DESCRIPTOR_AREA
+    spad = cosim.system.soc.SPAD_BASE
     descs = [
         {"src": data, "dst": spad, "row_bytes": 256, "rows": 4, "src_stride": 512},
         {"src": data + 8192, "dst": spad + 4096, "row_bytes": 1024},
@@ -226,7 +226,7 @@ def test_start_while_busy_is_a_register_error() -> None:
 def test_driver_without_interrupt_polls_status() -> None:
     r = cosim.simulate(poll_copy)
     assert r.value["ok"]
-    assert r.value["status"] & cosim.dma.STATUS_DONE
+    assert r.value["status"] & cosim.system.dma.STATUS_DONE
     assert r.stat("dma.irqs") == 0 and r.stat("host.irqs") == 0
     # START, DESC_LO/HI, IRQ_ENABLE writes, the descriptor, then STATUS reads until done.
     assert r.stat("host.loads") >= 2

@@ -228,7 +228,7 @@ def bad_config(sim: cosim.Simulation, **params: Any) -> None:
 
 
 def test_presets_carry_their_jedec_sources() -> None:
-    presets = cosim.dram.presets()
+    presets = cosim.system.dram.presets()
     assert set(presets) == {"ddr4_2400", "lpddr4_3200", "hbm2", "hbm3"}
     assert "JESD79-4" in presets["ddr4_2400"]["source"]
     assert "JESD209-4" in presets["lpddr4_3200"]["source"]
@@ -238,10 +238,10 @@ def test_presets_carry_their_jedec_sources() -> None:
     # JESD79-4 rounding: nCK = floor(t / 0.8333 ns + 0.974).
     assert (t["tRAS"], t["tFAW"], t["tCCD_L"], t["tRFC"], t["tREFI"]) == (39, 26, 6, 420, 9360)
     # Peak: 64-byte burst every 4 clocks of 833 ps.
-    assert cosim.dram.peak_bandwidth("ddr4_2400", 1) == pytest.approx(64 / (4 * 833e-12))
-    assert cosim.dram.peak_bandwidth("hbm2", 1) == pytest.approx(16e9)
-    assert cosim.dram.peak_bandwidth("hbm3", 1) == pytest.approx(25.6e9)
-    assert cosim.dram.peak_bandwidth("lpddr4_3200", 1) == pytest.approx(6.4e9)
+    assert cosim.system.dram.peak_bandwidth("ddr4_2400", 1) == pytest.approx(64 / (4 * 833e-12))
+    assert cosim.system.dram.peak_bandwidth("hbm2", 1) == pytest.approx(16e9)
+    assert cosim.system.dram.peak_bandwidth("hbm3", 1) == pytest.approx(25.6e9)
+    assert cosim.system.dram.peak_bandwidth("lpddr4_3200", 1) == pytest.approx(6.4e9)
 
 
 @pytest.mark.parametrize(
@@ -362,7 +362,7 @@ def test_refresh_blocks_a_read_for_trfc() -> None:
 def test_streaming_read_reaches_peak_bandwidth(preset) -> None:
     r = cosim.simulate(stream, preset, 20000, refresh=False, channels=1)
     s = r.flat_stats()
-    peak = cosim.dram.peak_bandwidth(preset, 1)
+    peak = cosim.system.dram.peak_bandwidth(preset, 1)
     assert s["mem.peak_bandwidth"] == pytest.approx(peak)
     # Back-to-back bursts alternating bank groups (tCCD_S = burst): only the first
     # activations and the pipeline fill are lost.
@@ -373,7 +373,7 @@ def test_streaming_read_reaches_peak_bandwidth(preset) -> None:
 def test_refresh_costs_trfc_over_trefi_of_streaming_bandwidth() -> None:
     r = cosim.simulate(stream, "ddr4_2400", 40000)
     s = r.flat_stats()
-    peak = cosim.dram.peak_bandwidth("ddr4_2400", 1)
+    peak = cosim.system.dram.peak_bandwidth("ddr4_2400", 1)
     expected = 1 - DDR4["RFC"] / DDR4["REFI"]  # 95.5 %
     assert s["mem.bandwidth"] / peak == pytest.approx(expected, abs=0.01)
     sim_ps = 40000 * 64 / s["mem.bandwidth"] * 1e12
@@ -391,7 +391,7 @@ def test_random_traffic_misses_rows_and_pays_for_it() -> None:
     s = r.flat_stats()
     assert s["mem.row_hit_rate"] < 0.05
     # Each random access needs its row activated: far below the streaming bandwidth.
-    assert s["mem.bandwidth"] < 0.75 * cosim.dram.peak_bandwidth("ddr4_2400", 1)
+    assert s["mem.bandwidth"] < 0.75 * cosim.system.dram.peak_bandwidth("ddr4_2400", 1)
     assert s["mem.cmd.act"] >= 0.95 * 5000
 
 

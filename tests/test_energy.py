@@ -80,8 +80,8 @@ def test_defaults_are_the_documented_figures_with_sources() -> None:
     assert t["dram_read_32b"].scaling == "fixed"
     assert t["hbm2_interface_bit"].default_pj == 3.9
     assert t["ddr4_interface_bit"].default_pj == 15.0
-    assert "ACCELERATORS.md" in t["hbm2_interface_bit"].source
-    for preset in cosim.dram.presets():
+    assert "O'Connor" in t["hbm2_interface_bit"].source
+    for preset in cosim.system.dram.presets():
         for what in ("act", "rd", "wr", "ref", "io"):
             e = t[f"dram.{preset}.{what}"]
             assert e.source and e.default_pj > 0 and e.scaling == "fixed"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import cosim
-from cosim.host import HostCpu, InterruptLine
+from cosim.system.host import HostCpu, InterruptLine
 
 
 def build(sim: cosim.Simulation, **host: Any) -> tuple[HostCpu, Any]:

@@ -1,4 +1,4 @@
-"""The serial link model (tlm/link.cpp) and rings of it (cosim.link): serialisation at
+"""The serial link model (tlm/link.cpp) and rings of it (cosim.system.link): serialisation at
 the link's bandwidth, in-order queueing, the one-hop latency, delivery into the
 receiver's memory, arrival events, energy per bit, and refused reads."""
 
@@ -9,7 +9,7 @@ import pytest
 
 import cosim
 from cosim import ns
-from cosim.link import LinkReceiver, ring, serial_link
+from cosim.system.link import LinkReceiver, ring, serial_link
 
 TX, RX = 0x1000_0000, 0x2000_0000
 

@@ -1,4 +1,4 @@
-"""Mixed abstraction (DESIGN.md principle 5): the systolic array's functional, TLM and
+"""Mixed abstraction (docs/design.md, principle 5): the systolic array's functional, TLM and
 RTL implementations swapped in one system give identical numbers; the TLM twin's
 timing error against the RTL is measured and reported."""
 

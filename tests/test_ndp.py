@@ -18,9 +18,9 @@ import pytest
 
 import cosim
 from cosim import ParameterError, SimulationError, TlmError, ns
-from cosim.ndp import CMD, DTYPE, GEMV, KIND, LAYOUT, STATUS, A, B, D, M, N
-from cosim.ndp_layout import Layout, reference_elementwise, reference_gemv, reference_sum
-from cosim.ndp_system import build_ndp_system
+from cosim.system.ndp import CMD, DTYPE, GEMV, KIND, LAYOUT, STATUS, A, B, D, M, N
+from cosim.system.ndp_layout import Layout, reference_elementwise, reference_gemv, reference_sum
+from cosim.system.ndp_system import build_ndp_system
 
 CL, CWL, RCD, RP, RAS, RC, RTP, WR = 14, 4, 14, 14, 34, 48, 4, 16
 RRD_S, RRD_L, FAW, CCD_L, RFC, BURST = 4, 6, 30, 4, 260, 2

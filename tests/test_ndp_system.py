@@ -1,4 +1,4 @@
-"""Near-data GEMV against the same GEMV on the host, in one simulation (issue 5): results
+"""Near-data GEMV against the same GEMV on the host, in one simulation: results
 equal to numpy, and time, bandwidth and energy of both paths checked against what the
 mechanism implies (internal bank bandwidth above the interface's peak, no interface
 energy for the operands the units read, the host paying interface, fabric and compute).
@@ -10,7 +10,7 @@ import pytest
 
 import cosim
 from cosim import energy
-from cosim.ndp_system import FABRIC_BIT_PJ, ndp_vs_host
+from cosim.system.ndp_system import FABRIC_BIT_PJ, ndp_vs_host
 
 ITEMSIZE = {"int8": 1, "fp16": 2}
 
@@ -24,7 +24,7 @@ def test_near_data_and_host_gemv_in_one_run(m: int, n: int, dtype: str, memory: 
     v = r.value
     assert v["golden_ok"], (v["check_ndp"], v["check_host"])
     ndp, host, cmd = v["ndp"], v["host"], v["command"]
-    preset = cosim.dram.preset_info(memory)
+    preset = cosim.system.dram.preset_info(memory)
     channels, burst = preset["org"]["channels"], preset["org"]["burst_bytes"]
     a_bytes = m * n * ITEMSIZE[dtype]
     x_bytes = n * ITEMSIZE[dtype]

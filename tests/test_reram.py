@@ -11,7 +11,7 @@ import pytest
 
 import cosim
 from cosim import ParameterError, SimulationError, ns
-from cosim.reram import Crossbar, TileDriver, quantize
+from cosim.system.reram import Crossbar, TileDriver, quantize
 
 
 def workload(

@@ -219,7 +219,7 @@ def test_uses_the_wheel_and_the_distribution_systemc():
     ],
 )
 def test_rtl_is_lint_clean(top, params):
-    """Every block passes `verilator --lint-only -Wall` (DESIGN.md: rtl/ lint clean)."""
+    """Every block passes `verilator --lint-only -Wall` (docs/design.md)."""
     args = [f'-G{k}="{v}"' if isinstance(v, str) else f"-G{k}={v}" for k, v in params.items()]
     cmd = [str(vl.executable()), "--lint-only", "-Wall", "-y", str(REPO / "rtl"), *args]
     r = subprocess.run(

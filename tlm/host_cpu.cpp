@@ -1,5 +1,5 @@
 // host_cpu: the cost model of a host core that runs a driver written as a Python
-// coroutine (cosim.host.HostCpu wraps it), plus a roofline model of running a kernel on
+// coroutine (cosim.system.host.HostCpu wraps it), plus a roofline model of running a kernel on
 // the host itself.
 //
 // Driver side: every access the driver makes goes through 'cpu_side' -> 'bus' and pays
@@ -152,7 +152,7 @@ ModelSpec host_cpu_spec() {
   s.name = "host_cpu";
   s.summary = "Host core: cost of a Python driver (accesses, ops, interrupts) and a roofline compute mode";
   s.doc =
-      "Bind a Python socket to 'cpu_side' and 'bus' to the fabric (cosim.host.HostCpu does "
+      "Bind a Python socket to 'cpu_side' and 'bus' to the fabric (cosim.system.host.HostCpu does "
       "both). Each access pays access_cycles on top of the memory system's latency; "
       "ops(n) costs n * cpi cycles; an interrupt irq_latency. Host-compute mode: "
       "time = max(flops / (peak_flops * compute_efficiency), bytes / (memory_bandwidth * "
@@ -165,7 +165,7 @@ ModelSpec host_cpu_spec() {
       "irq_latency 1 us and 300 instructions per interrupt (an OS interrupt path) are "
       "assumptions to set from the platform. "
       "Energy: Horowitz ISSCC 2014 (instruction ~70 pJ, fp32 mult/add) and the DDR4 interface "
-      "energy of shared/ACCELERATORS.md.";
+      "energy (docs/energy.md).";
   s.params = {
       float_param("clock_hz", 2e9, 1e6, 1e11, "Hz", "core clock"),
       float_param("cpi", 1.0, 0.01, 1000.0, "cycles", "cycles per driver operation"),
@@ -190,7 +190,7 @@ const RegisterModel reg_host_cpu(host_cpu_spec());
 
 void bind_host_cpu(nanobind::module_& m) {
   namespace nb = nanobind;
-  nb::class_<HostCpu, Model>(m, "HostCpuModel", "The 'host_cpu' model (see cosim.host.HostCpu).")
+  nb::class_<HostCpu, Model>(m, "HostCpuModel", "The 'host_cpu' model (see cosim.system.host.HostCpu).")
       .def("ops", &HostCpu::ops, nb::arg("n"), "Charge n driver operations; returns their time in ps.")
       .def("take_irq", &HostCpu::take_irq, "Charge taking an interrupt; returns its latency in ps.")
       .def("kernel",

@@ -7,7 +7,7 @@
 // rx_base + the write's address. The sender is released when its last byte has left
 // (the annotated delay); the data lands in the receiver's memory with the delivery time
 // annotated (loosely timed), and the 'delivered' event is notified at the delivery time
-// of every message, so a receiver counts arrivals (cosim.link.LinkReceiver). Reads are
+// of every message, so a receiver counts arrivals (cosim.system.link.LinkReceiver). Reads are
 // refused. Energy: `bit_energy` per bit sent.
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
@@ -110,7 +110,7 @@ ModelSpec spec() {
       "Writes to 'tx' are messages: each occupies the link for bytes/bandwidth after the previous one, arrives "
       "`latency` later and is written through 'rx' at rx_base + address; the sender is released when its last "
       "byte left; 'delivered' is notified at every arrival. Rings of devices are built from these "
-      "(cosim.link.ring).";
+      "(cosim.system.link.ring).";
   s.source =
       "Defaults: 100 Gb/s (12.5 GB/s) as DFX's QSFP28 links (Hong et al., MICRO 2022); the 500 ns one-hop "
       "latency (serialisers, cable, the receiver's link layer) is an assumption to set from the platform.";

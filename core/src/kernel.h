@@ -1,6 +1,6 @@
 // Internal: the state that ties the SystemC kernel to Python in this process.
 //
-// One simulation per process (DESIGN.md principle 4): SystemC cannot elaborate twice,
+// One simulation per process (docs/design.md, principle 4): SystemC cannot elaborate twice,
 // so there is exactly one Kernel, and it is never destroyed (SystemC objects must not be
 // torn down under Python's interpreter shutdown).
 #pragma once

@@ -11,7 +11,7 @@ an accelerator on a SoC (docs/accelerators.md):
 - cosim.accel.phase: energy, stats and time of a phase of a run (every scenario);
 - cosim.accel.eie, cosim.accel.s2ta: the EIE and S2TA accelerators;
 - cosim.accel.stream_engine, cosim.accel.control: the two-stream engine shape and the
-  controller pieces of STA and DFX (docs/sta-dfx.md).
+  controller pieces of STA and DFX (docs/accelerators/sta.md, dfx.md).
 """
 
 from __future__ import annotations

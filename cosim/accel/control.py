@@ -1,7 +1,7 @@
 """Pieces an accelerator's on-chip controller is built from, for any accelerator model:
 
 - `ControllerPort`: the controller's initiator socket with the register helpers
-  cosim.dma.DmaDriver expects of a host (so the controller can program a DMA itself);
+  cosim.system.dma.DmaDriver expects of a host (so the controller can program a DMA itself);
   cosim.accel.device.Sequencer is one;
 - `Doorbell`: host-visible command registers (a Python TLM target) that start the
   controller, and a completion interrupt the host waits on;
@@ -25,7 +25,7 @@ import numpy as np
 
 import cosim
 from cosim import _core
-from cosim.host import InterruptLine
+from cosim.system.host import InterruptLine
 
 
 class ControllerPort:

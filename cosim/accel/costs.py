@@ -6,7 +6,7 @@ the accelerator's energy model turns counts into energy through the shared energ
 
     define_entries(sim)                                    # the entries below, once
     key = define_sram(sim, "eie.spmat", width_bits=64, capacity_bytes=64 << 10)
-    charge(sim, "eie", "spmat_read", key, words_read)      # count x table entry
+    cosim.energy.charge(sim, "eie", "spmat_read", key, words_read)  # count x entry
 
 Memories, the host and the DRAM already charge their own events (tlm/); per-phase energy
 is the difference of two snapshots of the whole breakdown (cosim.accel.phase).
@@ -86,21 +86,3 @@ def define_sram(sim: Any, name: str, *, width_bits: int, capacity_bytes: int) ->
         doc=f"one {width_bits}-bit access of a {capacity_bytes // 1024} KB SRAM",
     )
     return key
-
-
-def charge(sim: Any, component: str, kind: str, key: str, count: int | float) -> None:
-    """Count `count` events of `kind` for `component`, charged at table entry `key`."""
-    n = round(count)
-    if n < 0:
-        raise ValueError(f"energy event {component}.{kind}: count must be >= 0, got {count}")
-    if n:
-        sim.energy.event(component, kind, key, kind.replace("_", " ")).add(n)
-
-
-def by_component(parts: dict[str, float]) -> dict[str, float]:
-    """A 'component.kind' breakdown (cosim.accel.phase.Phase.flat) summed per component."""
-    out: dict[str, float] = {}
-    for key, pj in parts.items():
-        comp = key.rsplit(".", 1)[0]
-        out[comp] = out.get(comp, 0.0) + pj
-    return out

@@ -14,7 +14,7 @@ by a power of two, also for negative numbers):
   fx_to_fp16(x)     x / 2^16 to the nearest binary16, ties to even (every fx value is in
                     range; values below 2^-14 are exact subnormals).
   softmax_q16(x, mult, shift)
-                    the streaming softmax core (rtl/softmax_core.sv):
+                    the streaming softmax core (rtl/common/softmax_core.sv):
                       u = sat32((x * mult) >> shift)          scaled scores, log2 domain, Q.16
                       m = max(u);  d = m - u                  d >= 0
                       e = exp2neg(d) = poly(d & 0xffff) >> (d >> 16)   (0 if d >> 16 >= 17)

@@ -1,6 +1,6 @@
 """Fixed-point online softmax and attention-weighted sum: the arithmetic specification the
-numpy, C++ and SystemVerilog twins implement bit for bit (rtl/exp2_neg.sv,
-rtl/sprint_recompute.sv, tlm/accel/sprint_recompute_tlm.cpp).
+numpy, C++ and SystemVerilog twins implement bit for bit (rtl/common/exp2_neg.sv,
+rtl/sprint/sprint_recompute.sv, tlm/accel/sprint/recompute.cpp).
 
 One pass over (score, value row) pairs, as in Milakov & Gimelshein, "Online normalizer
 calculation for softmax" (2018): a running maximum m, a running sum of weights and
@@ -64,7 +64,7 @@ LUT = exp2_lut()
 
 
 def lut_sv() -> str:
-    """The table as the SystemVerilog case body rtl/exp2_neg.sv holds (the test suite
+    """The table as the SystemVerilog case body rtl/common/exp2_neg.sv holds (the test suite
     checks the file against this function, so the two cannot drift)."""
     lines = [f"      8'd{f}: entry = 16'd{int(v)};" for f, v in enumerate(LUT)]
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import cosim
+from cosim import energy
 
 #: Event kinds that are background energy, not the work of a phase: DRAM refresh.
 BACKGROUND_KINDS: tuple[str, ...] = ("ref",)
@@ -70,7 +71,7 @@ class Phase:
 
     def by_component(self) -> dict[str, float]:
         """The phase's energy summed per component (pJ)."""
-        return {c: sum(k.values()) for c, k in self.energy.items()}
+        return energy.by_component(self.energy)
 
     def flat(self) -> dict[str, float]:
         """The phase's energy by 'component.kind' (pJ)."""

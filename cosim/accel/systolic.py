@@ -1,5 +1,5 @@
 """The dense int8 systolic array engine, with three interchangeable implementations
-behind one interface (DESIGN.md principle 5):
+behind one interface (docs/design.md, principle 5):
 
 - "functional": numpy, untimed (every transaction completes in zero time);
 - "tlm": tlm/systolic_array.cpp, approximately timed C++;

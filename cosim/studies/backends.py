@@ -2,7 +2,7 @@
 
 Every backend runs the same task, `cosim.studies.sweep.run_point`, which runs one point
 in a fresh simulation worker process through cosim.simulate (one elaboration per
-process, DESIGN.md principle 4) and returns its PointRecord. A backend only decides
+process, docs/design.md, principle 4) and returns its PointRecord. A backend only decides
 which machine and thread call it:
 
 - local: `workers` threads of the driver, each waiting on its own simulation worker.

@@ -1,4 +1,4 @@
-"""cocotb unit test of rtl/exp2_neg.sv: every table entry and shifts up to and past the
+"""cocotb unit test of rtl/common/exp2_neg.sv: every table entry and shifts up to and past the
 zero point, against cosim.accel.online_softmax.exp2neg (vectors from the pytest wrapper)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """cocotb unit test of the combinational floating-point helpers of the near-bank MAC unit:
-rtl/fp32_add.sv (binary32 a + b, round to nearest even) and rtl/fp16_mul_fp32.sv (the
+rtl/common/fp32_add.sv (binary32 a + b, round to nearest even) and rtl/common/fp16_mul_fp32.sv (the
 exact binary32 product of two binary16 values).
 
 The vectors and the expected results come from the pytest wrapper (numpy float32

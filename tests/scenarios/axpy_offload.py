@@ -8,7 +8,7 @@ and spending HOST_CYCLES_PER_ELEMENT clocks per element. Cycles, DRAM traffic an
 transaction counts come from the simulation; energy from those counts and the per-op
 energies below. Both results are checked against numpy.
 
-Used by the tests of the scenario contract, the CLI, sweeps and reports (issue 7) until
+Used by the tests of the scenario contract, the CLI, sweeps and reports until
 accelerator scenarios exist.
 """
 
@@ -29,7 +29,7 @@ HOST_WORD = 8  # bytes per host load/store
 HOST_CYCLES_PER_ELEMENT = 4  # load x, load y, multiply-add, store
 BYTES_PER_BEAT, BEAT_TIME = 16, ns(1.25)  # DRAM data path: 12.8 GB/s
 
-# Energies per operation at 45 nm (Horowitz, ISSCC 2014; shared/ACCELERATORS.md).
+# Energies per operation at 45 nm (Horowitz, ISSCC 2014).
 PJ_DRAM_PER_BIT = 640 / 32  # 32-bit DRAM read: 640 pJ
 PJ_MULT32, PJ_ADD32 = 3.1, 0.1
 PJ_SRAM32 = 5.0  # 32-bit read of an 8 KB SRAM (the engine's tile buffer)

@@ -1,6 +1,6 @@
 // The exp2 table of the fixed-point online softmax (cosim/accel/online_softmax.py holds
 // the specification: LUT[f] = round(2^15 * 2^(-f/256)); the tests check this copy, and
-// the one in rtl/exp2_neg.sv, against its exp2_lut()).
+// the one in rtl/common/exp2_neg.sv, against its exp2_lut()).
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // Fixed-point and FP16 numerics of the accelerator engines, bit for bit as specified in
 // cosim/accel/fixed_point.py (softmax core, fp16 <-> fx, LayerNorm, GELU, add) and
-// cosim/accel/fp16_tile.py (FP16 products, FP32 sums, FP32 -> FP16), shared by the TLM
+// cosim/accel/dfx/fp16_tile.py (FP16 products, FP32 sums, FP32 -> FP16), shared by the TLM
 // twins in tlm/accel/. Arithmetic right shifts of negative values floor (C++20 defines
 // it; GCC and Clang have always done so for C++17).
 #pragma once

@@ -1,6 +1,6 @@
 // The fixed-point online softmax and attention-weighted sum of cosim/accel/online_softmax.py
 // (which holds the specification) in C++, bit for bit: the arithmetic of the TLM twin of
-// rtl/sprint_recompute.sv.
+// rtl/sprint/sprint_recompute.sv.
 #pragma once
 
 #include <algorithm>

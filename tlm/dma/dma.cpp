@@ -2,7 +2,7 @@
 // completion interrupt.
 //
 // A driver writes descriptors to memory, the address of the first into DESC_ADDR and
-// START into CTRL (cosim/dma.py packs descriptors and drives it). The engine fetches
+// START into CTRL (cosim/system/dma.py packs descriptors and drives it). The engine fetches
 // each descriptor over its own initiator port, splits every row into bursts of at most
 // `burst_bytes` that do not cross a burst-aligned source boundary, and moves them with
 // `lanes` engines in parallel (each: read a burst, then write it), i.e. up to `lanes`
@@ -350,7 +350,7 @@ ModelSpec dma_spec() {
   s.name = "dma";
   s.summary = "Descriptor DMA: chained 2-D strided transfers, parallel lanes, completion interrupt";
   s.doc =
-      "Program through the 'control' registers (see tlm/dma/dma.cpp or cosim.dma): descriptors "
+      "Program through the 'control' registers (see tlm/dma/dma.cpp or cosim.system.dma): descriptors "
       "in memory give src, dst, row_bytes, rows, src/dst strides, next and an interrupt flag. "
       "Each row is split into bursts of at most burst_bytes (not crossing a burst-aligned "
       "source boundary); `lanes` engines move bursts in parallel (read, then write). Events: "

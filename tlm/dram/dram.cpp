@@ -594,7 +594,7 @@ ModelSpec dram_spec() {
   s.name = "dram";
   s.summary = "JEDEC DRAM/HBM: per-channel FR-FCFS controller and device timing, refresh, energy";
   s.doc =
-      "Presets DDR4-2400, LPDDR4-3200, HBM2, HBM3 (see cosim.dram.presets()). Requests are "
+      "Presets DDR4-2400, LPDDR4-3200, HBM2, HBM3 (see cosim.system.dram.presets()). Requests are "
       "split into bursts, mapped to channel/rank/bank group/bank/row/column by `mapping` "
       "(fields ro, ra, bg, ba, co, ch, most significant first) and scheduled FR-FCFS with "
       "open, closed or adaptive page policy under the JEDEC timing rules (tRCD, tRP, tRAS, "
@@ -607,7 +607,7 @@ ModelSpec dram_spec() {
   s.source =
       "JESD79-4 (DDR4), JESD209-4 (LPDDR4), JESD235 (HBM2), JESD238 (HBM3) timing; per-"
       "command energy from device currents with Micron TN-40-07; see each preset's source "
-      "(cosim.dram.preset_info(name)).";
+      "(cosim.system.dram.preset_info(name)).";
   std::vector<std::string> names = dram::preset_names();
   s.params = {
       string_param("preset", "ddr4_2400", names, "device and speed grade: " + preset_choices_doc()),

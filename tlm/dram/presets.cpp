@@ -80,7 +80,7 @@ Preset ddr4_2400() {
   e.devices = 8;
   e.idd_source = "Micron MT40A1G8 (8 Gb x8 DDR4) datasheet, -083E: IDD0 48, IDD2N 34, IDD3N 43, "
                  "IDD4R 135, IDD4W 123, IDD5B 250 mA at VDD 1.2 V (VPP current not included)";
-  e.io_source = "ddr4_interface_bit (shared/ACCELERATORS.md, 15 pJ/bit for a row-hit access) "
+  e.io_source = "ddr4_interface_bit (15 pJ/bit for a row-hit access) "
                 "minus the core read energy per bit, so a streaming read costs 15 pJ/bit";
   return p;
 }
@@ -196,7 +196,7 @@ Preset hbm2() {
                  "IEEE CAL 2020): IDD0 65, IDD2N 40, IDD3N 55, IDD4R 390, IDD4W 500, IDD5AB 250 "
                  "mA at 1.2 V; a pseudo channel is charged half (half the page, half the "
                  "data per burst)";
-  e.io_source = "hbm2_interface_bit (shared/ACCELERATORS.md, 3.9 pJ/bit) minus the core read "
+  e.io_source = "hbm2_interface_bit (O'Connor et al. MICRO 2017, 3.9 pJ/bit) minus the core read "
                 "energy per bit, so a streaming read costs 3.9 pJ/bit";
   return p;
 }

@@ -1,5 +1,5 @@
 // Where near-data units find their operands: the data layout contract between a host
-// driver (cosim/ndp_layout.py lays data out by the same rules) and the units.
+// driver (cosim/system/ndp_layout.py lays data out by the same rules) and the units.
 //
 // Units. A channel (an HBM pseudo channel) of B banks has U units; unit u owns the
 // B/U banks with flat indices u*B/U .. (u+1)*B/U - 1 (flat = bank group * banks per

@@ -5,7 +5,7 @@
 // The model attaches to an existing dram model (parameter `memory`, its full name): the
 // units work on that model's bytes, at its addresses, under its timing parameters
 // (tlm/dram/access.h). The host writes operands through the normal memory path, laid out
-// as tlm/ndp/layout.h describes (cosim/ndp_layout.py does it), registers each region
+// as tlm/ndp/layout.h describes (cosim/system/ndp_layout.py does it), registers each region
 // (LAYOUT) and issues commands; the units read and write their banks internally
 // (tlm/ndp/sequencer.h for the timing, tlm/ndp/unit_ops.h for the arithmetic) and the
 // model notifies 'done'.
@@ -308,7 +308,7 @@ class Ndp : public Model {
     if (it == regions_.end())
       throw std::invalid_argument(std::string(what) + " = " + hex(addr) + ": no " + kind_name(kind) +
                                   " is laid out for the units at that address (lay it out with "
-                                  "cosim.ndp_layout and register it with LAYOUT); " +
+                                  "cosim.system.ndp_layout and register it with LAYOUT); " +
                                   region_list());
     const Region& r = it->second;
     const bool same = r.kind == kind && r.dtype == dtype && r.m == m && (kind == Kind::Vector || r.n == n);
@@ -753,7 +753,7 @@ ModelSpec ndp_spec() {
   s.doc =
       "Attaches to the dram model named by `memory` and adds units_per_channel units to each "
       "of its channels (pseudo channels), each owning banks/units_per_channel banks. The host "
-      "lays operands out for the units (cosim.ndp_layout), registers them and issues commands "
+      "lays operands out for the units (cosim.system.ndp_layout), registers them and issues commands "
       "through the registers (address map in tlm/ndp/ndp.cpp); the units read their banks "
       "internally (no data-bus transfer, no interface energy) under the dram's JEDEC timing "
       "(tRCD, tRAS, tRP, tRC, tCCD_L per bank, tRRD_S/L and tFAW per channel, refresh) and "
@@ -784,7 +784,7 @@ ModelSpec ndp_spec() {
                  "assumption: a few ns, as for the reram_tile's buffers"),
       string_param("datapath", "", {},
                    "'' computes GEMV with the units' C++ datapath (unit_ops.h); the path of an "
-                   "rtl/ndp_mac_unit.sv library (cosim.rtl.build) runs it on that RTL instead, "
+                   "rtl/ndp_gemv/ndp_mac_unit.sv library (cosim.rtl.build) runs it on that RTL instead, "
                    "with unit_latency equal to the RTL's pipeline depth"),
   };
   s.ports = {{"target", PortKind::TlmTarget, "registers and the vector buffer", false},
@@ -818,7 +818,7 @@ DType dtype_of(const std::string& s) {
 }
 
 void bind_ndp(nb::module_& m) {
-  nb::class_<Ndp, Model>(m, "NdpModel", "The 'ndp' model (see cosim.ndp.NdpDriver).")
+  nb::class_<Ndp, Model>(m, "NdpModel", "The 'ndp' model (see cosim.system.ndp.NdpDriver).")
       .def_prop_ro("last_error", &Ndp::last_error, "why the last command failed ('' if it did not)")
       .def_prop_ro("memory_name", [](Ndp& n) { return n.memory().instance_name(); })
       .def_prop_ro("datapath", &Ndp::datapath, "the RTL datapath library ('' for the C++ datapath)")

@@ -51,7 +51,7 @@ rtl::Pin& RtlMacDatapath::pin(const char* name) {
   rtl::Pin* p = model_->find(name);
   if (p == nullptr)
     throw std::invalid_argument("datapath library '" + library_ + "' has no pin '" + name +
-                                "' (it must be an rtl/ndp_mac_unit.sv build)");
+                                "' (it must be an rtl/ndp_gemv/ndp_mac_unit.sv build)");
   return *p;
 }
 

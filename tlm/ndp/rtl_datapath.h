@@ -1,4 +1,4 @@
-// The near-data units' GEMV datapath run on RTL: a Verilated rtl/ndp_mac_unit.sv (built
+// The near-data units' GEMV datapath run on RTL: a Verilated rtl/ndp_gemv/ndp_mac_unit.sv (built
 // by cosim.rtl.build, loaded from its library) clocked here in C++ as a plain harness,
 // one beat per cycle, for each unit's stream of A. The ndp model uses it in place of
 // gemv_unit (unit_ops.h) when its `datapath` parameter names such a library; the bank

@@ -1,5 +1,5 @@
 // What the near-data units compute, bit for bit, on the unit streams of tlm/ndp/layout.h.
-// cosim/ndp_layout.py holds the numpy twins (reference_*), which follow the same order of
+// cosim/system/ndp_layout.py holds the numpy twins (reference_*), which follow the same order of
 // operations so results can be compared exactly.
 //
 // Lanes. A unit's datapath is one burst wide: lanes = burst bytes / element bytes

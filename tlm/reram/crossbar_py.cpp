@@ -1,4 +1,4 @@
-// Python access to the crossbar model itself (cosim.reram.Crossbar), without a
+// Python access to the crossbar model itself (cosim.system.reram.Crossbar), without a
 // simulation: for accuracy/energy studies of the analog array on its own.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>

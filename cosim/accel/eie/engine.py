@@ -2,13 +2,13 @@
 implementations behind the same ports (docs/accelerators.md):
 
 - "functional": EieFunctional below, numpy, untimed;
-- "tlm": tlm/eie.cpp (model 'eie_tlm'), approximately timed;
-- "rtl": rtl/eie.sv (eie_pe.sv, eie_lnzd.sv), Verilated behind bridges.
+- "tlm": tlm/accel/eie/eie.cpp (model 'eie_tlm'), approximately timed;
+- "rtl": rtl/eie/eie.sv (eie_pe.sv, eie_lnzd.sv), Verilated behind bridges.
 
 Ports: `csr` (32-bit registers, REGISTERS), `ld` (load-stream beats of 8 bytes: codebook,
 pointers, matrix words; see format.py), `act` (activation beats of 16 int16), `out`
 (result beats of `pes` int32) and the `done` event. The register map, the load protocol
-and the job semantics are documented in rtl/eie.sv; the three twins follow it, counters
+and the job semantics are documented in rtl/eie/eie.sv; the three twins follow it, counters
 included (the functional twin reports 0 for the timing counters: busy and stall cycles).
 """
 
@@ -96,7 +96,7 @@ def config_word(
 
 
 class EieFunctional:
-    """The numpy twin: the register map, load protocol and jobs of rtl/eie.sv, untimed."""
+    """The numpy twin: the register map, load protocol and jobs of rtl/eie/eie.sv, untimed."""
 
     def __init__(self, geometry: fmt.EieGeometry, done: Any) -> None:
         g = self.geo = geometry

@@ -19,7 +19,7 @@ read, as the paper's 64-bit sparse-matrix SRAM). In the dense baseline mode ever
 row of a column is stored as a bare 4-bit index (16 per word, nibble e % 16 of word
 e // 16), column after column.
 
-Load stream packets (64-bit little-endian beats, see rtl/eie.sv): a header beat
+Load stream packets (64-bit little-endian beats, see rtl/eie/eie.sv): a header beat
 [1:0] target, [15:8] PE (255 = every PE), [39:16] start address, [63:40] data beats,
 then the data beats: pointer pairs (two 32-bit pointers), matrix words, or four int16
 codebook entries.

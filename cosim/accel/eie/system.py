@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from cosim import energy
 from cosim.accel import costs
 from cosim.accel.device import Accelerator, AcceleratorDriver, Sequencer, split64
 from cosim.accel.eie import format as fmt
@@ -112,7 +113,7 @@ class EieEnergyModel:
 
     def charge(self, d: dict[str, int]) -> None:
         for kind, (key, n) in self.events(d, self.geometry.pes).items():
-            costs.charge(self.sim, self.component, kind, key, n)
+            energy.charge(self.sim, self.component, kind, key, n)
 
     def energy_pj(self, d: dict[str, int]) -> float:
         """What counter increases d cost, without charging them (for what-if factors)."""

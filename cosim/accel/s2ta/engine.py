@@ -2,12 +2,12 @@
 interchangeable implementations behind the same ports (docs/accelerators.md):
 
 - "functional": S2taFunctional below, numpy, untimed;
-- "tlm": tlm/s2ta.cpp (model 's2ta_tlm'), approximately timed;
-- "rtl": rtl/s2ta.sv (s2ta_array.sv, s2ta_pruner.sv), Verilated behind bridges.
+- "tlm": tlm/accel/s2ta/s2ta.cpp (model 's2ta_tlm'), approximately timed;
+- "rtl": rtl/s2ta/s2ta.sv (s2ta_array.sv, s2ta_pruner.sv), Verilated behind bridges.
 
 Ports: `csr` (32-bit registers, REGISTERS), `act` (one beat of rows x 8 int8 per block
 of K), `wgt` (one beat of cols W-DBB blocks per block), `out` (result rows of cols int32)
-and the `done` event. The register map and the job are documented in rtl/s2ta.sv; the
+and the `done` event. The register map and the job are documented in rtl/s2ta/s2ta.sv; the
 three twins follow it, counters included.
 """
 
@@ -45,7 +45,7 @@ CTRL_START, CTRL_CLEAR_COUNTERS = 1, 2
 
 
 class S2taFunctional:
-    """The numpy twin: the register map and jobs of rtl/s2ta.sv, untimed."""
+    """The numpy twin: the register map and jobs of rtl/s2ta/s2ta.sv, untimed."""
 
     def __init__(self, geometry: fmt.S2taGeometry, done: Any) -> None:
         self.geo = geometry

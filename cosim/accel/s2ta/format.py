@@ -1,6 +1,6 @@
 """S2TA's density-bound blocks (Liu et al., "S2TA: Exploiting Structured Sparsity for
 Energy-Efficient Mobile CNN Acceleration", HPCA 2022) and the byte images of the
-engine's streams (see rtl/s2ta.sv).
+engine's streams (see rtl/s2ta/s2ta.sv).
 
 DBB: a tensor is cut into blocks of BLOCK = 8 consecutive values along the reduction
 dimension K; a block holds at most `nnz` nonzeros. Weights are pruned to W-DBB offline

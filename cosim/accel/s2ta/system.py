@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from cosim import energy
 from cosim.accel import costs
 from cosim.accel.device import Accelerator, AcceleratorDriver, Sequencer, split64
 from cosim.accel.engine import EnginePorts
@@ -181,7 +182,7 @@ class S2taAccelerator:
 
     def _charge(self, component: str, events: dict[str, tuple[str, float]]) -> None:
         for kind, (key, n) in events.items():
-            costs.charge(self.sim, component, kind, key, n)
+            energy.charge(self.sim, component, kind, key, n)
 
     # ------------------------------------------------------------------ commands
     def addr(self, engine: EnginePorts, port: str) -> int:
