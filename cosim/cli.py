@@ -289,6 +289,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from cosim.scaffold import new_accelerator
+
+    root = Path(args.root) if args.root else None
+    files = new_accelerator(args.name, root)
+    lines = sum(len(f.read_text().splitlines()) for f in files)
+    for f in files:
+        print(f)
+    print(
+        f"wrote accelerator '{args.name}': {len(files)} files, {lines} lines. `make test` "
+        f"rebuilds the extension (its TLM twin is C++) and runs its tests; "
+        f"`python scenarios/{args.name}.py` runs it; docs/accelerators.md says what to change."
+    )
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from cosim.doctor import run_checks
 
@@ -420,6 +436,21 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     subs["report"] = p
 
+    p = sub.add_parser(
+        "new",
+        help="write a new accelerator's skeleton in every layer folder",
+        formatter_class=raw,
+        description=_wrap(
+            "Write accelerator NAME: rtl/NAME/, tlm/accel/NAME/, cosim/accel/NAME/, "
+            "scenarios/NAME.py, tests/accel/NAME/ and docs/accelerators/NAME.md, a working "
+            "vector-scale engine with its three twins, a system, a scenario and a test."
+        ),
+        epilog="example:\n  cosim new vscale && make test",
+    )
+    p.add_argument("name", metavar="NAME", help="the accelerator's name (lower case)")
+    p.add_argument("--root", metavar="DIR", help="the checkout to write into (default: this one)")
+    subs["new"] = p
+
     subs["doctor"] = sub.add_parser(
         "doctor", help="check SystemC, the compiler, the cache, the extension and Verilator"
     )
@@ -434,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         "sweep": cmd_sweep,
         "report": cmd_report,
         "doctor": cmd_doctor,
+        "new": cmd_new,
     }
     if args.command is None:
         parser.print_help()

@@ -1,4 +1,4 @@
-"""An accelerator attached to the standard SoC (cosim.soc.build_soc): the part every
+"""An accelerator attached to the standard SoC (cosim.system.soc.build_soc): the part every
 accelerator scenario wires the same way (docs/accelerators.md).
 
     soc = build_soc(sim, memory="ddr4_2400")
@@ -47,9 +47,9 @@ import numpy as np
 import cosim
 from cosim import _core
 from cosim.accel.control import ControllerPort
-from cosim.accel.engine import EnginePorts
+from cosim.accel.engine import Engine
 from cosim.errors import CosimError, ParameterError
-from cosim.host import HostCpu, InterruptLine
+from cosim.system.host import HostCpu, InterruptLine
 from cosim.units import parse_time
 
 CMD, STATUS, IRQ_ENABLE = 0x00, 0x04, 0x08
@@ -195,7 +195,7 @@ class Accelerator:
         self._pending: int | None = None
         self._streams: list[tuple[int, int]] = []
         self._next_window = 0x6000_0000
-        self._engines: dict[str, tuple[EnginePorts, int, int]] = {}
+        self._engines: dict[str, tuple[Engine, int, int]] = {}
         self.irq = sim.event(f"{name}.irq")
         self._start = sim.event(f"{name}.start")
         self.commands_run = 0
@@ -216,7 +216,7 @@ class Accelerator:
 
     # ------------------------------------------------------------------ wiring
     def attach(
-        self, engine: EnginePorts, *, streams: Sequence[str] = (), window: int = 0x10_0000
+        self, engine: Engine, *, streams: Sequence[str] = (), window: int = 0x10_0000
     ) -> int:
         """Map every port of `engine` on the local bus, each in its own `window` of
         addresses; `streams` names the ports that are streams (their address is not
@@ -231,7 +231,7 @@ class Accelerator:
         self._engines[engine.name] = (engine, base, window)
         return base
 
-    def address(self, engine: EnginePorts, port: str) -> int:
+    def address(self, engine: Engine, port: str) -> int:
         """Local-bus address of one port of an attached engine."""
         eng, base, window = self._engines[engine.name]
         names = list(eng.ports)
@@ -242,7 +242,7 @@ class Accelerator:
     def is_stream(self, address: int) -> bool:
         return any(lo <= address < hi for lo, hi in self._streams)
 
-    def done_line(self, engine: EnginePorts) -> InterruptLine:
+    def done_line(self, engine: Engine) -> InterruptLine:
         """A latched view of an engine's done event (so a done that fires before the
         sequencer waits is not missed)."""
         return InterruptLine(self.sim, engine.done, f"{self.name}_{engine.name}_done")

@@ -1,5 +1,5 @@
 """What every accelerator compute engine with interchangeable implementations shares
-(DESIGN.md principle 5; the pattern is written down in docs/accelerators.md).
+(docs/design.md, principle 5; the pattern is written down in docs/accelerators.md).
 
 An engine presents named TLM target ports (a 32-bit register port and data streams) and
 a `done` event, whatever its implementation:
@@ -31,7 +31,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -39,6 +39,17 @@ from cosim import _core
 from cosim.errors import ParameterError
 
 IMPLEMENTATIONS = ("functional", "tlm", "rtl")
+
+
+class Engine(Protocol):
+    """What a device needs of any engine view (EnginePorts, stream_engine.StreamEngine):
+    its instance name, its TLM target ports by name and its done event."""
+
+    name: str
+    done: Any
+
+    @property
+    def ports(self) -> Mapping[str, Any]: ...
 
 
 @dataclass

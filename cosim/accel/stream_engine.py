@@ -1,12 +1,12 @@
 """A common shape for accelerator compute engines with three interchangeable
-implementations (DESIGN.md principle 5): a register port and two streams.
+implementations (docs/design.md, principle 5): a register port and two streams.
 
 Every engine built on this module presents the same TLM ports whatever its
 implementation:
 
     csr       32-bit registers (req/ack in the RTL), byte addresses:
                 0x00 CTRL    W  bit 0: start a job; further bits are engine flags
-                0x04 STATUS  R  bit 0 busy, bit 1 done
+                0x04 STATUS  R  bit 0 busy, bit 1 done, bit 2 the last start was refused
                 0x08 CYCLES  R  clock cycles of the last job (0 for the untimed twin)
                 0x0C INFO    R  engine shape (engine specific), version in [31:24]
                 0x10 ...     engine configuration registers (read back as written)
@@ -48,7 +48,7 @@ from cosim.errors import ParameterError
 PORTS = {"csr": "csr_access", "in": "inputs", "out": "outputs"}
 CTRL, STATUS, CYCLES, INFO, CONFIG_BASE = 0x00, 0x04, 0x08, 0x0C, 0x10
 CTRL_START = 1
-STATUS_BUSY, STATUS_DONE = 1, 2
+STATUS_BUSY, STATUS_DONE, STATUS_ERROR = 1, 2, 4
 #: Version field of INFO for engines of this family.
 VERSION = 1
 
@@ -67,6 +67,13 @@ class StreamEngine:
     out_beat_bytes: int
     model: Any = None  # FunctionalEngine, the C++ Model or the RtlBlock
     params: dict[str, Any] = field(default_factory=dict)
+    name: str = ""  # the instance's name
+
+    @property
+    def ports(self) -> dict[str, Any]:
+        """The TLM target ports by name (csr, in, out), as cosim.accel.engine.EnginePorts
+        has them: a device attaches either view (cosim.accel.device.Accelerator.attach)."""
+        return {"csr": self.csr, "in": self.data_in, "out": self.data_out}
 
 
 class FunctionalEngine(abc.ABC):
@@ -86,6 +93,7 @@ class FunctionalEngine(abc.ABC):
         self.regs: dict[str, int] = dict.fromkeys(self.config_registers.values(), 0)
         self.busy = False
         self.finished = False  # the last job completed
+        self.error = False  # the last start was refused (refuse())
         self._results: list[bytes] = []
         self._ending = False
         self.jobs = 0
@@ -111,6 +119,11 @@ class FunctionalEngine(abc.ABC):
         """Queue result beats: an (n, out_beat_bytes) uint8 array."""
         raw = np.ascontiguousarray(beats, dtype=np.uint8).reshape(-1, self.out_beat_bytes)
         self._results.extend(bytes(r) for r in raw)
+
+    def refuse(self) -> None:
+        """Refuse the job start() was called for (a configuration out of range): the
+        engine stays idle and STATUS bit 2 is set until the next start, as in the RTL."""
+        self.error, self.busy = True, False
 
     def end_job(self) -> None:
         """No further inputs: the job is over once its queued results are read."""
@@ -139,12 +152,17 @@ class FunctionalEngine(abc.ABC):
                     self._results.clear()
                     self._ending = False
                     self.jobs += 1
+                    self.error = False
                     self.start(value)
             elif addr in self.config_registers:
                 self.regs[self.config_registers[addr]] = value
             return
         if addr == STATUS:
-            value = (STATUS_BUSY if self.busy else 0) | (STATUS_DONE if self.finished else 0)
+            value = (
+                (STATUS_BUSY if self.busy else 0)
+                | (STATUS_DONE if self.finished else 0)
+                | (STATUS_ERROR if self.error else 0)
+            )
         elif addr == INFO:
             value = self.info()
         elif addr in self.config_registers:
@@ -236,6 +254,7 @@ def make_engine(
         out_beat_bytes,
         eng.model,
         rtl_params if impl == "rtl" else tlm_params,
+        name,
     )
 
 
@@ -312,7 +331,7 @@ class EngineDriver:
         """A driver wired straight to `engine` (a controller next to its engine, no
         interconnect): three new initiator sockets bound to its ports, and a latch on its
         done event."""
-        from cosim.host import InterruptLine
+        from cosim.system.host import InterruptLine
 
         socks = tuple(sim.initiator(f"{name}_{p}") for p in ("csr", "in", "out"))
         for s, port in zip(socks, (engine.csr, engine.data_in, engine.data_out), strict=True):
@@ -393,6 +412,7 @@ __all__ = [
     "STATUS",
     "STATUS_BUSY",
     "STATUS_DONE",
+    "STATUS_ERROR",
     "VERSION",
     "BuildShape",
     "EngineDriver",
