@@ -180,6 +180,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         d0 = runs[0].steps
         results[c.devices] = {
             "ok": exact and within and agree and host_tokens == gold.tokens[cfg.prompt :],
+            "read_back": host_tokens == gold.tokens[cfg.prompt :],
             "exact": exact,
             "within": within,
             "greedy": int(greedy.sum()),
@@ -236,7 +237,8 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
             f"count: {all(r['exact'] for r in results.values())}; logits within {LOGIT_ATOL} + "
             f"{LOGIT_RTOL}|x| of float64: {all(r['within'] for r in results.values())} (max error "
             f"{max(r['max_err'] for r in results.values()):.4f}); greedy tokens as float64's: "
-            f"{main['greedy']}/{cfg.generate}; host read-back OK",
+            f"{main['greedy']}/{cfg.generate}; tokens the host read back equal the golden's: "
+            f"{all(r['read_back'] for r in results.values())}",
             f"  generated tokens: {main['tokens']}",
             "",
             f"  {'devices':>7} {'prompt':>9} {'token':>8} {'prompt':>7} {'token':>7}"

@@ -110,6 +110,9 @@ def test_scenario_runs_at_reduced_size_and_shows_the_effects():
     one = o.extras["scaling"]["1"]
     assert one["generation_shares"]["hbm_busy"] > one["prompt_shares"]["hbm_busy"]
     assert "prompt" in o.report and "ring" in o.report
+    # the report says what the host's read-back was checked against, and its outcome
+    assert "host read back equal the golden's: True" in o.report
+    assert "read-back OK" not in o.report
 
 
 @pytest.mark.slow

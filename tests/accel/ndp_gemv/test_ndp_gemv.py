@@ -37,6 +37,8 @@ def test_three_paths_at_reduced_size(scenario):
     assert m["ndp_internal_bandwidth"] > m["host_external_bandwidth"]
     assert "accelerator" in out.report and "near-data" in out.report
     assert set(out.extras["paths"]) == {"ndp", "host", "accel"}
+    # the host's y comes from numpy on the bytes that arrived: the report says so
+    assert "host path's golden" in out.report and "transport of A" in out.report
 
 
 @pytest.mark.slow
