@@ -166,7 +166,9 @@ def report(
     lines.append(
         "  (time end to end: registers, x, compute, y back to the host; internal = bytes moved"
         " in or\n   out of the banks, external = over the HBM interface; DRAM refresh energy "
-        "excluded)",
+        "excluded)"
+    )
+    lines.append(
         "  host path's golden: the host's y is computed by numpy from the bytes that arrived "
         "over the\n   interface (its time and energy come from the host's roofline model), so "
         "its check covers the\n   transport of A, not a computation on the host",
