@@ -150,7 +150,7 @@ def infeasible(
 def unknown_name(name: str, known: Iterable[str], what: str, where: str) -> str:
     """The one-line message for a metric or parameter nobody reports."""
     names = sorted(set(known))
-    close = difflib.get_close_matches(name, names, n=1)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return f"{where}: unknown {what} '{name}'{hint} (known: {', '.join(names) or 'none'})"
 

@@ -779,7 +779,7 @@ class ReportError(CosimError):
 
 
 def _no_metric(metric: str, known: Sequence[str], scenario: str) -> str:
-    close = difflib.get_close_matches(metric, known, n=1)
+    close = difflib.get_close_matches(metric, known, n=1, cutoff=0.75)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return (
         f"no metric '{metric}' in the results of {scenario}{hint} "
