@@ -340,8 +340,8 @@ class ExploreSummary:
 
     def line(self) -> str:
         return (
-            f"{self.trials} trials ({self.replayed} from the store, {self.ran} run now, "
-            f"{self.failed} failed) in {self.wall_s:.1f} s; equivalent grid "
+            f"{self.trials} trials ({self.ran} run now, {self.replayed} served from the store: "
+            f"resumed or repeated; {self.failed} failed) in {self.wall_s:.1f} s; equivalent grid "
             f"{self.grid:,} points; front {len(self.front)} design(s)"
             + ("; stopped by --time" if self.stopped_by_time else "")
         )
@@ -535,7 +535,12 @@ def run_explore(
                 if on_batch is not None:
                     on_batch(len(done), trials)
             ran_trials = runner.ran
-            points = [_values(r) if r.status == "ok" else {} for r in done]
+            # One entry per design: a trial repeating an earlier trial's point is left out.
+            seen: set[str] = set()
+            points: list[dict[str, Any]] = []
+            for r in done:
+                points.append(_values(r) if r.status == "ok" and r.point_id not in seen else {})
+                seen.add(r.point_id)
             front = pareto_front(points, spec.objectives, spec.constraints)
             best = knee(points, front, spec.objectives) if front else None
             table: list[dict[str, Any]] = []
@@ -585,6 +590,7 @@ def _sensitivity(
             row[side] = v
             changes: dict[str, float | None] = {}
             r = records.get(configure({**base, d.name: v}).point_id) if v is not None else None
+            row[f"{side}_status"] = None if r is None else r.status
             for o in spec.objectives:
                 m = (r.metrics or {}) if r is not None and r.status == "ok" else {}
                 a, b = m.get(o.metric), ref.get(o.metric)
@@ -637,8 +643,14 @@ def sensitivity_table(rows: Sequence[Mapping[str, Any]], objectives: Sequence[Ob
         cells = [row["parameter"], _cell(row["value"])]
         for side in ("down", "up"):
             v = row[side]
+            status = row.get(f"{side}_status")
             cells.append("-" if v is None else _cell(v))
-            cells += [pct(row[f"{side}_change"].get(m)) if v is not None else "-" for m in names]
+            if v is not None and status not in (None, "ok"):
+                cells += [status] * len(names)  # the design at this step does not run
+            else:
+                cells += [
+                    pct(row[f"{side}_change"].get(m)) if v is not None else "-" for m in names
+                ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -673,12 +673,15 @@ def pareto_report(
                     "P",
                     color="black",
                     markersize=11,
-                    label="its baseline (baseline_" + ma + ", baseline_" + mb + ")",
+                    label="its baseline (its baseline_<metric> values)",
                 )
         for metric, setter, which in ((ma, ax.set_xscale, "x"), (mb, ax.set_yscale, "y")):
             vals = [p[metric] for p in points if isinstance(p.get(metric), int | float)]
+            base = (ref.metrics or {}).get(f"baseline_{metric}") if ref is not None else None
+            if isinstance(base, int | float):
+                vals.append(base)  # a distant baseline would squash the front on a linear axis
             positive = [v for v in vals if v > 0]
-            if positive and len(positive) == len(vals) and max(positive) / min(positive) > 20:
+            if positive and len(positive) == len(vals) and max(positive) / min(positive) > 10:
                 setter("log")
                 _plain_log(ax, which)
         arrow = {
