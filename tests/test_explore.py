@@ -418,3 +418,47 @@ def test_report_figures_have_plain_log_ticks_and_dense_equivalent_roofline(
         assert label in roof
     energy = (folder / "report" / "energy_breakdown.svg").read_text()
     assert "log axis" in energy and "share of the run" in energy and "10x" in energy
+
+
+@pytest.mark.slow
+def test_nsga2_and_dask_give_the_trials_of_the_local_pool(tmp_path: Path) -> None:
+    """The sequence of trials depends on the seed and batch only: NSGA-II on the local
+    pool and on a Dask cluster (several batches through one backend) agree."""
+    s = load_script(ANALYTIC)
+    spec = ExploreSpec(
+        search_space(s), [Objective("cycles"), Objective("area_mm2")], sampler="nsga2", batch=4
+    )
+    runs = {}
+    for backend in ("local", "dask"):
+        summary = run_explore(
+            s,
+            spec,
+            tmp_path / backend,
+            trials=9,
+            workers=2,
+            backend=backend,
+            progress=False,
+            sensitivity=False,
+        )
+        assert summary.trials == 9 and summary.failed == 0
+        runs[backend] = [r.point_id for r in summary.records]
+        assert {r.backend for r in summary.records} == {backend}
+    assert runs["local"] == runs["dask"]
+
+
+def test_time_budget_stops_starting_batches(tmp_path: Path) -> None:
+    r = cosim_cli(
+        "explore",
+        "analytic_design",
+        "--minimize",
+        "cycles",
+        "--trials",
+        "30",
+        "--time",
+        "0.001",
+        "--no-sensitivity",
+        "--out",
+        str(tmp_path),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "1 trials (1 run now" in r.stdout and "stopped by --time" in r.stdout
