@@ -38,7 +38,7 @@ examples:
   cosim run eie --set rows=1024 --trace run.json  # then open run.json in ui.perfetto.dev
   cosim sweep sta --grid pattern=2:4,1:4,2:8 --grid seq=16,32 --workers 2 --out results/sta
   cosim sweep eie --grid weight_density=0.05,0.09 --backend dask --address tcp://10.0.0.5:8786
-  cosim explore eie --vary pes --vary mat_kb --minimize cycles --minimize area_mm2 --trials 40
+  cosim explore eie --vary pes --vary mat_kb --engine eie=tlm --minimize cycles --minimize area_mm2
   cosim report results/sta                        # tables and figures in results/sta/report/
   cosim report results/eie-explore --pareto cycles,area_mm2
   cosim doctor
@@ -505,12 +505,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
             "one-at-a-time sensitivity of the best design."
         ),
         epilog="examples:\n"
-        "  cosim explore eie --vary pes --vary mat_kb --minimize cycles --minimize area_mm2 "
-        "--where golden_ok --trials 40\n"
-        "  cosim explore s2ta --vary rows --vary cols --minimize energy_pj "
-        "--where 'cycles < 5e4' --time 600\n"
+        "  cosim explore eie --vary pes --vary mat_kb --engine eie=tlm --minimize cycles "
+        "--minimize area_mm2 --where golden_ok --trials 40\n"
+        "  cosim explore s2ta --vary rows --vary cols --engine s2ta=tlm --engine baseline=tlm "
+        "--minimize energy_pj --where 'cycles < 5e4' --time 600\n"
         "  cosim explore eie --vary 'pes=4,8,16' --vary 'weight_density=0.02..0.2' "
-        "--maximize speedup",
+        "--engine eie=tlm --maximize speedup",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="name or script path")
     p.add_argument(
