@@ -331,7 +331,11 @@ def line_figures(
         columns = max(1, min(4, len(labels)))
         fig.legend(handles, labels, loc="lower center", ncol=columns, fontsize=8)
         names = ", ".join(p[2] for p in panels)
-        fig.suptitle(f"{study.scenario}: {names} vs {key} (solid: accelerator, dashed: baseline)")
+        how = "circles" if scattered else "solid"
+        base_how = "squares" if scattered else "dashed"
+        fig.suptitle(
+            f"{study.scenario}: {names} vs {key} ({how}: accelerator, {base_how}: baseline)"
+        )
         rows = math.ceil(len(labels) / columns)
         fig.tight_layout(rect=(0, 0.06 + 0.04 * rows, 1, 1))
         paths += _save(fig, out, f"{stem}_{key.replace('.', '_')}")
