@@ -38,7 +38,9 @@ examples:
   cosim run eie --set rows=1024 --trace run.json  # then open run.json in ui.perfetto.dev
   cosim sweep sta --grid pattern=2:4,1:4,2:8 --grid seq=16,32 --workers 2 --out results/sta
   cosim sweep eie --grid weight_density=0.05,0.09 --backend dask --address tcp://10.0.0.5:8786
+  cosim explore eie --vary pes --vary mat_kb --engine eie=tlm --minimize cycles --minimize area_mm2
   cosim report results/sta                        # tables and figures in results/sta/report/
+  cosim report results/eie-explore --pareto cycles,area_mm2
   cosim doctor
 
 Scenarios are the scripts in the repository's scenarios/ folder and in the folders
@@ -276,12 +278,105 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK if summary.complete else EXIT_FAILED
 
 
+def _objective(direction: str) -> Any:
+    def parse(metric: str) -> tuple[str, str]:
+        return (direction, metric.strip())
+
+    return parse
+
+
+def explore_spec_from_args(scenario: Scenario, args: argparse.Namespace) -> Any:
+    """The ExploreSpec of `cosim explore` options, checked (ParameterError) before
+    anything runs."""
+    from cosim.studies.explore import ExploreSpec, search_space
+    from cosim.studies.grid import parse_assignments
+    from cosim.studies.pareto import Objective, parse_constraint
+
+    sets = parse_assignments(args.sets, "--set")
+    base = scenario.configure(sets, parse_assignments(args.engines, "--engine"), args.seed)
+    fixed = {k: base.params[k] for k in sets}
+    return ExploreSpec(
+        dimensions=search_space(scenario, args.vary, fixed),
+        objectives=[Objective(m, d) for d, m in args.objectives],
+        constraints=[parse_constraint(w) for w in args.where],
+        fixed=fixed,
+        engines=dict(base.engines),
+        seed=base.seed,
+        sampler=args.sampler or "tpe",
+        search_seed=args.search_seed,
+        batch=args.batch,
+    )
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from cosim.studies.backends import BackendError
+    from cosim.studies.explore import (
+        ExploreError,
+        front_table,
+        run_explore,
+        sensitivity_table,
+        write_summary,
+    )
+    from cosim.studies.store import StoreError
+
+    prog = "cosim explore"
+    try:
+        scenario = _find(args.scenario)
+        spec = explore_spec_from_args(scenario, args)
+    except (ParameterError, ScenarioError) as e:
+        return _fail(prog, str(e))
+    if args.workers is not None and args.workers < 1:
+        return _fail(prog, f"--workers must be >= 1, got {args.workers}")
+    out = Path(args.out) if args.out else Path("results") / f"{scenario.name}-explore"
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        summary = run_explore(
+            scenario,
+            spec,
+            out,
+            trials=args.trials,
+            time_budget=args.time,
+            workers=args.workers,
+            backend=args.backend,
+            address=args.address,
+            timeout=args.timeout,
+            retry_failed=args.retry_failed,
+            sensitivity=not args.no_sensitivity,
+        )
+    except ParameterError as e:
+        return _fail(prog, str(e))
+    except (StoreError, BackendError, ExploreError) as e:
+        return _fail(prog, str(e), EXIT_FAILED if isinstance(e, ExploreError) else EXIT_USAGE)
+    except KeyboardInterrupt:
+        print(
+            f"{prog}: interrupted; every finished trial is stored in {out}; run the same "
+            "command again to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    path = write_summary(summary)
+    print(f"explore {scenario.name}: {summary.line()}")
+    if summary.front:
+        title = "Pareto front" if len(spec.objectives) > 1 else "best design"
+        print(f"\n{title}:\n{front_table(summary)}")
+    else:
+        print("no trial met the constraints: " + ", ".join(c.text for c in spec.constraints))
+    if summary.sensitivity:
+        print(f"\nsensitivity of the best design (trial {summary.best}):")
+        print(sensitivity_table(summary.sensitivity, spec.objectives))
+    names = ",".join(o.metric for o in spec.objectives[:3])
+    print(f"\nsummary: {path}; figures: cosim report {out} --pareto {names}")
+    return EXIT_OK if summary.front else EXIT_FAILED
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from cosim.studies.report import ReportError, write_report
     from cosim.studies.store import StoreError
 
     try:
-        paths = write_report(args.dir, args.out, args.metrics)
+        paths = write_report(args.dir, args.out, args.metrics, pareto=args.pareto)
     except (StoreError, ReportError) as e:
         return _fail("cosim report", str(e))
     for path in paths:
@@ -413,6 +508,121 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     subs["sweep"] = p
 
     p = sub.add_parser(
+        "explore",
+        help="search a scenario's parameters for the best designs (Pareto front)",
+        formatter_class=raw,
+        description=_wrap(
+            "Search the declared ranges of SCENARIO's parameters (or those named with "
+            "--vary) for the designs that minimise or maximise the objectives under the "
+            "--where constraints, with a seeded Optuna sampler (TPE by default, or NSGA-II). "
+            "Trials run in batches on the sweep backends and are stored in DIR/results.sqlite "
+            "like sweep points; running the same command again resumes (the same seed and "
+            "trial count give the same front). Writes DIR/explore.md: the front and the "
+            "one-at-a-time sensitivity of the best design."
+        ),
+        epilog="examples:\n"
+        "  cosim explore eie --vary pes --vary mat_kb --engine eie=tlm --minimize cycles "
+        "--minimize area_mm2 --where golden_ok --trials 40\n"
+        "  cosim explore s2ta --vary rows --vary cols --engine s2ta=tlm --engine baseline=tlm "
+        "--minimize energy_pj --where 'cycles < 5e4' --time 600\n"
+        "  cosim explore eie --vary 'pes=4,8,16' --vary 'weight_density=0.02..0.2' "
+        "--engine eie=tlm --maximize speedup",
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="name or script path")
+    p.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="NAME[=V1,V2|=LO..HI]",
+        help="search this parameter over its declared range or the values given "
+        "(repeatable; default: every parameter with a range)",
+    )
+    p.add_argument(
+        "--minimize",
+        dest="objectives",
+        action="append",
+        default=[],
+        type=_objective("minimize"),
+        metavar="METRIC",
+        help="an objective to minimise (repeatable, with --maximize)",
+    )
+    p.add_argument(
+        "--maximize",
+        dest="objectives",
+        action="append",
+        type=_objective("maximize"),
+        metavar="METRIC",
+        help="an objective to maximise",
+    )
+    p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="CONSTRAINT",
+        help="'METRIC < NUMBER' (< <= > >=), 'METRIC' or 'not METRIC' for a bool; "
+        "parameters may be named too (repeatable)",
+    )
+    p.add_argument("--trials", type=int, default=40, metavar="N", help="trials (default 40)")
+    p.add_argument(
+        "--time",
+        type=float,
+        metavar="SECONDS",
+        help="start no new batch of trials after this wall time",
+    )
+    p.add_argument(
+        "--sampler",
+        choices=("tpe", "nsga2", "random"),
+        help="tpe (default), nsga2 (population = --batch) or random",
+    )
+    p.add_argument(
+        "--search-seed", type=int, default=0, metavar="N", help="seed of the sampler (default 0)"
+    )
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=8,
+        metavar="N",
+        help="trials asked at once and run in parallel (default 8; part of what fixes the "
+        "sequence of trials, unlike --workers)",
+    )
+    p.add_argument(
+        "--no-sensitivity",
+        action="store_true",
+        help="skip the one-at-a-time steps around the best design",
+    )
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fix a parameter for every trial (repeatable)",
+    )
+    p.add_argument(
+        "--engine",
+        dest="engines",
+        action="append",
+        default=[],
+        metavar="COMPONENT=IMPL",
+        help="choose an engine implementation for every trial (repeatable)",
+    )
+    p.add_argument("--seed", metavar="N", help="workload seed of every trial")
+    p.add_argument("--workers", type=int, metavar="N", help="trials run at once (default: CPUs)")
+    p.add_argument(
+        "--backend",
+        choices=("local", "dask", "ray"),
+        default="local",
+        help="local process pool (default), Dask distributed or Ray",
+    )
+    p.add_argument("--address", metavar="ADDR", help="a Dask scheduler or Ray cluster address")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="wall-time limit of each trial")
+    p.add_argument(
+        "--retry-failed", action="store_true", help="run stored trials that failed again"
+    )
+    p.add_argument("--out", metavar="DIR", help="results folder (default results/SCENARIO-explore)")
+    subs["explore"] = p
+
+    p = sub.add_parser(
         "report",
         help="write tables and figures of a sweep's results",
         formatter_class=raw,
@@ -433,6 +643,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         default=[],
         metavar="NAME",
         help="also plot this metric against each swept parameter (repeatable)",
+    )
+    p.add_argument(
+        "--pareto",
+        action="append",
+        default=[],
+        metavar="A,B[,C]",
+        help="draw and list the Pareto front of these metrics (minimised; METRIC:max to "
+        "maximise; an explore's own directions and constraints apply); one metric: its "
+        "best value against trials (repeatable)",
     )
     subs["report"] = p
 
@@ -463,6 +682,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers: dict[str, Any] = {
         "list": cmd_list,
         "sweep": cmd_sweep,
+        "explore": cmd_explore,
         "report": cmd_report,
         "doctor": cmd_doctor,
         "new": cmd_new,

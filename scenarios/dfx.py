@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 import cosim
+from cosim import area
 from cosim.accel import dfx
 from cosim.energy import by_component, format_breakdown
 from cosim.progress import report_progress
@@ -269,7 +270,24 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     def device_part(component: str) -> str:  # the devices' engines added up
         return component.split(".")[-1] if ".dev" in component else component
 
+    def silicon(devices: int) -> area.Estimate:
+        """The compute of `devices` devices at 45 nm (cosim.area): the matrix tile's
+        lanes x width FP16 multipliers and FP32 adders, the vector unit's lanes (an FP32
+        multiplier and adder each); HBM and link PHYs are not counted."""
+        tile, vec = clusters[0].tile_shape, clusters[0].vec_shape
+        per_device = area.estimate(
+            ops={
+                "fp16_mult": tile.lanes * tile.width,
+                "fp32_add": tile.lanes * tile.width + vec.lanes,
+                "fp32_mult": vec.lanes,
+            },
+            register_bits=16 * tile.lanes * tile.width + 32 * vec.lanes,
+        )
+        return area.Estimate({k: devices * v for k, v in per_device.parts_um2.items()})
+
     metrics: dict[str, Any] = {
+        "area_mm2": silicon(cfg.devices).mm2,
+        "baseline_area_mm2": silicon(1).mm2,
         "golden_ok": all(r["ok"] for r in results.values()),
         "cycles": cycles,
         "baseline_cycles": base_cycles,

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 import cosim
+from cosim import area
 from cosim.accel.eie import format as fmt
 from cosim.accel.eie.engine import config_word
 from cosim.accel.eie.system import EieAccelerator, dense_images, dense_plan, energy_factors
@@ -104,6 +105,26 @@ def _geometry(cfg: Config) -> fmt.EieGeometry:
         act_depth=_pow2_at_least(cfg.cols),
         mat_words=cfg.mat_kb * 1024 // 8,
         rows_max=_pow2_at_least(-(-cfg.rows // cfg.pes)),
+    )
+
+
+def _area(geo: fmt.EieGeometry) -> area.Estimate:
+    """The PE array at 45 nm (cosim.area): per PE a 16-bit multiplier, a 32-bit
+    accumulating adder, the sparse-matrix SRAM (mat_words x 64 bit), the pointer SRAM
+    (act_depth + 1 32-bit pointers), the accumulators (rows_max x 32 bit) and in
+    registers the activation queue (fifo_depth x 16-bit value and 16-bit index) and the
+    16 x 16-bit codebook; one activation buffer (act_depth x 16 bit) for the array. The
+    dense baseline runs on the same PEs, so has the same area."""
+    pes = geo.pes
+    return area.estimate(
+        ops={"int16_mult": pes, "int32_add": pes},
+        srams={
+            "spmat": (pes, 8 * geo.mat_words),
+            "pointers": (pes, 4 * (geo.act_depth + 1)),
+            "accumulators": (pes, 4 * geo.rows_max),
+            "activations": (1, 2 * geo.act_depth),
+        },
+        register_bits=pes * (geo.fifo_depth * 32 + 16 * 16),
     )
 
 
@@ -290,7 +311,11 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
         **{f"factor_{k}": v for k, v in factors.items()},
     }
     g = acc.geometry
+    silicon = _area(g)
+    metrics["area_mm2"] = silicon.mm2
+    metrics["baseline_area_mm2"] = silicon.mm2
     extras = {
+        "area_mm2_by_part": silicon.by_part_mm2(),
         "energy_breakdown_pj": cosim.energy.by_component(e_eie),
         "baseline_energy_breakdown_pj": cosim.energy.by_component(e_dense),
         "energy_events_pj": e_eie,
@@ -308,6 +333,7 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
             "bytes": dram_eie,
             "seconds": secs,
             "baseline_ops": 2 * dense.counters["entries"],
+            "dense_ops": ops_dense,
             "baseline_bytes": dram_dense,
             "baseline_seconds": t_dense * 1e-12,
         },

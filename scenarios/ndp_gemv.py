@@ -36,6 +36,7 @@ import math
 from typing import Any
 
 import cosim
+from cosim import area
 from cosim.accel.ndp_gemv.mac_unit import latency, rtl_datapath
 from cosim.accel.ndp_gemv.system import GemvAccelerator
 from cosim.accel.phase import between, snapshot
@@ -250,7 +251,17 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         "staging_peak": accel.figures.staging_peak_bytes,
         "accel_figures": accel.figures,
     }
+    # The near-bank units at 45 nm (cosim.area): per unit, `lanes` multipliers and
+    # accumulators of the element type and its x buffer; the host baseline adds none.
+    mult, add = ("int8_mult", "int32_add") if cfg.dtype == "int8" else ("fp16_mult", "fp32_add")
+    n_units = drv.geometry.units
+    silicon = area.estimate(
+        ops={mult: n_units * lanes, add: n_units * lanes},
+        srams={"x_buffer": (n_units, xbytes)},
+        register_bits=n_units * lanes * 32,
+    )
     metrics: dict[str, Any] = {
+        "area_mm2": silicon.mm2,
         "golden_ok": all(runs[p]["ok"] for p in PATHS),
         "cycles": cycles["ndp"],
         "baseline_cycles": cycles["host"],

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 import cosim
+from cosim import area
 from cosim.accel.phase import PhaseMeter
 from cosim.accel.s2ta import format as fmt
 from cosim.accel.s2ta.system import (
@@ -91,6 +92,26 @@ scenario = Scenario(
     },
     seed=1,
 )
+
+
+def _area(g: fmt.S2taGeometry, scratchpad_bytes: int) -> tuple[area.Estimate, area.Estimate]:
+    """S2TA and the dense baseline at 45 nm (cosim.area), each with the shared
+    scratchpad SRAM. A tensor PE: one int8 multiplier and 32-bit accumulator (one MAC a
+    cycle, time-unrolled), in registers its weight block (w_nnz values and an 8-bit
+    mask), an activation block (8 x 8 bit) and the accumulator; one activation pruner
+    per row (8 comparators, as 8-bit adders). A dense PE: multiplier, accumulator and
+    8 + 8 + 32 bits of pipeline registers."""
+    pes = g.rows * g.cols
+    sram = {"scratchpad": (1, scratchpad_bytes)}
+    s2ta = area.estimate(
+        ops={"int8_mult": pes, "int32_add": pes, "int8_add": 8 * g.rows},
+        srams=sram,
+        register_bits=pes * (8 * g.w_nnz + 8 + 64 + 32),
+    )
+    dense = area.estimate(
+        ops={"int8_mult": pes, "int32_add": pes}, srams=sram, register_bits=pes * (8 + 8 + 32)
+    )
+    return s2ta, dense
 
 
 @scenario.run
@@ -270,7 +291,11 @@ def _results(cfg, acc, layer, fig, s2ta_ok, sa_ok, sweep_ok, c_s2ta, exact, dige
         "host_energy_pj": host_energy,
         "throughput_gops": 2 * m * k * n / (s["time"] * 1e-12) / 1e9,
     }
+    silicon, base_silicon = _area(g, acc.soc.scratchpad.size)
+    metrics["area_mm2"] = silicon.mm2
+    metrics["baseline_area_mm2"] = base_silicon.mm2
     extras = {
+        "area_mm2_by_part": silicon.by_part_mm2(),
         "energy_breakdown_pj": cosim.energy.by_component(s["energy"]),
         "baseline_energy_breakdown_pj": cosim.energy.by_component(b["energy"]),
         "energy_events_pj": s["energy"],

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 import cosim
+from cosim import area
 from cosim.accel.online_softmax import attend
 from cosim.accel.phase import PhaseMeter
 from cosim.accel.sprint.engines import FetchFilterModel
@@ -361,7 +362,13 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         "sweep": accuracy_sweep(att, cal, cfg.seed) if cfg.sweep else [],
         "golden_detail": detail,
     }
+    silicon = area.estimate(  # the digital side at 45 nm (the ReRAM tiles are not counted)
+        ops={"int8_mult": cfg.lanes, "int32_add": cfg.lanes + 1, "int16_mult": 1},
+        srams={"kv_buffer": (1, cfg.buffer_kib * 1024)},
+        register_bits=cfg.lanes * 32 + cfg.d * 8,
+    )
     metrics: dict[str, Any] = {
+        "area_mm2": silicon.mm2,
         "golden_ok": golden,
         "cycles": s["cycles"],
         "baseline_cycles": b["cycles"],
@@ -392,6 +399,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         "baseline_refresh_pj": b["refresh_pj"],
     }
     extras = {
+        "area_mm2_by_part": silicon.by_part_mm2(),
         "energy_breakdown_pj": s["energy_by_component"],
         "baseline_energy_breakdown_pj": b["energy_by_component"],
         "sweep": f["sweep"],

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 import cosim
+from cosim import area
 from cosim.accel.sta import nm_sparse as nm
 from cosim.accel.sta import system as sta
 from cosim.energy import by_component, format_breakdown
@@ -98,6 +99,22 @@ def _passes(cfg: Config) -> list[sta.PassConfig]:
                 p = nm.NMPattern.parse(text)
                 out.append(sta.PassConfig(f"sparse {p}", p))
     return out
+
+
+def _area(lanes: int, slots: int, softmax_lanes: int, scratchpad_bytes: int) -> area.Estimate:
+    """The engine at 45 nm (cosim.area): lanes x slots int8 multipliers, a 32-bit
+    accumulator per lane and a weight beat of registers (lanes x slots x 8 bit); the
+    softmax unit's lanes (a 16-bit multiplier and a 32-bit adder each); the scratchpad.
+    The dense baseline runs on the same engine, so has the same area."""
+    return area.estimate(
+        ops={
+            "int8_mult": lanes * slots,
+            "int32_add": lanes + softmax_lanes,
+            "int16_mult": softmax_lanes,
+        },
+        srams={"scratchpad": (1, scratchpad_bytes)},
+        register_bits=lanes * slots * 8 + lanes * 32,
+    )
 
 
 @scenario.run
@@ -245,6 +262,9 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         metrics[f"speedup_{key}"] = _ratio(base.time_ps, res.time_ps)
         metrics[f"energy_ratio_{key}"] = base.energy_pj / res.energy_pj
         metrics[f"weight_bytes_{key}"] = res.weight_bytes
+    silicon = _area(cfg.lanes, cfg.slots, 16, soc.scratchpad.size)
+    metrics["area_mm2"] = silicon.mm2
+    metrics["baseline_area_mm2"] = silicon.mm2
     metrics["report"] = report
     metrics["extras"] = {
         "energy_breakdown_pj": by_component(main.energy),

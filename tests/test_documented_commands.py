@@ -1,4 +1,4 @@
-"""Every `cosim run` / `cosim sweep` command line the documentation and the CLI's own help
+"""Every `cosim run` / `sweep` / `explore` command line the documentation and the CLI's own help
 show, and every `python scenarios/NAME.py ...` line of the docs and of the scenarios'
 usage texts, must name a real scenario, its real parameters and engines and allowed
 values: a newcomer copies them. Each is parsed and resolved exactly as the CLI would
@@ -18,8 +18,8 @@ from cosim.studies.grid import expand_grid, parse_assignments, parse_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", ROOT / "scenarios" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-COMMAND = re.compile(r"\bcosim (?:run|sweep) [^`#\n]*")
-INLINE = re.compile(r"`(cosim (?:run|sweep) [^`]*)`")
+COMMAND = re.compile(r"\bcosim (?:run|sweep|explore) [^`#\n]*")
+INLINE = re.compile(r"`(cosim (?:run|sweep|explore) [^`]*)`")
 #: `python scenarios/NAME.py ARGS` (run directly: the options of `cosim run NAME ARGS`);
 #: usage texts bracket optional parts, which are kept
 SCRIPT = re.compile(r"python\S* scenarios/(\w+)\.py((?: [^`#|\n]*)?)$")
@@ -80,6 +80,8 @@ def _resolve(command: str) -> None:
     scenario = cli._find(args.scenario)
     if args.command == "run":
         cli.config_from_args(scenario, args)
+    elif args.command == "explore":
+        cli.explore_spec_from_args(scenario, args)  # objectives are checked on a run
     else:
         axes = parse_grid(scenario, args.grid)
         expand_grid(

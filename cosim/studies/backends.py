@@ -144,11 +144,13 @@ class DaskBackend(Backend):
     def run(self, fn: Callable[..., Any], tasks: Sequence[Task]) -> Iterator[tuple[Task, Any]]:
         from distributed import as_completed as dask_completed
 
-        owner, futures = {}, self.futures
+        owner, futures = {}, []
         for task in tasks:
             future = self.client.submit(fn, *task.args, key=f"cosim-{task.key}", pure=False)
             owner[future.key] = task
             futures.append(future)
+        # Only this call's tasks: an explore calls run() once per batch.
+        self.futures += futures
         for future in dask_completed(futures):
             try:
                 yield owner[future.key], future.result()

@@ -178,6 +178,10 @@ class ResultStore:
     def meta(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM study").fetchall())
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a study-wide setting (e.g. an explore's search), in its own transaction."""
+        self._set_meta(key, value)
+
     def bind_scenario(self, name: str, script: str) -> None:
         """Record which scenario this study is about; StoreError if it holds another's."""
         held = self._meta("scenario")
