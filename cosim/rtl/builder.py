@@ -63,9 +63,12 @@ ParamValue = int | str | bool | float
 
 def default_search_path() -> list[Path]:
     """Directories searched for RTL sources: $COSIM_RTL_PATH (os.pathsep-separated)
-    first, then the repository's rtl/."""
+    first, then the repository's rtl/ and every folder below it (sorted)."""
     dirs = [Path(p) for p in os.environ.get("COSIM_RTL_PATH", "").split(os.pathsep) if p]
-    dirs.append(Path(__file__).resolve().parents[2] / "rtl")
+    root = Path(__file__).resolve().parents[2] / "rtl"
+    dirs.append(root)
+    if root.is_dir():
+        dirs.extend(sorted(p for p in root.rglob("*") if p.is_dir()))
     return dirs
 
 
