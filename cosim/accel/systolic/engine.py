@@ -1,22 +1,13 @@
-"""The dense int8 systolic array engine, with three interchangeable implementations
-behind one interface (DESIGN.md principle 5):
+"""The dense int8 systolic array engine, three interchangeable twins behind one interface
+(DESIGN.md principle 5): "functional" (numpy, untimed; its CYCLES register gives the
+analytical cycles of cosim.accel.systolic.model), "tlm" (tlm/accel/systolic/, exact to the
+RTL's schedule) and "rtl" (rtl/systolic/systolic_array.sv, Verilated behind bridges).
 
-- "functional": numpy, untimed (every transaction completes in zero time);
-- "tlm": tlm/systolic_array.cpp, approximately timed C++;
-- "rtl": rtl/systolic_array.sv, Verilated and clocked cycle by cycle behind bridges.
-
-Each presents the same TLM ports: `csr` (32-bit registers, see REGISTERS), `data_in`
-(operand beats), `data_out` (result rows) and a `done` event, so a system is built once
-and the engine swapped by name:
-
-    sa = systolic_array(sim, "sa", impl="rtl", rows=8, cols=8, dataflow="OS")
-    bus.map(sa.csr, base=0x1000, size=0x100) ...
-    driver = SystolicDriver(host, sa.layout, csr=0x1000, data_in=0x2000, data_out=0x3000)
-    c = await driver.matmul(a, b)       # inside a process; tiles any (M,K)x(K,N) GEMM
-
-Operand beat (rows+cols bytes): bytes [0, cols) are a row of B (OS) or of the weights
-W (WS), bytes [cols, cols+rows) a column of the A tile (OS) or a row of A (WS). A result
-row is cols little-endian int32.
+Each has the ports `csr` (REGISTERS), `data_in` (operand beats), `data_out` (result rows)
+and a `done` event. Operand beat (rows+cols bytes): bytes [0, cols) a row of B (OS) or of
+the stationary tile (WS, IS), bytes [cols, cols+rows) a column of A (OS) or a row of the
+streamed operand (WS, IS). A result row is cols little-endian int32. The job protocol and
+the schedule are in rtl/systolic/systolic_array.sv and docs/accelerators/systolic.md.
 """
 
 from __future__ import annotations
@@ -29,9 +20,18 @@ import numpy as np
 
 from cosim import _core
 from cosim.accel.engine import RtlTop, build_engine
+from cosim.accel.systolic.model import DATAFLOWS, check_dataflow, job_cycles
 from cosim.errors import ParameterError
 
-REGISTERS = {"CTRL": 0x00, "STATUS": 0x04, "DEPTH": 0x08, "CYCLES": 0x0C, "INFO": 0x10}
+REGISTERS = {
+    "CTRL": 0x00,
+    "STATUS": 0x04,
+    "DEPTH": 0x08,
+    "CYCLES": 0x0C,
+    "INFO": 0x10,
+    "FOLDS": 0x14,
+}
+VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,17 @@ class SystolicLayout:
     dataflow: str = "OS"
 
     def __post_init__(self) -> None:
-        if self.dataflow not in ("OS", "WS"):
-            raise ParameterError(
-                f"systolic array dataflow must be 'OS' or 'WS', got {self.dataflow!r}"
-            )
+        check_dataflow(self.dataflow)
         if not (1 <= self.rows <= 64 and 1 <= self.cols <= 64 and self.rows + self.cols <= 128):
             raise ParameterError(
                 f"systolic array shape {self.rows}x{self.cols}: rows and cols must be 1..64 with "
                 "rows+cols <= 128 (operand beats of at most 1024 bits)"
             )
+
+    @property
+    def stationary(self) -> bool:
+        """WS and IS keep a tile in the PEs; OS keeps the sums."""
+        return self.dataflow != "OS"
 
     @property
     def beat_bytes(self) -> int:
@@ -60,6 +62,11 @@ class SystolicLayout:
     @property
     def row_bytes(self) -> int:
         return 4 * self.cols
+
+    @property
+    def info(self) -> int:
+        """The INFO register of this shape."""
+        return self.rows | self.cols << 8 | DATAFLOWS.index(self.dataflow) << 16 | VERSION << 24
 
     def beats(self, a_part: np.ndarray | None, b_part: np.ndarray | None, n: int) -> np.ndarray:
         """n operand beats as one uint8 array: a_part (n x rows) and b_part (n x cols),
@@ -70,6 +77,11 @@ class SystolicLayout:
         if a_part is not None:
             out[:, self.cols :] = a_part
         return out.view(np.uint8).reshape(-1)
+
+    def stationary_beats(self, tile: np.ndarray) -> np.ndarray:
+        """The rows beats that load a stationary tile (rows x cols): bottom row first,
+        as the tile shifts down the columns."""
+        return self.beats(None, np.asarray(tile, np.int8)[::-1], self.rows)
 
     def results(self, raw: np.ndarray) -> np.ndarray:
         """Result rows (bytes) as an int32 matrix of cols columns."""
@@ -98,20 +110,25 @@ class SystolicArray:
 
 # ------------------------------------------------------------------- functional twin
 class _FunctionalState:
-    """The numpy twin's state machine (same register map and stream protocol, no time)."""
+    """The numpy twin: the RTL's register map and stream protocol, no time; CYCLES reads
+    the analytical cycles of the last job (cosim.accel.systolic.model.job_cycles)."""
 
     def __init__(self, layout: SystolicLayout, done: Any) -> None:
         self.layout = layout
         self.done = done
         self.depth = 0
-        self.phase = "idle"  # idle, weights, feed, done
+        self.folds = 1
+        self.phase = "idle"  # idle, run, done
         self.job_depth = 0
-        self.taken = 0
+        self.job_folds = 1
+        self.taken = 0  # beats of the current fold
+        self.fold = 0  # folds fed
         self.weights = np.zeros((layout.rows, layout.cols), dtype=np.int64)
         self.acc = np.zeros((layout.rows, layout.cols), dtype=np.int64)
         self.rows: list[np.ndarray] = []
         self.read = 0
         self.total = 0
+        self.cycles = 0
         self.jobs = 0
 
     def csr(self, payload: Any) -> None:
@@ -123,33 +140,43 @@ class _FunctionalState:
             (value,) = struct.unpack("<I", payload.data.tobytes())
             if addr == REGISTERS["DEPTH"]:
                 self.depth = value
-            elif addr == REGISTERS["CTRL"] and value & 1 and self.phase in ("idle", "done"):
+            elif addr == REGISTERS["FOLDS"]:
+                self.folds = value
+            elif addr == REGISTERS["CTRL"] and value & 1 and self.phase != "run":
                 self._start()
         else:
-            busy = self.phase in ("weights", "feed")
             value = {
-                REGISTERS["STATUS"]: (2 if self.phase == "done" else 0) | (1 if busy else 0),
+                REGISTERS["STATUS"]: (2 if self.phase == "done" else 0)
+                | (1 if self.phase == "run" else 0),
                 REGISTERS["DEPTH"]: self.depth,
-                REGISTERS["INFO"]: self.layout.rows
-                | self.layout.cols << 8
-                | (self.layout.dataflow == "WS") << 16
-                | 1 << 24,
+                REGISTERS["FOLDS"]: self.folds,
+                REGISTERS["CYCLES"]: self.cycles,
+                REGISTERS["INFO"]: self.layout.info,
             }.get(addr, 0)
             payload.data[:] = np.frombuffer(struct.pack("<I", value), dtype=np.uint8)
         payload.set_ok()
+
+    def _per_fold(self) -> int:
+        lay = self.layout
+        return lay.rows + self.job_depth if lay.stationary else self.job_depth
 
     def _start(self) -> None:
         lay = self.layout
         self.jobs += 1
         self.job_depth = self.depth
-        self.taken = 0
+        self.job_folds = max(self.folds, 1)
+        self.taken = self.fold = 0
         self.acc[:] = 0
         self.rows = []
         self.read = 0
-        self.phase = "weights" if lay.dataflow == "WS" else "feed"
-        self.total = self.job_depth if lay.dataflow == "WS" else lay.rows
-        if lay.dataflow == "OS" and self.job_depth == 0:
-            self.rows = list(self.acc.astype(np.int32))
+        self.cycles = 0
+        self.phase = "run"
+        self.total = self.job_folds * (self.job_depth if lay.stationary else lay.rows)
+        if not lay.stationary and self.job_depth == 0:
+            self.rows = [np.zeros(lay.cols, np.int32)] * self.total
+            self.fold = self.job_folds
+        if self.total == 0 and self._per_fold() == 0:
+            self._finish()
 
     def operands(self, payload: Any) -> None:
         lay = self.layout
@@ -160,33 +187,30 @@ class _FunctionalState:
             )
             return
         beats = payload.data.view(np.int8).reshape(-1, lay.beat_bytes).astype(np.int64)
-        wanted = (
-            (lay.rows - self.taken + self.job_depth)
-            if self.phase == "weights"
-            else self.job_depth - self.taken
-        )
-        if self.phase not in ("weights", "feed") or len(beats) > wanted:
+        per_fold = self._per_fold()
+        wanted = (self.job_folds - self.fold) * per_fold - self.taken
+        if self.phase != "run" or len(beats) > wanted:
             payload.set_error(
                 _core.Response.COMMAND_ERROR, f"no job is waiting for {len(beats)} operand beats"
             )
             return
         for beat in beats:
             b, a = beat[: lay.cols], beat[lay.cols :]
-            if self.phase == "weights":
-                self.weights[self.taken] = b
-                self.taken += 1
-                if self.taken == lay.rows:
-                    self.phase, self.taken = "feed", 0
-                    if self.job_depth == 0:
-                        self._finish()
-            elif lay.dataflow == "OS":
-                self.acc += np.outer(a, b)
-                self.taken += 1
-                if self.taken == self.job_depth:
-                    self.rows = list(self.acc.astype(np.int32))
-            else:
+            if lay.stationary and self.taken < lay.rows:
+                self.weights[lay.rows - 1 - self.taken] = b  # bottom row first
+            elif lay.stationary:
                 self.rows.append((a @ self.weights).astype(np.int32))
-                self.taken += 1
+            else:
+                self.acc += np.outer(a, b)
+            self.taken += 1
+            if self.taken == per_fold:
+                self.taken = 0
+                self.fold += 1
+                if not lay.stationary:
+                    self.rows.extend(self.acc.astype(np.int32))
+                    self.acc[:] = 0
+        if self.fold == self.job_folds and self.total == 0:
+            self._finish()
         payload.set_ok()
 
     def results(self, payload: Any) -> None:
@@ -198,7 +222,7 @@ class _FunctionalState:
             )
             return
         n = payload.length // lay.row_bytes
-        if self.phase != "feed" or self.read + n > len(self.rows):
+        if self.phase != "run" or self.read + n > len(self.rows):
             payload.set_error(
                 _core.Response.COMMAND_ERROR,
                 f"asked for {n} result rows but only {len(self.rows) - self.read} exist",
@@ -207,12 +231,14 @@ class _FunctionalState:
         out = np.stack(self.rows[self.read : self.read + n]).astype("<i4")
         payload.data[:] = out.view(np.uint8).reshape(-1)
         self.read += n
-        if self.read == self.total:
+        if self.read == self.total and self.fold == self.job_folds:
             self._finish()
         payload.set_ok()
 
     def _finish(self) -> None:
+        lay = self.layout
         self.phase = "done"
+        self.cycles = job_cycles(lay.dataflow, lay.rows, lay.cols, self.job_depth, self.job_folds)
         self.done.notify()
 
 
@@ -255,100 +281,3 @@ def systolic_array(
     return SystolicArray(
         impl, layout, eng.port("csr"), eng.port("in"), eng.port("out"), eng.done, eng.model
     )
-
-
-# ------------------------------------------------------------------------- driver
-class SystolicDriver:
-    """Host-side use of a systolic array through one initiator socket (directly bound to
-    the array's ports or through a router): programs jobs and tiles a whole GEMM.
-
-    csr, data_in, data_out: base addresses of the three ports as the socket sees them."""
-
-    def __init__(
-        self,
-        socket: Any,
-        layout: SystolicLayout,
-        *,
-        csr: int = 0,
-        data_in: int = 0,
-        data_out: int = 0,
-        sockets: tuple[Any, Any, Any] | None = None,
-    ) -> None:
-        self.layout = layout
-        self.csr_addr, self.in_addr, self.out_addr = csr, data_in, data_out
-        self.s_csr, self.s_in, self.s_out = (
-            sockets if sockets is not None else (socket, socket, socket)
-        )
-        self.jobs = 0
-
-    async def write_reg(self, reg: str, value: int) -> None:
-        await self.s_csr.write(
-            self.csr_addr + REGISTERS[reg], np.frombuffer(struct.pack("<I", value), np.uint8).copy()
-        )
-
-    async def read_reg(self, reg: str) -> int:
-        data = await self.s_csr.read(self.csr_addr + REGISTERS[reg], 4)
-        return struct.unpack("<I", data.tobytes())[0]
-
-    async def _job(self, depth: int) -> None:
-        await self.write_reg("DEPTH", depth)
-        await self.write_reg("CTRL", 1)
-        self.jobs += 1
-
-    async def tile_os(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """One OS job: a (rows x K) @ b (K x cols)."""
-        lay = self.layout
-        k = a.shape[1]
-        await self._job(k)
-        if k:
-            await self.s_in.write(self.in_addr, lay.beats(a.T, b, k))
-        return lay.results(await self.s_out.read(self.out_addr, lay.rows * lay.row_bytes))
-
-    async def tile_ws(self, a: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """One WS job: a (M x rows) @ w (rows x cols). Activations go in chunks the array
-        can hold without its output being read (rows+cols-1 rows), so a sequential host
-        never stalls it."""
-        lay = self.layout
-        m = a.shape[0]
-        await self._job(m)
-        await self.s_in.write(self.in_addr, lay.beats(None, w, lay.rows))
-        chunk = lay.rows + lay.cols - 1
-        out = []
-        for start in range(0, m, chunk):
-            part = a[start : start + chunk]
-            await self.s_in.write(self.in_addr, lay.beats(part, None, len(part)))
-            out.append(lay.results(await self.s_out.read(self.out_addr, len(part) * lay.row_bytes)))
-        return np.concatenate(out) if out else np.zeros((0, lay.cols), np.int32)
-
-    async def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """C = A @ B for int8 A (M x K) and B (K x N), tiled onto the array; int32 C."""
-        a = np.asarray(a, dtype=np.int8)
-        b = np.asarray(b, dtype=np.int8)
-        if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-            raise ValueError(f"matmul shapes {a.shape} and {b.shape} do not chain")
-        lay = self.layout
-        m, k = a.shape
-        n = b.shape[1]
-        c = np.zeros((m, n), dtype=np.int64)
-        if lay.dataflow == "OS":
-            for i in range(0, m, lay.rows):
-                for j in range(0, n, lay.cols):
-                    at = np.zeros((lay.rows, k), np.int8)
-                    bt = np.zeros((k, lay.cols), np.int8)
-                    at[: min(lay.rows, m - i)] = a[i : i + lay.rows]
-                    bt[:, : min(lay.cols, n - j)] = b[:, j : j + lay.cols]
-                    tile = await self.tile_os(at, bt)
-                    c[i : i + lay.rows, j : j + lay.cols] += tile[
-                        : min(lay.rows, m - i), : min(lay.cols, n - j)
-                    ]
-        else:
-            for kk in range(0, k, lay.rows):
-                for j in range(0, n, lay.cols):
-                    w = np.zeros((lay.rows, lay.cols), np.int8)
-                    kr = min(lay.rows, k - kk)
-                    w[:kr, : min(lay.cols, n - j)] = b[kk : kk + kr, j : j + lay.cols]
-                    at = np.zeros((m, lay.rows), np.int8)
-                    at[:, :kr] = a[:, kk : kk + kr]
-                    tile = await self.tile_ws(at, w)
-                    c[:, j : j + lay.cols] += tile[:, : min(lay.cols, n - j)]
-        return c.astype(np.int32)

@@ -1,24 +1,28 @@
-// systolic_array_tlm: the approximately-timed TLM twin of rtl/systolic_array.sv.
+// systolic_array_tlm: the TLM twin of rtl/systolic/systolic_array.sv, cycle for cycle.
 //
 // Same three TLM targets as the RTL block behind its bridges (csr: 32-bit req/ack
 // registers, in: operand beats of ROWS+COLS bytes, out: result rows of 4*COLS bytes),
 // same register map, same numbers (int8 x int8 products summed in int32), and a `done`
-// event. Instead of clocking a netlist it computes each transaction's completion time on
-// the clock grid from the array's structure, without waiting (loosely timed: delays are
-// annotated, so any initiator may call it):
-//  - a register access takes the first edge after it arrives plus one (registered ack);
-//  - operand beats are taken one per cycle from the edge after the start write;
-//  - OS: results can leave ROWS + COLS cycles after the last operand beat (the skewed
-//    array's fill, ROWS + COLS - 1 stages, plus the output stage); WS: result row m can
-//    leave ROWS + COLS - 1 cycles after activation row m entered;
-//  - result rows leave one per cycle, as soon as they exist and are asked for.
-// Not modelled, hence the "approximately": the controller's state-change cycles (one or
-// two per job), the grid alignment of back-to-back register accesses, and stalls of the
-// WS array when results are not read in time. tests/test_mixed_abstraction.py measures
-// the resulting error against the RTL.
+// event. Instead of clocking a netlist it computes the edge at which each beat and each
+// register access completes from the RTL's schedule (loosely timed: delays are annotated),
+// so its cycles equal the RTL's whenever the array never waits for its reader:
+//  - a transaction arriving at t is first offered at the first edge after t (as the
+//    bridges drive pins); a register access completes one edge later (registered ack);
+//  - beats are taken one per edge from the edge after the start write; the first beat of
+//    a fold waits until ROWS+COLS-1 edges after the last streamed beat of the fold before;
+//  - OS: a fold's sums are copied to the output buffer ROWS+COLS edges after its last beat,
+//    its rows leave one per edge after that; WS/IS: the row of a beat taken at edge t
+//    leaves at edge t+ROWS+COLS;
+//  - done at the edge of the last result row (stationary jobs without results: the edge
+//    after the last beat).
+// Not modelled: the stall of the RTL when its results are read late (an OS fold whose
+// output buffer is still full, a WS/IS result row not taken); the drivers read results
+// while they stream, so it does not happen on their workloads. tests/accel/systolic
+// compares the twins' cycles.
 #include <tlm_utils/simple_target_socket.h>
 
 #include <cstring>
+#include <deque>
 #include <vector>
 
 #include "cosim/model.h"
@@ -26,7 +30,9 @@
 namespace cosim {
 namespace {
 
-constexpr std::uint64_t kCtrl = 0x00, kStatus = 0x04, kDepth = 0x08, kCycles = 0x0C, kInfo = 0x10;
+constexpr std::uint64_t kCtrl = 0x00, kStatus = 0x04, kDepth = 0x08, kCycles = 0x0C, kInfo = 0x10,
+                        kFolds = 0x14;
+constexpr std::uint32_t kVersion = 2;
 
 class SystolicArrayTlm : public Model {
  public:
@@ -37,7 +43,7 @@ class SystolicArrayTlm : public Model {
         out_("out"),
         rows_(static_cast<unsigned>(p.get_uint("rows"))),
         cols_(static_cast<unsigned>(p.get_uint("cols"))),
-        ws_(p.get_string("dataflow") == "WS"),
+        dataflow_(p.get_string("dataflow") == "OS" ? 0u : p.get_string("dataflow") == "WS" ? 1u : 2u),
         period_(p.get_time_ps("clock")),
         jobs_(counter("jobs", "jobs started")),
         macs_(counter("macs", "multiply-accumulates computed")),
@@ -55,11 +61,19 @@ class SystolicArrayTlm : public Model {
   }
 
  private:
-  enum class Phase { Idle, Weights, Feed, Done };
+  enum class Phase { Idle, Run, Done };
+  struct Row {
+    std::vector<std::int32_t> values;
+    std::uint64_t ready;  // earliest edge at which it can leave
+  };
 
+  bool stationary() const { return dataflow_ != 0; }
   std::uint64_t edge_after(Picos t) const { return t / period_ + 1; }
   Picos at(std::uint64_t edge) const { return edge * period_; }
   unsigned beat_bytes() const { return rows_ + cols_; }
+  std::uint64_t per_fold() const { return stationary() ? rows_ + job_depth_ : job_depth_; }
+  std::uint64_t total_rows() const { return std::uint64_t(job_folds_) * (stationary() ? job_depth_ : rows_); }
+  std::uint64_t lag() const { return rows_ + cols_; }
 
   void finish(std::uint64_t edge) {
     phase_ = Phase::Done;
@@ -69,7 +83,11 @@ class SystolicArrayTlm : public Model {
     done_.notify(from_ps(at(edge) > now ? at(edge) - now : 0));
   }
 
-  bool busy_at(Picos t) const { return phase_ != Phase::Idle && !(phase_ == Phase::Done && at(done_edge_) <= t); }
+  // The RTL's registers seen by an access at edge e are those after edge e-1.
+  bool running_before(std::uint64_t e) const {
+    return phase_ == Phase::Run || (phase_ == Phase::Done && done_edge_ > e - 1);
+  }
+  bool done_before(std::uint64_t e) const { return phase_ == Phase::Done && done_edge_ <= e - 1; }
 
   void csr_access(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
     if (gp.get_data_length() != 4 || gp.get_byte_enable_ptr() != nullptr) {
@@ -84,15 +102,15 @@ class SystolicArrayTlm : public Model {
     if (gp.is_write()) {
       std::memcpy(&v, gp.get_data_ptr(), 4);
       if (a == kDepth) depth_ = v;
-      if (a == kCtrl && (v & 1) && !busy_at(at(e))) start(e);
+      if (a == kFolds) folds_ = v;
+      if (a == kCtrl && (v & 1) && !running_before(e)) start(e);
     } else if (gp.is_read()) {
-      const bool busy = busy_at(at(e));
-      const bool done = phase_ == Phase::Done && at(done_edge_) <= at(e);
       switch (a) {
-        case kStatus: v = (done ? 2u : 0u) | (busy ? 1u : 0u); break;
+        case kStatus: v = (done_before(e) ? 2u : 0u) | (running_before(e) ? 1u : 0u); break;
         case kDepth: v = depth_; break;
-        case kCycles: v = done ? cycles_ : 0; break;
-        case kInfo: v = rows_ | (cols_ << 8) | ((ws_ ? 1u : 0u) << 16) | (1u << 24); break;
+        case kFolds: v = folds_; break;
+        case kCycles: v = done_before(e) ? cycles_ : 0; break;
+        case kInfo: v = rows_ | (cols_ << 8) | (dataflow_ << 16) | (kVersion << 24); break;
         default: v = 0;
       }
       std::memcpy(gp.get_data_ptr(), &v, 4);
@@ -104,21 +122,25 @@ class SystolicArrayTlm : public Model {
   void start(std::uint64_t e) {
     jobs_.inc();
     job_depth_ = depth_;
+    job_folds_ = folds_ == 0 ? 1 : folds_;
     start_edge_ = e;
     in_next_ = e + 1;
     out_next_ = e + 1;
     taken_ = 0;
+    fold_ = 0;
+    has_tag_ = false;
+    last_beat_ = e;
     acc_.assign(std::size_t(rows_) * cols_, 0);
-    weights_.assign(std::size_t(rows_) * cols_, 0);
-    ready_.clear();
-    result_rows_.clear();
+    rows_ready_.clear();
     rows_read_ = 0;
-    phase_ = ws_ ? Phase::Weights : Phase::Feed;
-    if (!ws_) {
-      ready_edge_ = e + rows_ + cols_;  // valid if K == 0
-      result_rows_total_ = rows_;
-    } else {
-      result_rows_total_ = job_depth_;
+    phase_ = Phase::Run;
+    if (!stationary() && job_depth_ == 0) {  // empty folds: zero sums, one fold per R+C-1 edges
+      for (std::uint32_t f = 0; f < job_folds_; ++f) {
+        const std::uint64_t tag = e + 1 + std::uint64_t(f) * (lag() - 1);
+        for (unsigned i = 0; i < rows_; ++i) rows_ready_.push_back({std::vector<std::int32_t>(cols_, 0), tag + lag() + 1});
+      }
+      fold_ = job_folds_;
+      rows_event_.notify(sc_core::SC_ZERO_TIME);
     }
   }
 
@@ -131,53 +153,72 @@ class SystolicArrayTlm : public Model {
       return;
     }
     const std::uint64_t beats = len / bb;
-    const std::uint64_t wanted = (phase_ == Phase::Weights ? rows_ - taken_ + job_depth_ : job_depth_ - taken_);
-    if ((phase_ != Phase::Weights && phase_ != Phase::Feed) || beats > wanted) {
+    const std::uint64_t wanted =
+        phase_ == Phase::Run ? (std::uint64_t(job_folds_) - fold_) * per_fold() - taken_ : 0;
+    if (phase_ != Phase::Run || beats > wanted) {
       set_error(gp, tlm::TLM_COMMAND_ERROR_RESPONSE, name(),
                 "no job is waiting for " + std::to_string(beats) +
-                    " operand beats (write DEPTH, then 1 to CTRL, and send exactly the beats the job needs)");
+                    " operand beats (write DEPTH and FOLDS, then 1 to CTRL, and send exactly the beats the job needs)");
       return;
     }
     const std::uint8_t* d = gp.get_data_ptr();
-    const std::uint64_t first = std::max(edge_after(now_ps() + to_ps(delay)), in_next_);
-    for (std::uint64_t k = 0; k < beats; ++k) take_beat(d + k * bb, first + k);
-    in_next_ = first + beats;
+    std::uint64_t edge = edge_after(now_ps() + to_ps(delay));
+    for (std::uint64_t k = 0; k < beats; ++k) {
+      edge = std::max(edge, in_next_);
+      if (taken_ == 0 && has_tag_) edge = std::max(edge, tag_edge_ + lag() - 1);
+      take_beat(d + k * bb, edge);
+      in_next_ = edge + 1;
+      last_beat_ = edge;
+      if (k + 1 < beats) ++edge;
+    }
     beats_in_.inc(beats);
-    delay = from_ps(at(first + beats - 1) - now_ps());
+    if (fold_ == job_folds_ && total_rows() == 0) finish(last_beat_ + 1);
+    rows_event_.notify(sc_core::SC_ZERO_TIME);
+    delay = from_ps(at(edge) - now_ps());
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 
   void take_beat(const std::uint8_t* beat, std::uint64_t edge) {
     const auto b = [&](unsigned j) { return static_cast<std::int32_t>(static_cast<std::int8_t>(beat[j])); };
     const auto a = [&](unsigned i) { return static_cast<std::int32_t>(static_cast<std::int8_t>(beat[cols_ + i])); };
-    if (phase_ == Phase::Weights) {
-      for (unsigned j = 0; j < cols_; ++j) weights_[std::size_t(taken_) * cols_ + j] = b(j);
-      if (++taken_ == rows_) {
-        phase_ = Phase::Feed;
-        taken_ = 0;
-        if (job_depth_ == 0) finish(edge);
+    const bool last = ++taken_ == per_fold();
+    if (stationary() && taken_ <= rows_) {  // the stationary tile, bottom row first
+      const unsigned row = rows_ - static_cast<unsigned>(taken_);
+      for (unsigned j = 0; j < cols_; ++j) acc_[std::size_t(row) * cols_ + j] = b(j);
+    } else if (stationary()) {  // one result row per streamed row
+      std::vector<std::int32_t> out(cols_, 0);
+      for (unsigned j = 0; j < cols_; ++j) {
+        std::uint32_t s = 0;
+        for (unsigned i = 0; i < rows_; ++i) s += static_cast<std::uint32_t>(a(i) * acc_[std::size_t(i) * cols_ + j]);
+        out[j] = static_cast<std::int32_t>(s);
       }
-      return;
-    }
-    if (!ws_) {  // OS: accumulate the outer product of A's column k and B's row k
+      macs_.inc(std::uint64_t(rows_) * cols_);
+      rows_ready_.push_back({std::move(out), edge + lag()});
+      if (last) tag(edge);
+    } else {  // OS: accumulate the outer product of A's column and B's row
       for (unsigned i = 0; i < rows_; ++i)
         for (unsigned j = 0; j < cols_; ++j)
           acc_[std::size_t(i) * cols_ + j] = static_cast<std::int32_t>(
               static_cast<std::uint32_t>(acc_[std::size_t(i) * cols_ + j]) + static_cast<std::uint32_t>(a(i) * b(j)));
       macs_.inc(std::uint64_t(rows_) * cols_);
-      if (++taken_ == job_depth_) ready_edge_ = edge + rows_ + cols_;
-      return;
+      if (last) {
+        tag(edge);
+        for (unsigned i = 0; i < rows_; ++i)
+          rows_ready_.push_back({std::vector<std::int32_t>(acc_.begin() + std::size_t(i) * cols_,
+                                                           acc_.begin() + std::size_t(i + 1) * cols_),
+                                 edge + lag() + 1});
+        std::fill(acc_.begin(), acc_.end(), 0);
+      }
     }
-    std::vector<std::int32_t> row(cols_, 0);  // WS: one result row per activation row
-    for (unsigned j = 0; j < cols_; ++j) {
-      std::uint32_t s = 0;
-      for (unsigned i = 0; i < rows_; ++i) s += static_cast<std::uint32_t>(a(i) * weights_[std::size_t(i) * cols_ + j]);
-      row[j] = static_cast<std::int32_t>(s);
+    if (last) {
+      taken_ = 0;
+      ++fold_;
     }
-    macs_.inc(std::uint64_t(rows_) * cols_);
-    result_rows_.push_back(std::move(row));
-    ready_.push_back(edge + rows_ + cols_ - 1);
-    ++taken_;
+  }
+
+  void tag(std::uint64_t edge) {
+    has_tag_ = true;
+    tag_edge_ = edge;
   }
 
   void results(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
@@ -189,69 +230,73 @@ class SystolicArrayTlm : public Model {
       return;
     }
     const std::uint64_t n = len / rb;
-    const std::uint64_t available = ws_ ? result_rows_.size() : (phase_ == Phase::Feed && taken_ == job_depth_ ? rows_ : 0);
-    if (phase_ != Phase::Feed || rows_read_ + n > available) {
+    const Picos arrival = now_ps() + to_ps(delay);
+    // Rows still to come from operands sent in this same instant: wait for them (a reader
+    // started before the writer); rows no job will give are an error.
+    while (phase_ == Phase::Run && rows_read_ + n > rows_ready_.size() && rows_read_ + n <= total_rows())
+      sc_core::wait(rows_event_);
+    if (phase_ != Phase::Run || rows_read_ + n > rows_ready_.size()) {
+      const std::uint64_t have = rows_ready_.size() > rows_read_ ? rows_ready_.size() - rows_read_ : 0;
       set_error(gp, tlm::TLM_COMMAND_ERROR_RESPONSE, name(),
-                "asked for " + std::to_string(n) + " result rows but only " +
-                    std::to_string(available > rows_read_ ? available - rows_read_ : 0) +
+                "asked for " + std::to_string(n) + " result rows but only " + std::to_string(have) +
                     " exist (send all operands of a row first)");
       return;
     }
-    std::uint64_t e = std::max(edge_after(now_ps() + to_ps(delay)), out_next_);
+    std::uint64_t e = std::max(edge_after(arrival), out_next_);
     std::uint8_t* d = gp.get_data_ptr();
     for (std::uint64_t r = 0; r < n; ++r, ++rows_read_) {
-      const std::uint64_t row = rows_read_;
-      e = std::max(e, ws_ ? ready_[row] : ready_edge_);
-      const std::int32_t* src = ws_ ? result_rows_[row].data() : &acc_[row * cols_];
-      std::memcpy(d + r * rb, src, rb);
+      const Row& row = rows_ready_[rows_read_];
+      e = std::max(e, row.ready);
+      std::memcpy(d + r * rb, row.values.data(), rb);
       if (r + 1 < n) ++e;
     }
     out_next_ = e + 1;
     rows_out_.inc(n);
-    if (rows_read_ == result_rows_total_) finish(e);
-    delay = from_ps(at(e) - now_ps());
+    if (rows_read_ == total_rows() && fold_ == job_folds_) finish(e);
+    const Picos now = now_ps();
+    delay = from_ps(at(e) > now ? at(e) - now : 0);
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 
   tlm_utils::simple_target_socket<SystolicArrayTlm, kBusWidth> csr_, in_, out_;
-  sc_core::sc_event done_;
-  unsigned rows_, cols_;
-  bool ws_;
+  sc_core::sc_event done_, rows_event_;
+  unsigned rows_, cols_, dataflow_;
   Picos period_;
   Phase phase_ = Phase::Idle;
-  std::uint32_t depth_ = 0, job_depth_ = 0, cycles_ = 0;
-  std::uint64_t csr_free_ = 0, start_edge_ = 0, in_next_ = 0, out_next_ = 0, ready_edge_ = 0, done_edge_ = 0;
-  std::uint64_t taken_ = 0, rows_read_ = 0, result_rows_total_ = 0;
-  std::vector<std::int32_t> acc_, weights_;
-  std::vector<std::vector<std::int32_t>> result_rows_;
-  std::vector<std::uint64_t> ready_;
+  std::uint32_t depth_ = 0, folds_ = 1, job_depth_ = 0, job_folds_ = 1, cycles_ = 0;
+  std::uint64_t csr_free_ = 0, start_edge_ = 0, in_next_ = 0, out_next_ = 0, done_edge_ = 0;
+  std::uint64_t taken_ = 0, fold_ = 0, rows_read_ = 0, tag_edge_ = 0, last_beat_ = 0;
+  bool has_tag_ = false;
+  std::vector<std::int32_t> acc_;  // OS: the sums; WS/IS: the stationary tile
+  std::deque<Row> rows_ready_;
   Counter &jobs_, &macs_, &beats_in_, &rows_out_;
 };
 
 ModelSpec systolic_array_tlm_spec() {
   ModelSpec s;
   s.name = "systolic_array_tlm";
-  s.summary = "Approximately-timed TLM twin of the int8 systolic array RTL (rtl/systolic_array.sv)";
+  s.summary = "TLM twin of the int8 systolic array RTL (rtl/systolic/systolic_array.sv), cycle for cycle";
   s.doc =
       "Targets csr (32-bit registers: CTRL 0x0, STATUS 0x4, DEPTH 0x8, CYCLES 0xC, INFO "
-      "0x10), in (operand beats of rows+cols bytes) and out (result rows of 4*cols bytes), "
-      "and event done, as the RTL behind its bridges. Computes the same int32 results; "
-      "times transactions on the clock grid from the array's pipeline depth.";
+      "0x10, FOLDS 0x14), in (operand beats of rows+cols bytes) and out (result rows of "
+      "4*cols bytes), and event done, as the RTL behind its bridges. Computes the same "
+      "int32 results; times every beat on the clock grid from the RTL's schedule.";
   s.source =
-      "Latencies derived from the RTL's microarchitecture: one beat per cycle, skewed "
-      "pipeline of rows+cols-1 stages plus an output stage (OS), rows+cols-1 cycles per "
-      "row (WS), registered ack (2 cycles) on the register port; controller cycles omitted.";
+      "The schedule of rtl/systolic/systolic_array.sv (docs/accelerators/systolic.md): one "
+      "beat per edge, folds ROWS+COLS-1 edges apart after a fold's last streamed beat, OS "
+      "sums copied out ROWS+COLS edges after it, WS/IS rows ROWS+COLS edges after their "
+      "beat, registered ack on the register port. A late reader's stall is not modelled.";
   s.params = {
       int_param("rows", 8, 1, 64, "", "processing-element rows (the RTL's ROWS)"),
       int_param("cols", 8, 1, 64, "", "processing-element columns (the RTL's COLS)"),
-      string_param("dataflow", "OS", {"OS", "WS"}, "output-stationary or weight-stationary"),
+      string_param("dataflow", "OS", {"OS", "WS", "IS"}, "output-, weight- or input-stationary"),
       time_param("clock", 1'000, 1, 1'000'000'000, "clock period",
                  "same clock as the RTL twin it stands for; 1 GHz default"),
   };
   s.ports = {{"csr", PortKind::TlmTarget, "32-bit control/status registers", false},
              {"in", PortKind::TlmTarget, "operand beats (writes)", false},
              {"out", PortKind::TlmTarget, "result rows (reads)", false},
-             {"done", PortKind::Event, "notified when the last result row of a job has left", true}};
+             {"done", PortKind::Event, "notified when a job has ended (its last result row has left)", true}};
   s.factory = [](const sc_core::sc_module_name& n, const Params& p) -> Model* {
     return new SystolicArrayTlm(n, p);
   };
