@@ -1,6 +1,6 @@
 """Mixed abstraction (docs/design.md, principle 5): the systolic array's functional, TLM and
-RTL implementations swapped in one system give identical numbers; the TLM twin's
-timing error against the RTL is measured and reported."""
+RTL implementations swapped in one system give identical numbers; the TLM twin's time and
+CYCLES equal the RTL's, and the functional twin's CYCLES are the analytical schedule."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 import cosim
 from cosim.accel import IMPLEMENTATIONS, SystolicDriver, golden_matmul, systolic_array
+from cosim.accel.systolic import Mapping
 
 CSR, DATA_IN, DATA_OUT = 0x1000_0000, 0x1001_0000, 0x1002_0000
 
@@ -27,10 +28,12 @@ def gemm_system(sim, impl, dataflow, a, b):
 
     @sim.process
     async def host_main():
+        await cosim.delay(20_000)  # past the RTL's reset (20 ns)
         t0 = cosim.now()
         out["c"] = await driver.matmul(a, b)
         out["time_ps"] = cosim.now() - t0
         out["jobs"] = driver.jobs
+        out["cycles"] = driver.cycles
         out["info"] = await driver.read_reg("INFO")
 
     sim.run()
@@ -38,8 +41,8 @@ def gemm_system(sim, impl, dataflow, a, b):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dataflow", ["OS", "WS"])
-def test_twins_agree_and_tlm_timing_error_is_reported(dataflow, capsys):
+@pytest.mark.parametrize("dataflow", ["OS", "WS", "IS"])
+def test_twins_agree_and_tlm_timing_is_exact(dataflow, capsys):
     rng = np.random.default_rng(11)
     a = rng.integers(-128, 128, (9, 13), dtype=np.int8)
     b = rng.integers(-128, 128, (13, 7), dtype=np.int8)
@@ -49,21 +52,26 @@ def test_twins_agree_and_tlm_timing_error_is_reported(dataflow, capsys):
         impl: cosim.simulate(gemm_system, impl, dataflow, a, b).value for impl in IMPLEMENTATIONS
     }
     want = golden_matmul(a, b)
+    code = ("OS", "WS", "IS").index(dataflow)
     for impl, r in runs.items():
         assert np.array_equal(r["c"], want), f"{impl} twin differs from numpy"
-        assert r["info"] == 4 | 4 << 8 | (dataflow == "WS") << 16 | 1 << 24, impl
+        assert r["info"] == 4 | 4 << 8 | code << 16 | 2 << 24, impl
     assert len({r["jobs"] for r in runs.values()}) == 1, "all twins run the same jobs"
     assert runs["functional"]["time_ps"] == 0, "the functional twin is untimed"
     rtl_t, tlm_t = runs["rtl"]["time_ps"], runs["tlm"]["time_ps"]
-    error = (tlm_t - rtl_t) / rtl_t
     with capsys.disabled():
         print(
-            f"\n  systolic array 4x4 {dataflow}, 9x13 @ 13x7 in {runs['rtl']['jobs']} jobs: "
-            f"RTL {rtl_t / 1000:.0f} ns, TLM {tlm_t / 1000:.0f} ns, TLM timing error {error:+.1%}"
+            f"\n  systolic array 4x4 {dataflow}, 9x13 @ 13x7 in one job: RTL {rtl_t / 1000:.0f} "
+            f"ns, TLM {tlm_t / 1000:.0f} ns, CYCLES {runs['rtl']['cycles']} / "
+            f"{runs['tlm']['cycles']} / {runs['functional']['cycles']} (RTL / TLM / functional)"
         )
-    # A bound on the approximation, in simulated time (deterministic): the TLM twin
-    # leaves out only the controller's few state-change cycles per job.
-    assert rtl_t > 0 and abs(error) < 0.15
+    # The TLM twin follows the RTL's schedule edge for edge; the functional twin reports
+    # the schedule at full rate (the driver's first beat comes one edge after the start).
+    assert rtl_t > 0 and tlm_t == rtl_t
+    assert runs["tlm"]["cycles"] == runs["rtl"]["cycles"]
+    full_rate = Mapping(dataflow, 4, 4, 9, 7, 13).array_cycles()
+    assert runs["functional"]["cycles"] == [full_rate]
+    assert runs["rtl"]["cycles"] == [full_rate + 1]
 
 
 def misuse(sim, impl):

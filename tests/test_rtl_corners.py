@@ -39,7 +39,7 @@ def test_the_table_names_existing_tops_and_benches():
 def test_rtl_is_lint_clean(case: Declared):
     c = case.corner
     search = [a for d in rtl_dirs() for a in ("-y", str(d))]
-    args = [f"-G{k}={v}" for k, v in c.params.items()]
+    args = [f'-G{k}="{v}"' if isinstance(v, str) else f"-G{k}={v}" for k, v in c.params.items()]
     r = subprocess.run(
         [str(vl.executable()), "--lint-only", "-Wall", *search, *args, str(TOPS[c.top])],
         env=vl.environment(),

@@ -2,7 +2,7 @@
 approximately-timed TLM, cycle-exact RTL) behind one interface per engine, and what puts
 an accelerator on a SoC (docs/accelerators.md):
 
-- cosim.accel.systolic: the dense int8 systolic array (exported here);
+- cosim.accel.systolic: the dense int8 systolic array package (its engine exported here);
 - cosim.accel.engine: build_engine, one engine with its three twins (every engine,
   the stream-shaped ones and the systolic array included, is built through it);
 - cosim.accel.device: Accelerator (control registers, sequencer, local bus, interrupt)

@@ -9,7 +9,7 @@
 // accumulators int32 (wrapping). The RTL twin of cosim.accel.eie (numpy and TLM twins).
 //
 // Interfaces (synchronous to clk; rst_n active-low synchronous reset):
-//  register port, req/ack (as rtl/systolic_array.sv): hold csr_req until csr_ack.
+//  register port, req/ack (as rtl/systolic/systolic_array.sv): hold csr_req until csr_ack.
 //  load stream ld (64-bit beats, never back-pressured): packets of one header beat and
 //      `count` data beats. Header: [1:0] target (0 pointers, 1 matrix words, 2 codebook),
 //      [15:8] PE (255: every PE), [39:16] start address, [63:40] count.

@@ -9,7 +9,7 @@
 // weight traffic. The RTL twin of cosim.accel.s2ta (numpy and TLM twins).
 //
 // Interfaces (synchronous to clk; rst_n active-low synchronous reset):
-//  register port, req/ack (as rtl/systolic_array.sv).
+//  register port, req/ack (as rtl/systolic/systolic_array.sv).
 //  activation stream act, one beat per block: row i's 8 int8 values of the block at bytes
 //      [8i, 8i+8) (64*ROWS bits).
 //  weight stream wgt, one beat per block: column j's W-DBB block at bits [WB*j +: WB],

@@ -10,10 +10,13 @@ accelerator device, tiling a GEMM from the scratchpad (the weight/activation SRA
 Scratchpad layout (Layout): A row-major (M x K int8, dense); the S2TA weights tile-major
 and W-DBB-compressed (per column tile, K/8 weight beats), the baseline's tile-major and
 dense (per column tile, K rows of `cols` bytes); C tile-major (per tile, rows x cols
-int32). Both commands loop over output tiles; per tile the sequencer reads the A tile
+int32). S2TA's command loops over output tiles; per tile the sequencer reads the A tile
 (once per row of tiles) and the weight tile from the scratchpad, formats the operand
-beats (the array's operand formatter) and streams them in, then stores the result tile.
-S2TA's weight beats go in on the data mover while the sequencer sends the activations.
+beats (the array's operand formatter) and streams them in, then stores the result tile;
+its weight beats go in on the data mover while the sequencer sends the activations. The
+baseline runs the whole GEMM as one job of the dense array (one fold per output tile):
+the sequencer reads A and the weights once, streams every fold's beats back to back and
+the data mover stores each result tile while the next fold computes.
 
 Energy, per event (cosim.accel.costs; sources there), for both arrays:
   mult, add       int8 multiply and int32 add per MAC done (gated MACs cost nothing:
@@ -36,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+import cosim
 from cosim import energy
 from cosim.accel import costs
 from cosim.accel.device import Accelerator, AcceleratorDriver, Sequencer, split64
@@ -229,33 +233,46 @@ class S2taAccelerator:
         return []
 
     async def _cmd_sa(self, seq: Sequencer) -> list[int]:
+        """The baseline GEMM as one job of the array: every output tile is a fold, the
+        operand beats stream back to back while the data mover takes the result tiles to
+        the scratchpad (the array's output buffer drains while the next fold computes)."""
         g = self.geometry
         lay = Layout.from_args(seq.args)
         csr = self.addr(self.baseline, "csr")
-        w_tile = lay.k * g.cols
-        nt = -(-lay.n // g.cols)
         layout: SystolicLayout = self.sa_layout
+        mt, nt = -(-lay.m // g.rows), -(-lay.n // g.cols)
+        a = np.zeros((mt * g.rows, lay.k), np.int8)
+        a[: lay.m] = (await seq.read(lay.a, lay.m * lay.k)).view(np.int8).reshape(lay.m, lay.k)
+        w = (await seq.read(lay.w, nt * lay.k * g.cols)).view(np.int8).reshape(nt, lay.k, g.cols)
+        await seq.write32(csr + SA_REGISTERS["DEPTH"], lay.k)
+        await seq.write32(csr + SA_REGISTERS["FOLDS"], mt * nt)
+        await seq.write32(csr + SA_REGISTERS["CTRL"], 1)
+        tile_bytes = g.rows * layout.row_bytes
+        results = cosim.spawn(
+            seq.copy(
+                self.addr(self.baseline, "out"),
+                lay.c,
+                mt * nt * tile_bytes,
+                chunk=tile_bytes,
+                socket=seq.mover,
+                beat=layout.row_bytes,
+            )
+        )
         counts = {"macs": 0, "beats": 0, "result_rows": 0}
-        await seq.write32(csr + SA_REGISTERS["DEPTH"], lay.k)  # the same for every tile
-        for ti, i in enumerate(range(0, lay.m, g.rows)):
-            a = await self._a_tile(seq, lay, i)
+        for ti in range(mt):
+            at = a[ti * g.rows : (ti + 1) * g.rows]
             for j in range(nt):
-                w = (
-                    (await seq.read(lay.w + j * w_tile, w_tile))
-                    .view(np.int8)
-                    .reshape(lay.k, g.cols)
-                )
-                await seq.write32(csr + SA_REGISTERS["CTRL"], 1)
                 await seq.send(
                     self.addr(self.baseline, "in"),
-                    layout.beats(a.T, w, lay.k),
+                    layout.beats(at.T, w[j], lay.k),
                     beat=layout.beat_bytes,
                 )
-                out = await seq.read(self.addr(self.baseline, "out"), g.rows * layout.row_bytes)
-                await seq.write(lay.c + (ti * nt + j) * 4 * g.rows * g.cols, out)
-                counts["macs"] += int(((a != 0).astype(np.int64) @ (w != 0).astype(np.int64)).sum())
+                counts["macs"] += int(
+                    ((at != 0).astype(np.int64) @ (w[j] != 0).astype(np.int64)).sum()
+                )
                 counts["beats"] += lay.k
                 counts["result_rows"] += g.rows
+        await results
         self.sa_counts.append(counts)
         self._charge(self.baseline.name, self.sa_events(counts))
         return []
