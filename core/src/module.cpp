@@ -31,6 +31,8 @@ void fail_simulation_with_python_error(const std::string& where) {
   py::Kernel::instance().fail_with_current_error(where);
 }
 
+void stop_simulation() { py::Kernel::instance().stop(); }
+
 }  // namespace cosim
 
 using namespace cosim;
