@@ -102,6 +102,14 @@ class Board:
             cpu=dict(cpu),
         )
 
+    @property
+    def mailbox(self) -> tuple[int, int]:
+        """(base, size) of the upper half of the core's RAM: the program is linked into
+        the lower half, so a scenario can leave arguments and collect results here
+        (cpu.model.ram_view()) without touching the program's memory."""
+        base, size = int(self.param("ram_base")), int(self.param("ram_size"))
+        return base + size // 2, size // 2
+
     def header(self) -> str:
         """The text of cosim_board.h (deterministic: it is part of the build's key)."""
         ram_base, ram_size = int(self.param("ram_base")), int(self.param("ram_size"))
@@ -116,6 +124,8 @@ class Board:
             f"#define COSIM_RAM_BASE 0x{ram_base:x}ull",
             f"#define COSIM_RAM_SIZE 0x{ram_size:x}ull",
             f"#define COSIM_BOARD_BASE 0x{board_base:x}ull",
+            f"#define COSIM_MAILBOX_BASE 0x{self.mailbox[0]:x}ull",
+            f"#define COSIM_MAILBOX_SIZE 0x{self.mailbox[1]:x}ull",
         ]
         for name, offset, doc in _core.riscv_board_registers():
             out.append(
@@ -146,9 +156,10 @@ class Board:
         return "\n".join(out)
 
     def memory_script(self) -> str:
-        """memory.ld: the RAM region the linker script (sw/link.ld) places everything in."""
+        """memory.ld: the RAM region the linker script (sw/link.ld) places everything in
+        (the lower half of the core's RAM; the upper half is the mailbox)."""
         base, size = int(self.param("ram_base")), int(self.param("ram_size"))
-        return f"MEMORY {{ RAM (rwx) : ORIGIN = 0x{base:x}, LENGTH = 0x{size:x} }}\n"
+        return f"MEMORY {{ RAM (rwx) : ORIGIN = 0x{base:x}, LENGTH = 0x{size // 2:x} }}\n"
 
 
 # --------------------------------------------------------------------------- builds

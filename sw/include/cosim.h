@@ -22,6 +22,10 @@ static inline void cosim_write64(uint64_t addr, uint64_t v) { *(volatile uint64_
 static inline uint64_t cosim_cycles(void) { return cosim_read64(COSIM_BOARD_CYCLES); }
 static inline uint64_t cosim_instret(void) { return cosim_read64(COSIM_BOARD_INSTRET); }
 
+/* Mark a phase boundary: the core synchronises and notifies its 'signal' event, which a
+ * Python process of the scenario can await (the value is in cpu.signals). */
+static inline void cosim_signal(uint32_t value) { cosim_write32(COSIM_BOARD_SIGNAL, value); }
+
 /* Interrupt lines: enable the lines in `mask` as the machine external interrupt. */
 void cosim_irq_enable(uint32_t mask);
 /* Sleep (wfi) until a line in `mask` is pending, clear those lines and return them.

@@ -62,9 +62,10 @@ constexpr BoardReg kBoardRegs[] = {
     {"IRQ_ENABLE", 0x18, "read/write: lines that raise the machine external interrupt"},
     {"CYCLES", 0x20, "read, 64-bit: core cycles of simulated time (the core's local time)"},
     {"INSTRET", 0x28, "read, 64-bit: instructions executed"},
+    {"SIGNAL", 0x30, "write: synchronise, then notify the core's 'signal' event with this value"},
 };
 constexpr std::uint64_t kBoardWindow = 0x1000;
-enum BoardOffset : std::uint64_t { kConsole = 0x00, kExit = 0x08, kPending = 0x10, kEnable = 0x18, kCycles = 0x20, kInstret = 0x28 };
+enum BoardOffset : std::uint64_t { kConsole = 0x00, kExit = 0x08, kPending = 0x10, kEnable = 0x18, kCycles = 0x20, kInstret = 0x28, kSignal = 0x30 };
 
 std::string trap_name(std::uint32_t cause) {
   switch (cause) {
@@ -134,6 +135,7 @@ class RiscvCpu : public Model {
     uc_ctl_set_cpu_model(uc_, UC_CPU_RISCV64_SIFIVE_U54);  // RV64GC with M/S/U modes
     expose_initiator("bus", bus_);
     expose_event("exit", exit_event_);
+    expose_event("signal", signal_event_);
     bus_.register_invalidate_direct_mem_ptr(this, &RiscvCpu::invalidate_dmi);
     track_ = tracer().track(this->name());
     SC_THREAD(run);
@@ -245,6 +247,7 @@ class RiscvCpu : public Model {
   bool exited() const { return exited_; }
   int exit_code() const { return exit_code_; }
   std::uint64_t instret() const { return instret_; }
+  const std::vector<std::uint64_t>& signals() const { return signals_; }
   double cycle_ps() const { return cycle_ps_; }
   std::uint64_t entry() const { return entry_; }
   const std::vector<std::pair<Picos, std::string>>& console() const { return console_; }
@@ -267,7 +270,7 @@ class RiscvCpu : public Model {
   std::uint64_t ram_size() const { return ram_size_; }
 
  private:
-  enum class Stop { None, Quantum, Irq, Exit, Fault, Trap };
+  enum class Stop { None, Quantum, Irq, Exit, Fault, Trap, Signal };
 
   static bool overlaps(std::uint64_t a, std::uint64_t an, std::uint64_t b, std::uint64_t bn) { return a < b + bn && b < a + an; }
   bool in_ram(std::uint64_t a, std::uint64_t n) const { return a >= ram_base_ && n <= ram_size_ && a - ram_base_ <= ram_size_ - n; }
@@ -404,6 +407,12 @@ class RiscvCpu : public Model {
           sync();
           break;
         case Stop::Irq:
+          break;
+        case Stop::Signal:  // at the core's own time, so a listener sees the right time
+          sync();
+          signals_.push_back(signal_value_);
+          tracer().instant(track_, "signal " + std::to_string(signal_value_), now_ps());
+          signal_event_.notify(sc_core::SC_ZERO_TIME);
           break;
         case Stop::Exit:
           sync();
@@ -743,6 +752,10 @@ class RiscvCpu : public Model {
         exit_code_ = int(std::int32_t(value & 0xffffffff));
         stop_ = Stop::Exit;
         break;
+      case kSignal:
+        signal_value_ = value;
+        if (stop_ == Stop::None) stop_ = Stop::Signal;
+        break;
       case kPending: pending_ &= ~std::uint32_t(value); break;
       case kEnable:
         enable_ = std::uint32_t(value);
@@ -777,7 +790,9 @@ class RiscvCpu : public Model {
   std::vector<Symbol> symbols_;
   std::uint64_t entry_ = 0;
   std::string program_;
-  sc_core::sc_event irq_event_, exit_event_;
+  sc_core::sc_event irq_event_, exit_event_, signal_event_;
+  std::uint64_t signal_value_ = 0;
+  std::vector<std::uint64_t> signals_;
   std::uint32_t pending_ = 0, enable_ = 0;
   std::uint32_t irq_checked_ = 0;
   std::vector<std::unique_ptr<Thunk>> thunks_;
@@ -812,9 +827,10 @@ ModelSpec riscv_cpu_spec() {
       "b_transport calls on 'bus', or host-memory accesses when the target grants DMI. "
       "time = instructions x cpi / clock_hz + annotated bus latency + access_cycles per "
       "uncached access + irq_cycles per interrupt; the core runs ahead by at most quantum. "
-      "Board window at board_base: CONSOLE, EXIT, IRQ_PENDING, IRQ_ENABLE, CYCLES, INSTRET "
+      "Board window at board_base: CONSOLE, EXIT, IRQ_PENDING, IRQ_ENABLE, CYCLES, INSTRET, SIGNAL "
       "(cosim._core.riscv_board_registers()). Interrupt lines (connect_irq) raise the machine "
-      "external interrupt; wfi waits for one. Event 'exit' fires when the program exits.";
+      "external interrupt; wfi waits for one. Event 'exit' fires when the program exits, "
+      "'signal' when it writes SIGNAL.";
   s.source =
       "ISA: RISC-V unprivileged spec 20191213 and privileged spec 1.12 (trap entry, wfi, "
       "mcause codes). cpi 1 is an in-order single-issue core's best case (SiFive U54 class); "
@@ -833,7 +849,8 @@ ModelSpec riscv_cpu_spec() {
       bool_param("echo", true, "print console lines with their simulated time"),
   };
   s.ports = {{"bus", PortKind::TlmInitiator, "to the SoC fabric", false},
-             {"exit", PortKind::Event, "the program exited", true}};
+             {"exit", PortKind::Event, "the program exited", true},
+             {"signal", PortKind::Event, "the program wrote SIGNAL (a phase boundary for a Python process)", true}};
   s.factory = [](const sc_core::sc_module_name& n, const Params& p) -> Model* { return new RiscvCpu(n, p); };
   return s;
 }
@@ -877,7 +894,8 @@ void bind_riscv_cpu(nanobind::module_& m) {
       .def_prop_ro("cycle_ps", &RiscvCpu::cycle_ps)
       .def_prop_ro("entry", &RiscvCpu::entry)
       .def_prop_ro("state", &RiscvCpu::where)
-      .def_prop_ro("console", [](const RiscvCpu& c) { return c.console(); });
+      .def_prop_ro("console", [](const RiscvCpu& c) { return c.console(); })
+      .def_prop_ro("signals", [](const RiscvCpu& c) { return c.signals(); }, "Values written to SIGNAL, in order.");
   m.def("riscv_board_registers", [] {
     std::vector<std::tuple<std::string, std::uint32_t, std::string>> out;
     for (const auto& r : kBoardRegs) out.emplace_back(r.name, r.offset, r.doc);
