@@ -63,7 +63,8 @@ class Board:
     """What a program needs to know about the system it runs on, taken from the Python
     system: bus regions (name -> (base, size)), engines' register tables
     (engine -> register -> offset), named constants, interrupt lines (name -> line),
-    C structs (name -> [(field, bytes)]) and the core's own parameters."""
+    C structs (name -> [(field, bytes)]), the core's own parameters and which regions
+    it caches."""
 
     regions: dict[str, tuple[int, int]]
     registers: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -71,6 +72,9 @@ class Board:
     irqs: dict[str, int] = field(default_factory=dict)
     structs: dict[str, Sequence[tuple[str, int]]] = field(default_factory=dict)
     cpu: dict[str, Any] = field(default_factory=dict)
+    #: Regions the core reaches through its data cache (when dcache_bytes > 0); every
+    #: other region is uncached (device registers must be).
+    cached: set[str] = field(default_factory=set)
 
     def param(self, name: str) -> Any:
         """A riscv_cpu parameter: the board's value, else the model's default."""
@@ -298,7 +302,7 @@ class RiscvHost:
         self.program = Path(program)
         self.model = sim.model("riscv_cpu", name, **{**board.cpu, **params})
         for region, (base, size) in board.regions.items():
-            self.model.map_bus(base, size, region)
+            self.model.map_bus(base, size, region, region in board.cached)
         try:
             self.model.load(str(self.program))
         except ValueError as e:

@@ -33,6 +33,8 @@ uint32_t cosim_wait_irq(uint32_t mask) {
   return got;
 }
 
+__attribute__((noinline)) void cosim_signal(uint32_t value) { cosim_write32(COSIM_BOARD_SIGNAL, value); }
+
 void cosim_interrupts(int on) {
   if (on)
     __asm__ volatile("csrsi mstatus, 8");

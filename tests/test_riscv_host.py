@@ -133,6 +133,72 @@ def test_dmi_memory_is_mapped_into_the_core_no_bus_transactions(tmp_path: Path) 
     assert dc_mmio == pytest.approx(di_mmio, abs=16)  # cached: instructions only
 
 
+CACHED = """
+    #include <stdio.h>
+    #include "cosim.h"
+    int main(void) {
+      volatile uint64_t *m = (volatile uint64_t *)(uintptr_t)COSIM_MEM_BASE;
+      uint64_t s = 0, c0 = cosim_cycles();
+      for (int i = 0; i < 512; ++i) s += m[i];              /* 4 KiB: 64 line fills */
+      uint64_t c1 = cosim_cycles();
+      for (int i = 0; i < 512; ++i) s += m[i];              /* all hits */
+      uint64_t c2 = cosim_cycles();
+      m[0] = 5;                                              /* dirty in the cache only */
+      cosim_signal(1);                                       /* Python looks at memory */
+      cosim_cache_flush();
+      cosim_signal(2);
+      s += m[1];                                             /* refilled: sees Python's 9 */
+      printf("%llu %llu %llu\\n", (unsigned long long)(c1 - c0), (unsigned long long)(c2 - c1),
+             (unsigned long long)s);
+      return 0;
+    }
+"""
+
+
+def cached_run(sim: cosim.Simulation, elf: str) -> dict[str, Any]:
+    board = Board(regions=BOARD.regions, irqs=BOARD.irqs, cpu=BOARD.cpu, cached={"mem"})
+    host = RiscvHost(sim, board, Path(elf), dcache_bytes=8192, dcache_line=64, access_cycles=20)
+    bus = sim.model("router", "bus", latency=0)
+    mem = sim.model(
+        "memory", "mem", size=MEM_SIZE, read_latency="10 ns", write_latency="10 ns", dmi=False
+    )
+    bus.map(mem.port("target"), MEM, MEM_SIZE)
+    sim.bind(host.bus, bus.port("target"))
+    seen = []
+
+    @sim.process
+    async def watch() -> None:
+        await host.model.event("signal")
+        seen.append(int(mem.array()[0]))
+        await host.model.event("signal")
+        seen.append(int(mem.array()[0]))
+        mem.array()[8] = 9  # m[1] changes behind the (now empty) cache
+
+    sim.run()
+    flat = sim.stats.flat()
+    return {
+        "numbers": [int(x) for x in host.console[0][1].split()],
+        "seen": seen,
+        "misses": flat["cpu.dcache_misses"],
+        "hits": flat["cpu.dcache_hits"],
+        "writebacks": flat["cpu.dcache_writebacks"],
+    }
+
+
+def test_data_cache_fills_lines_hits_and_is_flushed_by_the_driver(tmp_path: Path) -> None:
+    v = cosim.simulate(cached_run, str(program(tmp_path, CACHED, board=BOARD))).value
+    first, second, total = v["numbers"]
+    # first pass: 64 misses, each a 64-byte fill (10 ns memory + 20 access cycles at 1 ns),
+    # plus the loop's instructions; second pass: instructions only
+    assert 64 * 30 <= first <= 64 * 30 + 512 * 8
+    assert second <= 512 * 8 and first - second >= 64 * 30 - 512 * 8
+    assert v["misses"] == 64 + 1  # and m[1]'s line again after the flush
+    assert v["hits"] >= 512 + 511
+    assert v["seen"] == [0, 5]  # the store reaches memory only when flushed
+    assert v["writebacks"] == 1
+    assert total == 9  # after the flush the core sees what was written behind it
+
+
 # ------------------------------------------------------------------ interrupts, wfi
 
 WFI = """

@@ -23,8 +23,11 @@ static inline uint64_t cosim_cycles(void) { return cosim_read64(COSIM_BOARD_CYCL
 static inline uint64_t cosim_instret(void) { return cosim_read64(COSIM_BOARD_INSTRET); }
 
 /* Mark a phase boundary: the core synchronises and notifies its 'signal' event, which a
- * Python process of the scenario can await (the value is in cpu.signals). */
-static inline void cosim_signal(uint32_t value) { cosim_write32(COSIM_BOARD_SIGNAL, value); }
+ * Python process of the scenario can await (values in cpu.model.signals). Not inline:
+ * the return ends the engine's block, so the listeners run right after the write. */
+void cosim_signal(uint32_t value);
+/* Write back and invalidate the data cache (cacheable regions; see docs/riscv-host.md). */
+static inline void cosim_cache_flush(void) { cosim_write32(COSIM_BOARD_CACHE_FLUSH, 1); }
 
 /* Interrupt lines: enable the lines in `mask` as the machine external interrupt. */
 void cosim_irq_enable(uint32_t mask);

@@ -63,9 +63,10 @@ constexpr BoardReg kBoardRegs[] = {
     {"CYCLES", 0x20, "read, 64-bit: core cycles of simulated time (the core's local time)"},
     {"INSTRET", 0x28, "read, 64-bit: instructions executed"},
     {"SIGNAL", 0x30, "write: synchronise, then notify the core's 'signal' event with this value"},
+    {"CACHE_FLUSH", 0x38, "write: write back the data cache's dirty lines and invalidate it"},
 };
 constexpr std::uint64_t kBoardWindow = 0x1000;
-enum BoardOffset : std::uint64_t { kConsole = 0x00, kExit = 0x08, kPending = 0x10, kEnable = 0x18, kCycles = 0x20, kInstret = 0x28, kSignal = 0x30 };
+enum BoardOffset : std::uint64_t { kConsole = 0x00, kExit = 0x08, kPending = 0x10, kEnable = 0x18, kCycles = 0x20, kInstret = 0x28, kSignal = 0x30, kCacheFlush = 0x38 };
 
 std::string trap_name(std::uint32_t cause) {
   switch (cause) {
@@ -85,6 +86,12 @@ std::string trap_name(std::uint32_t cause) {
   return "exception " + std::to_string(cause);
 }
 
+// Where a bus access is: its pc and how many instructions of its block follow it.
+struct Access {
+  std::uint64_t pc;
+  std::uint32_t after;
+};
+
 struct Segment {
   std::uint64_t addr;
   std::vector<unsigned char> bytes;  // file image, zero-extended to memsz
@@ -97,6 +104,7 @@ struct Symbol {
 struct Region {
   std::uint64_t base, size;
   std::string name;
+  bool cacheable = false;
   std::uint64_t dmi_lo = 0, dmi_hi = 0;  // the part mapped as host memory (DMI)
 };
 
@@ -116,12 +124,18 @@ class RiscvCpu : public Model {
         ram_size_(p.get_uint("ram_size")),
         board_base_(p.get_uint("board_base")),
         echo_(p.get_bool("echo")),
+        dcache_bytes_(p.get_uint("dcache_bytes")),
+        line_bytes_(p.get_uint("dcache_line")),
+        ways_(p.get_uint("dcache_ways")),
         instructions_(counter("instructions", "instructions executed")),
         mmio_reads_(counter("mmio_reads", "loads that went to the bus (uncached)")),
         mmio_writes_(counter("mmio_writes", "stores that went to the bus (uncached)")),
         irqs_(counter("irqs", "interrupts taken")),
         wfi_time_(counter("wfi_time", "time spent waiting in wfi", "ps")),
         syncs_(counter("syncs", "synchronisations with the kernel (quantum, wfi, exit)")),
+        dcache_hits_(counter("dcache_hits", "data cache hits (cacheable bus regions)")),
+        dcache_misses_(counter("dcache_misses", "data cache misses (a line fill each)")),
+        dcache_writebacks_(counter("dcache_writebacks", "dirty lines written back")),
         e_instr_(energy_event(this->name(), "instruction", "cpu_instruction", "instructions executed")) {
     if (ram_base_ % kPage || ram_size_ % kPage || board_base_ % kPage)
       throw std::invalid_argument("riscv_cpu '" + std::string(this->name()) +
@@ -129,6 +143,15 @@ class RiscvCpu : public Model {
     if (overlaps(ram_base_, ram_size_, board_base_, kBoardWindow))
       throw std::invalid_argument("riscv_cpu '" + std::string(this->name()) + "': the board window at " +
                                   hex(board_base_) + " overlaps the local RAM");
+    if (dcache_bytes_ > 0) {
+      if (line_bytes_ < 8 || (line_bytes_ & (line_bytes_ - 1)) != 0 || dcache_bytes_ % (line_bytes_ * ways_) != 0)
+        throw std::invalid_argument("riscv_cpu '" + std::string(this->name()) +
+                                    "': dcache_line must be a power of two >= 8 and dcache_bytes a multiple of "
+                                    "dcache_line x dcache_ways");
+      sets_ = dcache_bytes_ / (line_bytes_ * ways_);
+      lines_.resize(sets_ * ways_);
+      for (auto& l : lines_) l.data.assign(line_bytes_, 0);
+    }
     ram_.assign(ram_size_, 0);
     const uc_err e = uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &uc_);
     if (e != UC_ERR_OK) throw std::runtime_error(std::string("riscv_cpu: cannot start the Unicorn engine: ") + uc_strerror(e));
@@ -146,7 +169,7 @@ class RiscvCpu : public Model {
   }
 
   // ---------------------------------------------------------------- configuration
-  void map_bus(std::uint64_t base, std::uint64_t size, const std::string& name) {
+  void map_bus(std::uint64_t base, std::uint64_t size, const std::string& name, bool cacheable) {
     if (size == 0) throw std::invalid_argument("map_bus: region '" + name + "' has size 0");
     if (overlaps(base, size, ram_base_, ram_size_) || overlaps(base, size, board_base_, kBoardWindow))
       throw std::invalid_argument("map_bus: region '" + name + "' [" + hex(base) + ", " + hex(base + size - 1) +
@@ -154,7 +177,7 @@ class RiscvCpu : public Model {
     for (const auto& r : regions_)
       if (overlaps(base, size, r.base, r.size))
         throw std::invalid_argument("map_bus: region '" + name + "' overlaps region '" + r.name + "'");
-    regions_.push_back({base, size, name, 0, 0});
+    regions_.push_back({base, size, name, cacheable && dcache_bytes_ > 0, 0, 0});
   }
 
   // Read and check an ELF now (wrong file, wrong architecture, segments outside memory
@@ -331,17 +354,17 @@ class RiscvCpu : public Model {
       check(uc_mem_map_ptr(uc_, d0, d1 - d0, UC_PROT_ALL, p), "mapping DMI region '" + r.name + "'");
       r.dmi_lo = d0;
       r.dmi_hi = d1;
-      if (d0 > lo) map_mmio(lo, d0 - lo, "bus region '" + r.name + "'");
-      if (hi > d1) map_mmio(d1, hi - d1, "bus region '" + r.name + "'");
+      if (d0 > lo) map_mmio(lo, d0 - lo, "bus region '" + r.name + "'", r.cacheable);
+      if (hi > d1) map_mmio(d1, hi - d1, "bus region '" + r.name + "'", r.cacheable);
       return;
     }
-    map_mmio(lo, hi - lo, "bus region '" + r.name + "'");
+    map_mmio(lo, hi - lo, "bus region '" + r.name + "'", r.cacheable);
   }
 
   // Unicorn passes MMIO callbacks the offset into the mapping and one user pointer per
   // direction: a thunk per mapping carries its base.
-  void map_mmio(std::uint64_t base, std::uint64_t size, const std::string& what) {
-    thunks_.push_back(std::make_unique<Thunk>(Thunk{this, base}));
+  void map_mmio(std::uint64_t base, std::uint64_t size, const std::string& what, bool cached) {
+    thunks_.push_back(std::make_unique<Thunk>(Thunk{this, base, cached}));
     Thunk* t = thunks_.back().get();
     check(uc_mmio_map(uc_, base, size, &RiscvCpu::bus_read_cb, t, &RiscvCpu::bus_write_cb, t), "mapping " + what);
   }
@@ -350,7 +373,7 @@ class RiscvCpu : public Model {
     for (auto& r : regions_) {
       if (r.dmi_hi <= r.dmi_lo || !overlaps(r.dmi_lo, r.dmi_hi - r.dmi_lo, start, end - start + 1)) continue;
       uc_mem_unmap(uc_, r.dmi_lo, r.dmi_hi - r.dmi_lo);
-      map_mmio(r.dmi_lo, r.dmi_hi - r.dmi_lo, "bus region '" + r.name + "'");
+      map_mmio(r.dmi_lo, r.dmi_hi - r.dmi_lo, "bus region '" + r.name + "'", r.cacheable);
       r.dmi_lo = r.dmi_hi = 0;
     }
   }
@@ -408,12 +431,8 @@ class RiscvCpu : public Model {
           break;
         case Stop::Irq:
           break;
-        case Stop::Signal:  // at the core's own time, so a listener sees the right time
-          sync();
-          signals_.push_back(signal_value_);
-          tracer().instant(track_, "signal " + std::to_string(signal_value_), now_ps());
-          signal_event_.notify(sc_core::SC_ZERO_TIME);
-          break;
+        case Stop::Signal:
+          break;  // delivered below
         case Stop::Exit:
           sync();
           finish();
@@ -434,7 +453,23 @@ class RiscvCpu : public Model {
           }
           break;
       }
+      deliver_signals();
     }
+  }
+
+  // SIGNAL writes, in order, each at the core's own time (it synchronises first): an
+  // immediate notification, then a delta, so the listeners run before the core goes on
+  // (they may look at or change memory at this point of the program).
+  void deliver_signals() {
+    if (pending_signals_.empty()) return;
+    sync();
+    for (const std::uint64_t v : pending_signals_) {
+      signals_.push_back(v);
+      tracer().instant(track_, "signal " + std::to_string(v), now_ps());
+      signal_event_.notify();
+      sc_core::wait(sc_core::SC_ZERO_TIME);
+    }
+    pending_signals_.clear();
   }
 
   void sync() {
@@ -579,33 +614,34 @@ class RiscvCpu : public Model {
   struct Thunk {
     RiscvCpu* cpu;
     std::uint64_t base;
+    bool cached;
   };
   static std::uint64_t bus_read_cb(uc_engine*, std::uint64_t off, unsigned size, void* thunk) {
     auto* t = static_cast<Thunk*>(thunk);
+    if (t->cached) return t->cpu->cached_access(tlm::TLM_READ_COMMAND, t->base + off, size, 0);
     return t->cpu->bus_access(tlm::TLM_READ_COMMAND, t->base + off, size, 0);
   }
   static void bus_write_cb(uc_engine*, std::uint64_t off, unsigned size, std::uint64_t value, void* thunk) {
     auto* t = static_cast<Thunk*>(thunk);
-    t->cpu->bus_access(tlm::TLM_WRITE_COMMAND, t->base + off, size, value);
+    if (t->cached)
+      t->cpu->cached_access(tlm::TLM_WRITE_COMMAND, t->base + off, size, value);
+    else
+      t->cpu->bus_access(tlm::TLM_WRITE_COMMAND, t->base + off, size, value);
   }
 
-  // An uncached access: one b_transport issued at the core's local time.
-  std::uint64_t bus_access(tlm::tlm_command cmd, std::uint64_t addr, unsigned size, std::uint64_t value) {
-    if (stop_ == Stop::Fault || stop_ == Stop::Exit) return 0;  // the core is stopping
-    unsigned char data[8] = {};
-    if (cmd == tlm::TLM_WRITE_COMMAND) std::memcpy(data, &value, size);
+  // One bus transaction of `len` bytes issued at the core's local time at the access
+  // `where` (the block's instructions after it are charged already, at the block's
+  // start, and are added back after it). False (and the core stopping) on an error.
+  bool transfer(tlm::tlm_command cmd, std::uint64_t addr, unsigned char* data, unsigned len, const Access& where) {
     gp_.set_command(cmd);
     gp_.set_address(addr);
     gp_.set_data_ptr(data);
-    gp_.set_data_length(size);
-    gp_.set_streaming_width(size);
+    gp_.set_data_length(len);
+    gp_.set_streaming_width(len);
     gp_.set_byte_enable_ptr(nullptr);
     gp_.set_dmi_allowed(false);
     gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     clear_error_info(gp_);
-    // Issue at the access's own time: the block's instructions after it are charged
-    // already (at the block's start) and are added back after the access.
-    const Access where = locate_access(addr);
     const double after_ps = where.after * instr_ps_;
     const Picos local_before = Picos(std::llround(std::max(0.0, local_ps_ - after_ps)));
     const Picos issued = now_ps() + local_before;
@@ -613,26 +649,106 @@ class RiscvCpu : public Model {
     bus_->b_transport(gp_, delay);
     local_ps_ = double(to_ps(delay)) + access_ps_ + after_ps;
     const Picos done = now_ps() + Picos(std::llround(local_ps_));
-    tracer().transaction(track_, cmd, addr, size, issued, done > issued ? done - issued : 0, gp_.get_response_status());
+    tracer().transaction(track_, cmd, addr, len, issued, done > issued ? done - issued : 0, gp_.get_response_status());
     (cmd == tlm::TLM_READ_COMMAND ? mmio_reads_ : mmio_writes_).inc();
     if (!gp_.is_response_ok()) {
       const ErrorInfo* info = gp_.get_extension<ErrorInfo>();
       fault_addr_ = addr;
       fault_pc_ = where.pc;
-      fault_msg_ = std::string(cmd == tlm::TLM_READ_COMMAND ? "load" : "store") + " of " + std::to_string(size) +
+      fault_msg_ = std::string(cmd == tlm::TLM_READ_COMMAND ? "load" : "store") + " of " + std::to_string(len) +
                    " bytes answered with " + response_name(gp_.get_response_status()) +
                    (info ? " by '" + info->target + "': " + info->message : std::string());
       clear_error_info(gp_);
       stop_ = Stop::Fault;  // the engine stops at the next block (see on_block)
-      return 0;
+      return false;
     }
     // Callbacks never stop the engine themselves (it would replay the access after
     // resuming: a second bus transaction); the next block's hook stops it.
     if ((local_ps_ > quantum_ps_ || new_irq()) && stop_ == Stop::None)
       stop_ = local_ps_ > quantum_ps_ ? Stop::Quantum : Stop::Irq;
+    return true;
+  }
+
+  // An uncached access: one bus transaction of the access's size.
+  std::uint64_t bus_access(tlm::tlm_command cmd, std::uint64_t addr, unsigned size, std::uint64_t value) {
+    if (stop_ == Stop::Fault || stop_ == Stop::Exit) return 0;  // the core is stopping
+    unsigned char data[8] = {};
+    if (cmd == tlm::TLM_WRITE_COMMAND) std::memcpy(data, &value, size);
+    if (!transfer(cmd, addr, data, size, locate_access(addr))) return 0;
     std::uint64_t v = 0;
     if (cmd == tlm::TLM_READ_COMMAND) std::memcpy(&v, data, size);
     return v;
+  }
+
+  // A cacheable access: the data cache (write-back, write-allocate, LRU) serves hits at
+  // no extra time; a miss writes back its victim if dirty and fills the line, one bus
+  // transaction of line_bytes each. Not coherent with devices: a driver flushes
+  // (CACHE_FLUSH) before a device reads what it wrote and before it reads what a
+  // device wrote, as on SoCs without hardware coherence.
+  std::uint64_t cached_access(tlm::tlm_command cmd, std::uint64_t addr, unsigned size, std::uint64_t value) {
+    if (stop_ == Stop::Fault || stop_ == Stop::Exit) return 0;
+    if ((addr & (line_bytes_ - 1)) + size > line_bytes_) {  // crosses a line: byte by byte
+      std::uint64_t v = 0;
+      for (unsigned i = 0; i < size; ++i)
+        v |= cached_access(cmd, addr + i, 1, (value >> (8 * i)) & 0xff) << (8 * i);
+      return v;
+    }
+    Line* l = lookup(addr);
+    if (l == nullptr) return 0;
+    unsigned char* p = l->data.data() + (addr & (line_bytes_ - 1));
+    std::uint64_t v = 0;
+    if (cmd == tlm::TLM_READ_COMMAND) {
+      std::memcpy(&v, p, size);
+    } else {
+      std::memcpy(p, &value, size);
+      l->dirty = true;
+    }
+    return v;
+  }
+
+  struct Line {
+    std::uint64_t tag = 0, used = 0;
+    bool valid = false, dirty = false;
+    std::vector<unsigned char> data;
+  };
+
+  Line* lookup(std::uint64_t addr) {
+    const std::uint64_t base = addr & ~(line_bytes_ - 1);
+    const std::size_t set = std::size_t((base / line_bytes_) % sets_);
+    Line* ways = &lines_[set * ways_];
+    Line* victim = &ways[0];
+    for (std::size_t w = 0; w < ways_; ++w) {
+      if (ways[w].valid && ways[w].tag == base) {
+        ways[w].used = ++lru_clock_;
+        dcache_hits_.inc();
+        return &ways[w];
+      }
+      if (!ways[w].valid || (victim->valid && ways[w].used < victim->used)) victim = &ways[w];
+    }
+    dcache_misses_.inc();
+    const Access where = locate_access(addr);
+    if (victim->valid && victim->dirty) {
+      dcache_writebacks_.inc();
+      if (!transfer(tlm::TLM_WRITE_COMMAND, victim->tag, victim->data.data(), unsigned(line_bytes_), where)) return nullptr;
+    }
+    victim->valid = false;
+    if (!transfer(tlm::TLM_READ_COMMAND, base, victim->data.data(), unsigned(line_bytes_), where)) return nullptr;
+    victim->tag = base;
+    victim->valid = true;
+    victim->dirty = false;
+    victim->used = ++lru_clock_;
+    return victim;
+  }
+
+  void flush_cache() {
+    const Access where = locate_access(board_base_ + kCacheFlush);
+    for (auto& l : lines_) {
+      if (l.valid && l.dirty) {
+        dcache_writebacks_.inc();
+        if (!transfer(tlm::TLM_WRITE_COMMAND, l.tag, l.data.data(), unsigned(line_bytes_), where)) return;
+      }
+      l.valid = l.dirty = false;
+    }
   }
 
   // A line became pending and enabled since the core last looked (it stops the engine so
@@ -647,10 +763,6 @@ class RiscvCpu : public Model {
   // it (charged but not executed yet).
   struct MemOp {
     std::uint32_t offset, index, insn;
-  };
-  struct Access {
-    std::uint64_t pc;
-    std::uint32_t after;
   };
   Access locate_access(std::uint64_t addr) {
     const BlockInfo& b = block_cache_[(block_addr_ >> 1) & (kBlockCache - 1)];
@@ -752,8 +864,11 @@ class RiscvCpu : public Model {
         exit_code_ = int(std::int32_t(value & 0xffffffff));
         stop_ = Stop::Exit;
         break;
+      case kCacheFlush:
+        flush_cache();
+        break;
       case kSignal:
-        signal_value_ = value;
+        pending_signals_.push_back(value);
         if (stop_ == Stop::None) stop_ = Stop::Signal;
         break;
       case kPending: pending_ &= ~std::uint32_t(value); break;
@@ -781,7 +896,10 @@ class RiscvCpu : public Model {
   double clock_hz_, cycle_ps_, instr_ps_, access_ps_, irq_ps_, quantum_ps_;
   std::uint64_t ram_base_, ram_size_, board_base_;
   bool echo_;
-  Counter &instructions_, &mmio_reads_, &mmio_writes_, &irqs_, &wfi_time_, &syncs_;
+  std::uint64_t dcache_bytes_, line_bytes_, ways_, sets_ = 0, lru_clock_ = 0;
+  std::vector<Line> lines_;
+  Counter &instructions_, &mmio_reads_, &mmio_writes_, &irqs_, &wfi_time_, &syncs_, &dcache_hits_, &dcache_misses_,
+      &dcache_writebacks_;
   EnergyEvent& e_instr_;
   uc_engine* uc_ = nullptr;
   std::vector<unsigned char> ram_;
@@ -791,8 +909,7 @@ class RiscvCpu : public Model {
   std::uint64_t entry_ = 0;
   std::string program_;
   sc_core::sc_event irq_event_, exit_event_, signal_event_;
-  std::uint64_t signal_value_ = 0;
-  std::vector<std::uint64_t> signals_;
+  std::vector<std::uint64_t> signals_, pending_signals_;
   std::uint32_t pending_ = 0, enable_ = 0;
   std::uint32_t irq_checked_ = 0;
   std::vector<std::unique_ptr<Thunk>> thunks_;
@@ -847,6 +964,10 @@ ModelSpec riscv_cpu_spec() {
       int_param("ram_size", 4 << 20, 4096, std::int64_t(1) << 32, "B", "size of the local RAM (code, data, stack)"),
       int_param("board_base", 0x0200'0000, 0, std::int64_t(1) << 47, "", "base address of the board window"),
       bool_param("echo", true, "print console lines with their simulated time"),
+      int_param("dcache_bytes", 0, 0, std::int64_t(1) << 30, "B",
+                "data cache for cacheable bus regions (map_bus(cacheable=True)); 0: none"),
+      int_param("dcache_line", 64, 8, 4096, "B", "data cache line"),
+      int_param("dcache_ways", 4, 1, 64, "", "data cache associativity (LRU)"),
   };
   s.ports = {{"bus", PortKind::TlmInitiator, "to the SoC fabric", false},
              {"exit", PortKind::Event, "the program exited", true},
@@ -868,10 +989,11 @@ void bind_riscv_cpu(nanobind::module_& m) {
   };
   nb::class_<RiscvCpu, Model>(m, "RiscvCpuModel", "The 'riscv_cpu' model (see cosim.riscv_host.RiscvHost).")
       .def("map_bus",
-           [value_errors](RiscvCpu& c, std::uint64_t base, std::uint64_t size, const std::string& name) {
-             value_errors([&] { c.map_bus(base, size, name); });
+           [value_errors](RiscvCpu& c, std::uint64_t base, std::uint64_t size, const std::string& name, bool cacheable) {
+             value_errors([&] { c.map_bus(base, size, name, cacheable); });
            },
-           nb::arg("base"), nb::arg("size"), nb::arg("name"), "Make [base, base + size) reachable through 'bus'.")
+           nb::arg("base"), nb::arg("size"), nb::arg("name"), nb::arg("cacheable") = false,
+           "Make [base, base + size) reachable through 'bus' (through the data cache if cacheable).")
       .def("load", [value_errors](RiscvCpu& c, const std::string& path) { value_errors([&] { c.load(path); }); },
            nb::arg("path"), "Check an RV64 ELF now and load it when the simulation starts.")
       .def("connect_irq", [value_errors](RiscvCpu& c, unsigned line, Port& p) { value_errors([&] { c.connect_irq(line, p); }); },
