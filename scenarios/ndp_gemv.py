@@ -132,7 +132,9 @@ NDP_GEMV_ARGS = (
 def riscv_driver(sim: cosim.Simulation, system: Any) -> RiscvHost:
     """The RISC-V core on the system's SoC running sw/drivers/ndp_gemv.c, built for this
     system's board (memory map, the ndp's registers and codes from cosim.ndp)."""
-    board = Board.for_soc(system.soc, echo=False)
+    # a 32 KiB L1 data cache over DRAM (the units write y behind it: the driver flushes)
+    board = Board.for_soc(system.soc, echo=False, dcache_bytes=32 << 10)
+    board.cached = {"dram"}
     board.registers["ndp"] = dict(ndp_regs.REGISTERS)
     board.constants.update({f"NDP_{k}": v for k, v in ndp_regs.CODES.items()})
     board.irqs.update({"go": 1, "done": 2})

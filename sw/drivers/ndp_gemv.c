@@ -36,7 +36,9 @@ int main(void) {
   }
 
   /* y back: only y's elements (not the layout's padding), as runs of adjacent elements
-   * (address, bytes); 8-byte loads where aligned, else 4-byte */
+   * (address, bytes); 8-byte loads where aligned, else 4-byte. DRAM is cacheable and the
+   * units wrote y behind the cache: flush it first, then each line is one fill. */
+  cosim_cache_flush();
   const uint64_t *runs = (const uint64_t *)(mailbox + args->ranges_offset);
   uint8_t *out = mailbox + args->out_offset;
   for (uint32_t r = 0; r < args->nranges; ++r) {
