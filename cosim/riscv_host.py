@@ -338,6 +338,22 @@ class RiscvHost:
             )
         self.model.connect_irq(self.board.irqs[name], event_port)
 
+    def connect_event(self, name: str, event: Any) -> None:
+        """Latch the board's interrupt line `name` on each notification of a Python event
+        (e.g. a Python accelerator's sim.event): a daemon process forwards it."""
+        if name not in self.board.irqs:
+            raise KeyError(
+                f"the board has no interrupt line '{name}'; its lines: {sorted(self.board.irqs)}"
+            )
+        line = self.board.irqs[name]
+
+        async def forward() -> None:
+            while True:
+                await event
+                self.model.raise_irq(line)
+
+        self.sim.process(forward(), name=f"{self.model.name}_irq_{name}", daemon=True)
+
     @property
     def exited(self) -> bool:
         return bool(self.model.exited)

@@ -477,3 +477,45 @@ def test_cli_runs_a_c_file_and_exits_with_its_code(tmp_path: Path) -> None:
     )
     assert r.returncode == 2
     assert "bad.c:1:" in r.stderr and "error" in r.stderr
+
+
+# ------------------------------------------- an accelerator's command window from C
+
+
+def accel_run(sim: cosim.Simulation) -> dict[str, Any]:
+    from cosim.accel.device import Accelerator, AcceleratorError
+    from cosim.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+    from cosim.soc import build_soc
+
+    soc = build_soc(sim)
+    dev = Accelerator(sim, soc, "acc", base=0x5000_0000, clock="1 ns")
+
+    @dev.command(1, "add")
+    async def add(seq: Any) -> list[int]:  # the sum of its two arguments, after 2 us
+        await cosim.delay(cosim.us(2))
+        return [seq.args[0] + seq.args[1]]
+
+    cpu = riscv_accel_host(sim, soc, dev)
+    drv = RiscvAcceleratorDriver(cpu, "acc")
+    out: dict[str, Any] = {}
+
+    @sim.process
+    async def main() -> None:
+        t0 = cosim.now()
+        out["sum"] = await drv.run(1, 40, 2, results=1)
+        out["elapsed"] = cosim.now() - t0
+        try:
+            await drv.run(7)
+        except AcceleratorError as e:
+            out["error"] = str(e)
+        await drv.close()
+
+    sim.run()
+    return {**out, "exit": cpu.exit_code, "commands": dev.commands_run}
+
+
+def test_c_driver_runs_an_accelerators_commands_and_reports_errors() -> None:
+    v = cosim.simulate(accel_run).value
+    assert v["sum"] == [42] and v["exit"] == 0
+    assert v["elapsed"] >= 2_000_000  # the command's own 2 us, then the interrupt
+    assert "command 7 failed" in v["error"]
