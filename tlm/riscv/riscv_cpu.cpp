@@ -4,10 +4,12 @@
 //
 // Memory: the core's local RAM (code, data, stack) is host memory mapped into the engine;
 // so is every bus region whose target grants DMI. Any other load/store is one
-// b_transport on 'bus'. A small board window (console, exit, interrupt controller,
-// counters) is decoded inside the model.
-// Time: instructions x cpi core cycles (charged per basic block as it starts) plus the
-// latency each bus transaction annotates plus access_cycles per uncached access. The core
+// b_transport on 'bus', or goes through an optional data cache for cacheable regions. A
+// small board window (console, exit, interrupt controller, counters, signal, cache
+// flush) is decoded inside the model.
+// Time: instructions x cpi core cycles (charged per basic block as it starts; a bus
+// access is placed at its own instruction) plus the latency each bus transaction
+// annotates plus access_cycles per bus transaction. The core
 // runs ahead of the kernel by at most `quantum` (temporal decoupling, IEEE 1666-2011 16.2)
 // and synchronises there, at every wfi and at exit.
 // Interrupts: lines latch into IRQ_PENDING; (PENDING & ENABLE) != 0 raises the machine
@@ -17,21 +19,20 @@
 #include <unicorn/unicorn.h>
 
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
-#include <nanobind/stl/pair.h>
 #include <nanobind/stl/vector.h>
 
-#include <array>
-#include <memory>
-#include <unordered_map>
-
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <tlm_utils/simple_initiator_socket.h>
+#include <unordered_map>
 
 #include "cosim/energy.h"
 #include "cosim/model.h"
