@@ -274,8 +274,11 @@ def build_program(
 
 def _build_error(srcs: Sequence[Path], log: str) -> ProgramBuildError:
     diags = [ln for ln in log.splitlines() if _DIAG.match(ln)]
-    if not diags:  # a link error: "undefined reference", "region RAM overflowed", ...
-        diags = [ln for ln in log.splitlines() if "error" in ln or "undefined reference" in ln]
+    if not diags:  # a link error: "undefined reference", "multiple definition", overflows
+        link = ("error", "undefined reference", "multiple definition", "overflow", "cannot find")
+        diags = [
+            ln for ln in log.splitlines() if any(w in ln for w in link) and "collect2" not in ln
+        ]
     names = ", ".join(s.name for s in srcs)
     msg = f"C program ({names}) does not build:\n" + "\n".join(diags or log.splitlines()[-10:])
     return ProgramBuildError(msg, diags, log)

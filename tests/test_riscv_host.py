@@ -355,6 +355,9 @@ def test_c_that_does_not_compile_gives_the_compilers_error_lines(tmp_path: Path)
         "broken.c:2:" in d and "error" in d for d in e.value.diagnostics
     )
     assert "broken.c:2:" in str(e.value)
+    with pytest.raises(ProgramBuildError) as e:  # compiles, does not link
+        program(tmp_path, "int helper(void);\nint main(void) { return helper(); }\n", name="l.c")
+    assert any("undefined reference to `helper'" in d for d in e.value.diagnostics)
 
 
 def load_only(sim: cosim.Simulation, elf: str) -> None:

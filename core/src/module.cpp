@@ -31,7 +31,11 @@ void fail_simulation_with_python_error(const std::string& where) {
   py::Kernel::instance().fail_with_current_error(where);
 }
 
-void stop_simulation() { py::Kernel::instance().stop(); }
+void stop_simulation() {
+  // A program ending the run is normal: no "simulation stopped by user" info line.
+  sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+  py::Kernel::instance().stop();
+}
 
 }  // namespace cosim
 
