@@ -435,6 +435,7 @@ class RiscvCpu : public Model {
         case Stop::Signal:
           break;  // delivered below
         case Stop::Exit:
+          deliver_signals();  // written before the exit
           sync();
           finish();
           return;
@@ -445,7 +446,9 @@ class RiscvCpu : public Model {
         case Stop::Trap:
           crash(pc - 4, trap_name(trap_cause_), false);  // the engine reports the PC after the trapping one
           return;
-        case Stop::None:
+        case Stop::None:  // the engine halted by itself: wfi. (A wfi in a block that also
+                          // set stop_ returns like a spurious wake-up, which the
+                          // privileged spec allows; cosim_wait_irq() loops.)
           if (read_insn(pc - 4) == kWfi) {
             if (!wait_for_interrupt(pc - 4)) return;
           } else {
