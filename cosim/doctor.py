@@ -157,6 +157,19 @@ def _optional(*names: str) -> Callable[[], tuple[str, str]]:
     return check
 
 
+def _riscv() -> tuple[str, str]:
+    """The RISC-V host's C toolchain (optional: only programs for riscv_cpu need it)."""
+    from cosim.system.riscv_host import ToolchainError, check_toolchain
+
+    try:
+        gcc = check_toolchain()
+    except ToolchainError as e:
+        return WARN, str(e)
+    r = subprocess.run([gcc, "--version"], capture_output=True, text=True, check=False)
+    version = r.stdout.splitlines()[0] if r.stdout else gcc
+    return OK, f"{version} with picolibc (C programs for the riscv_cpu host)"
+
+
 def _scenarios() -> tuple[str, str]:
     from cosim.scenario_catalog import catalog, search_path
 
@@ -176,6 +189,7 @@ CHECKS: list[tuple[str, Callable[[], tuple[str, str]]]] = [
     ("cache", _cache),
     ("verilator", _verilator),
     ("simulation", _simulation),
+    ("riscv", _riscv),
     ("plots", _optional("matplotlib")),
     ("dask", _optional("dask", "distributed")),
     ("ray", _optional("ray")),

@@ -51,6 +51,7 @@ from cosim.accel.phase import Phase, PhaseMeter
 from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
+from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
 
 scenario = Scenario(
     "eie",
@@ -82,6 +83,13 @@ scenario = Scenario(
         ),
         Param("relu", True, help="apply ReLU to the outputs"),
         Param("fifo_sweep", True, help="rerun at every queue depth 1, 2, 4 .. fifo_depth"),
+        Param(
+            "host",
+            "python",
+            choices=("python", "riscv"),
+            help="who drives the accelerator's command window: the Python driver, or the C "
+            "driver sw/drivers/accel.c compiled for the RISC-V core",
+        ),
     ],
     engines={
         "eie": Engine(
@@ -146,6 +154,10 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     acc = EieAccelerator(
         sim, soc, impl=cfg.engines["eie"], geometry=geo, clock=cfg.clock, waves=waves
     )
+    cpu = None
+    if cfg.host == "riscv":
+        cpu = riscv_accel_host(sim, soc, acc.device)
+        acc.driver = RiscvAcceleratorDriver(cpu, "eie")
     # Initial DRAM contents (put there before the measured runs, e.g. by the OS loader).
     at: dict[str, int] = {}
     off = soc.DATA - soc.DRAM
@@ -227,8 +239,12 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
             fig[name] = (p.time_ps, int(nbytes), p.flat())
         report_progress(steps, steps, unit="runs")
         fig["peak_bandwidth"] = float(sim.stats["dram.peak_bandwidth"])
+        if cpu is not None:
+            await acc.driver.close()  # the C driver exits: the run ends
 
     sim.run()
+    if cpu is not None:
+        cpu.check_exit()
     return _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_cols)
 
 
@@ -316,6 +332,8 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
     metrics["baseline_area_mm2"] = silicon.mm2
     extras = {
         "area_mm2_by_part": silicon.by_part_mm2(),
+        "host": cfg.host,
+        "baseline_host": "roofline (host_cpu)",
         "energy_breakdown_pj": cosim.energy.by_component(e_eie),
         "baseline_energy_breakdown_pj": cosim.energy.by_component(e_dense),
         "energy_events_pj": e_eie,
@@ -371,6 +389,14 @@ def _report(
         f"  compressed model : {compressed.stored_entries:,} entries ({compressed.nonzeros:,} "
         f"weights + {compressed.padding_entries:,} padding, {m['padding_fraction']:.1%}), "
         f"loaded once in {us(m['model_load_cycles'])}",
+        "  host             : "
+        + (
+            "the C driver sw/drivers/accel.c on the RISC-V core (riscv_cpu) drives the "
+            "command window"
+            if cfg.host == "riscv"
+            else "the Python driver (host_cpu cost model)"
+        )
+        + "; the host FC baselines are the roofline model (host_cpu)",
         f"  golden check     : EIE {'OK' if eie_ok else 'MISMATCH'}, dense baseline "
         f"{'OK' if dense_ok else 'MISMATCH'} (bit-exact int32)",
         "",

@@ -33,7 +33,10 @@ object of the metrics.
 from __future__ import annotations
 
 import math
+import struct
 from typing import Any
+
+import numpy as np
 
 import cosim
 from cosim import area
@@ -43,7 +46,8 @@ from cosim.accel.phase import between, snapshot
 from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
-from cosim.system.ndp_layout import GEMV_OUT
+from cosim.system import ndp as ndp_regs
+from cosim.system.ndp_layout import DTYPE_CODES, DTYPES, GEMV_OUT
 from cosim.system.ndp_system import (
     build_ndp_system,
     check_gemv,
@@ -52,6 +56,7 @@ from cosim.system.ndp_system import (
     path_figures,
     system_figures,
 )
+from cosim.system.riscv_host import SW_DIR, Board, RiscvHost, build_program
 
 PATHS = ("ndp", "host", "accel")
 LABELS = {"ndp": "near-data", "host": "host", "accel": "accelerator"}
@@ -86,6 +91,13 @@ scenario = Scenario(
         Param(
             "accel_streams", 32, min=1, max=256, help="1 KiB reads the accelerator keeps in flight"
         ),
+        Param(
+            "host",
+            "python",
+            choices=("python", "riscv"),
+            help="who drives the near-data units: the Python driver, or the C driver "
+            "sw/drivers/ndp_gemv.c compiled for the RISC-V core",
+        ),
     ],
     engines={
         "units": Engine(
@@ -100,6 +112,79 @@ scenario = Scenario(
         ),
     },
 )
+
+
+#: The mailbox the scenario leaves for the C driver (struct cosim_ndp_gemv_args in its
+#: generated header): (field, bytes); offsets are from the mailbox's base.
+NDP_GEMV_ARGS = (
+    ("a", 8),
+    ("y", 8),
+    ("m", 4),
+    ("n", 4),
+    ("dtype", 4),
+    ("x_bytes", 4),
+    ("x_offset", 4),
+    ("nranges", 4),
+    ("ranges_offset", 4),
+    ("out_offset", 4),
+)
+
+
+def riscv_driver(sim: cosim.Simulation, system: Any) -> RiscvHost:
+    """The RISC-V core on the system's SoC running sw/drivers/ndp_gemv.c, built for this
+    system's board (memory map, the ndp's registers and codes from cosim.system.ndp)."""
+    # a 32 KiB L1 data cache over DRAM (the units write y behind it: the driver flushes)
+    board = Board.for_soc(system.soc, echo=False, dcache_bytes=32 << 10)
+    board.cached = {"dram"}
+    board.registers["ndp"] = dict(ndp_regs.REGISTERS)
+    board.constants.update({f"NDP_{k}": v for k, v in ndp_regs.CODES.items()})
+    board.irqs.update({"go": 1, "done": 2})
+    board.structs["ndp_gemv_args"] = NDP_GEMV_ARGS
+    elf = build_program([SW_DIR / "drivers" / "ndp_gemv.c"], board)
+    return RiscvHost.on_soc(sim, system.soc, board, elf)
+
+
+async def riscv_gemv(cpu: RiscvHost, a: Any, x: np.ndarray, y: Any) -> np.ndarray:
+    """The near-data path with the C driver: leave A's and y's addresses, x and the runs
+    of adjacent y elements (address, bytes) in the mailbox, start the driver (line GO),
+    wait for its signal and put the elements it copied back in order."""
+    base, size = cpu.board.mailbox
+    ram = cpu.model.ram_view()
+    off = base - int(cpu.board.param("ram_base"))
+    # y's elements by unit: element i is in unit i % T, next to element i + T
+    units = y.geometry.units
+    order = [i for t in range(min(units, y.m)) for i in range(t, y.m, units)]
+    where = [y.row_location(i)["address"] for i in order]
+    item = y.itemsize
+    ranges: list[tuple[int, int]] = []
+    for addr in where:
+        if ranges and ranges[-1][0] + ranges[-1][1] == addr:
+            ranges[-1] = (ranges[-1][0], ranges[-1][1] + item)
+        else:
+            ranges.append((addr, item))
+    head = struct.Struct("<" + "".join("Q" if n == 8 else "I" for _, n in NDP_GEMV_ARGS))
+    x_bytes = np.ascontiguousarray(x).view(np.uint8)
+    ranges_offset = 64
+    x_offset = ranges_offset + 16 * len(ranges)
+    out_offset = x_offset + (len(x_bytes) + 7) // 8 * 8
+    total = sum(n for _, n in ranges)
+    if out_offset + total > size:
+        raise cosim.ParameterError(
+            f"scenario 'ndp_gemv': host=riscv: x and y ({out_offset + total} B) do not fit the "
+            f"core's {size} B mailbox; raise the riscv_cpu ram_size"
+        )
+    fields = (a.address, y.address, a.m, a.n, DTYPE_CODES[a.dtype], len(x_bytes), x_offset)
+    fields += (len(ranges), ranges_offset, out_offset)
+    ram[off : off + head.size] = np.frombuffer(head.pack(*fields), np.uint8)
+    flat = np.array([v for r in ranges for v in r], dtype=np.uint64).view(np.uint8)
+    ram[off + ranges_offset : off + ranges_offset + len(flat)] = flat
+    ram[off + x_offset : off + x_offset + len(x_bytes)] = x_bytes
+    cpu.model.raise_irq(cpu.board.irqs["go"])
+    await cpu.model.event("signal")
+    values = ram[off + out_offset : off + out_offset + total].copy().view(DTYPES[y.dtype])
+    result = np.empty(y.m, dtype=DTYPES[y.dtype])
+    result[order] = values
+    return result
 
 
 def check_size(cfg: Config) -> None:
@@ -128,6 +213,14 @@ def report(
         f"  accelerator: {extra['accel_units']} MAC units ({cfg.engines['accel']}) of "
         f"{extra['burst']} B/cycle at the DRAM clock, {cfg.accel_streams} x 1 KiB reads in "
         f"flight, staging peak {extra['staging_peak'] / 1024:.0f} KiB",
+        "  host: "
+        + (
+            "the C driver sw/drivers/ndp_gemv.c on the RISC-V core (riscv_cpu) drives the "
+            "near-data path; the Python driver the accelerator path"
+            if cfg.host == "riscv"
+            else "the Python driver (host_cpu cost model) drives every path"
+        )
+        + "; the host baseline is the roofline model (host_cpu)",
         f"  {'path':<12} {'time':>10} {'speed-up':>9} {'internal BW':>12} {'external BW':>12} "
         f"{'DRAM bytes':>11} {'energy':>10} {'vs host':>8}  golden",
     ]
@@ -208,6 +301,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         waves="ndp_gemv_accel_mac0.fst" if cfg.wave == "accel" else None,
     )
     a_np, x_np = gemv_workload(cfg.m, cfg.n, cfg.dtype, cfg.seed)
+    cpu = riscv_driver(sim, system) if cfg.host == "riscv" else None
     drv = system.driver
     lanes = drv.geometry.lanes(cfg.dtype)
     runs: dict[str, dict[str, Any]] = {}
@@ -219,10 +313,13 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         await drv.register(y)
         results = {}
         s0 = snapshot(sim)
-        await drv.gemv(a, x_np, y)
-        results["ndp"] = await drv.load(y)
+        if cpu is None:
+            await drv.gemv(a, x_np, y)
+            results["ndp"] = await drv.load(y)
+        else:
+            results["ndp"] = await riscv_gemv(cpu, a, x_np, y)
         s1 = snapshot(sim)
-        cmd = dict(drv.last_command)
+        cmd = dict(system.ndp.last_command)
         report_progress(1, 3, unit="paths")
         results["host"] = await host_gemv(system, a, x_np)
         s2 = snapshot(sim)
@@ -230,6 +327,8 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         results["accel"] = await accel.driver.gemv(a, x_np)
         s3 = snapshot(sim)
         report_progress(3, 3, unit="paths")
+        if cpu is not None:
+            cpu.model.raise_irq(cpu.board.irqs["done"])  # the C driver exits: the run ends
         for p, (t0, t1) in zip(PATHS, ((s0, s1), (s1, s2), (s2, s3)), strict=True):
             runs[p] = path_figures(system, between(t0, t1))
             check = check_gemv(a_np, x_np, results[p], lanes, exact_twin=p != "host")
@@ -241,6 +340,8 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         runs["ndp"]["kernel_cycles"] = cmd["done_cycle"] - cmd["start_cycle"]
 
     sim.run()
+    if cpu is not None:
+        cpu.check_exit()
     sysfig = system_figures(system)
     ndp, host, acc = runs["ndp"], runs["host"], runs["accel"]
     cycles = {p: round(runs[p]["time_ps"] / tck) for p in PATHS}
@@ -295,6 +396,8 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         metrics["units_rtl_cycles"] = int(sim.stats[f"{system.ndp.name}.datapath_cycles"])
     keep = ("time_ps", "energy_pj", "internal_bandwidth", "external_bandwidth", "external_bytes")
     extras = {
+        "host": cfg.host,
+        "baseline": "roofline (host_cpu)",
         "paths": {p: {k: runs[p][k] for k in keep} for p in PATHS},
         "energy_breakdown_pj": ndp["energy_by_component"],
         "baseline_energy_breakdown_pj": host["energy_by_component"],

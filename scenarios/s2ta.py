@@ -58,6 +58,7 @@ from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
 from cosim.system.dma import Descriptor
+from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
 
 SWEEP = (8, 4, 2, 1)
 IMPLS = ("functional", "tlm", "rtl")
@@ -85,6 +86,13 @@ scenario = Scenario(
             help="DRAM preset",
         ),
         Param("sweep", True, help="rerun at A-DBB 8/8, 4/8, 2/8, 1/8"),
+        Param(
+            "host",
+            "python",
+            choices=("python", "riscv"),
+            help="who drives the accelerator's command window: the Python driver, or the C "
+            "driver sw/drivers/accel.c compiled for the RISC-V core",
+        ),
     ],
     engines={
         "s2ta": Engine(IMPLS, default="rtl", help="the DBB tensor-PE array and pruners"),
@@ -141,6 +149,10 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         clock=cfg.clock,
         waves=waves,
     )
+    cpu = None
+    if cfg.host == "riscv":
+        cpu = riscv_accel_host(sim, soc, acc.device)
+        acc.driver = RiscvAcceleratorDriver(cpu, "s2ta")
     # DRAM: the operands (put there before the measured runs) and the two results.
     at: dict[str, int] = {}
     off = soc.DATA - soc.DRAM
@@ -212,8 +224,12 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         p = meter.stop()
         fig["host"] = (p.time_ps, p.flat())
         report_progress(steps, steps, unit="runs")
+        if cpu is not None:
+            await acc.driver.close()  # the C driver exits: the run ends
 
     sim.run()
+    if cpu is not None:
+        cpu.check_exit()
 
     def result(name: str) -> np.ndarray:
         o = at[name] - soc.DRAM
@@ -296,6 +312,8 @@ def _results(cfg, acc, layer, fig, s2ta_ok, sa_ok, sweep_ok, c_s2ta, exact, dige
     metrics["baseline_area_mm2"] = base_silicon.mm2
     extras = {
         "area_mm2_by_part": silicon.by_part_mm2(),
+        "host": cfg.host,
+        "baseline_host": "roofline (host_cpu)",
         "energy_breakdown_pj": cosim.energy.by_component(s["energy"]),
         "baseline_energy_breakdown_pj": cosim.energy.by_component(b["energy"]),
         "energy_events_pj": s["energy"],
@@ -333,6 +351,14 @@ def _report(cfg, acc, layer, m_, table, s, b, s2ta_ok, sa_ok, sweep_ok) -> str:
         f"A-DBB {cfg.a_nnz}/8 at run time (activations {layer.act_density:.1%} nonzero before "
         f"pruning); {g.rows}x{g.cols} arrays at {1000 / ns:.0f} MHz, {cfg.memory}; engines "
         f"s2ta={acc.engine.impl}, baseline={acc.baseline.impl}",
+        "  host         : "
+        + (
+            "the C driver sw/drivers/accel.c on the RISC-V core (riscv_cpu) drives the "
+            "command window; DMA staging by the Python driver"
+            if cfg.host == "riscv"
+            else "the Python driver (host_cpu cost model)"
+        )
+        + "; the host GEMM baseline is the roofline model (host_cpu)",
         f"  golden check : S2TA {'OK' if s2ta_ok else 'MISMATCH'} (A-DBB pruned), baseline "
         f"{'OK' if sa_ok else 'MISMATCH'} (exact), sweep {'OK' if sweep_ok else 'MISMATCH'}",
         f"  A-DBB pruning drops {m_['pruned_fraction']:.1%} of the nonzero activations; "

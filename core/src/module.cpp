@@ -31,6 +31,12 @@ void fail_simulation_with_python_error(const std::string& where) {
   py::Kernel::instance().fail_with_current_error(where);
 }
 
+void stop_simulation() {
+  // A program ending the run is normal: no "simulation stopped by user" info line.
+  sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+  py::Kernel::instance().stop();
+}
+
 }  // namespace cosim
 
 using namespace cosim;

@@ -57,6 +57,23 @@ ARG0, RESULT0 = 0x10, 0x50
 N_ARGS, N_RESULTS = 16, 8
 WINDOW = 0x100
 STATUS_BUSY, STATUS_DONE, STATUS_ERROR = 1, 2, 4
+#: The command window's register table and codes, for code generated from them (the C
+#: board header of the RISC-V host, cosim.system.riscv_host).
+REGISTERS = {
+    "CMD": CMD,
+    "STATUS": STATUS,
+    "IRQ_ENABLE": IRQ_ENABLE,
+    "ARG0": ARG0,
+    "RESULT0": RESULT0,
+}
+CODES = {
+    "STATUS_BUSY": STATUS_BUSY,
+    "STATUS_DONE": STATUS_DONE,
+    "STATUS_ERROR": STATUS_ERROR,
+    "N_ARGS": N_ARGS,
+    "N_RESULTS": N_RESULTS,
+    "WINDOW": WINDOW,
+}
 #: Default largest single transfer the sequencer issues when it copies data.
 DEFAULT_CHUNK = 4096
 

@@ -40,8 +40,48 @@ IRQ_DESCRIPTOR = 1
 IRQ_CHAIN_DONE = 2
 IRQ_ERROR = 4
 
+#: The register table (name -> offset) and bit values, for code generated from them
+#: (the C board header of the RISC-V host, cosim.system.riscv_host).
+REGISTERS = {
+    "CTRL": CTRL,
+    "STATUS": STATUS,
+    "DESC_LO": DESC_LO,
+    "DESC_HI": DESC_HI,
+    "IRQ_ENABLE": IRQ_ENABLE,
+    "IRQ_STATUS": IRQ_STATUS,
+    "COMPLETED": COMPLETED,
+    "ERR_ADDR_LO": ERR_ADDR_LO,
+    "ERR_ADDR_HI": ERR_ADDR_HI,
+    "BYTES_LO": BYTES_LO,
+    "BYTES_HI": BYTES_HI,
+}
+BITS = {
+    "CTRL_START": CTRL_START,
+    "STATUS_BUSY": STATUS_BUSY,
+    "STATUS_DONE": STATUS_DONE,
+    "STATUS_ERROR": STATUS_ERROR,
+    "IRQ_DESCRIPTOR": IRQ_DESCRIPTOR,
+    "IRQ_CHAIN_DONE": IRQ_CHAIN_DONE,
+    "IRQ_ERROR": IRQ_ERROR,
+}
+
 DESCRIPTOR_BYTES = 64
-_LAYOUT = struct.Struct("<QQIIQQQI12x")
+#: The in-memory descriptor: (field, bytes) in order, padded to DESCRIPTOR_BYTES.
+DESCRIPTOR_FIELDS: tuple[tuple[str, int], ...] = (
+    ("src", 8),
+    ("dst", 8),
+    ("row_bytes", 4),
+    ("rows", 4),
+    ("src_stride", 8),
+    ("dst_stride", 8),
+    ("next", 8),
+    ("irq", 4),
+)
+_LAYOUT = struct.Struct(
+    "<"
+    + "".join("Q" if n == 8 else "I" for _, n in DESCRIPTOR_FIELDS)
+    + f"{DESCRIPTOR_BYTES - sum(n for _, n in DESCRIPTOR_FIELDS)}x"
+)
 assert _LAYOUT.size == DESCRIPTOR_BYTES
 
 

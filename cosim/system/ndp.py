@@ -46,6 +46,39 @@ LAYOUT, RELEASE, GEMV, ADD, MUL, AXPY, SUM, MAX = range(1, 9)
 IDLE, BUSY, DONE, ERROR = 0, 1, 2, 3
 KIND_CODES = {"matrix": 1, "vector": 2}
 
+#: The register table (name -> offset) and command/status/type codes, for code generated
+#: from them (the C board header of the RISC-V host, cosim.system.riscv_host).
+REGISTERS = {
+    "CMD": CMD,
+    "STATUS": STATUS,
+    "DTYPE": DTYPE,
+    "KIND": KIND,
+    "M": M,
+    "N": N,
+    "A": A,
+    "B": B,
+    "D": D,
+    "ALPHA": ALPHA,
+    "RESULT": RESULT,
+    "XBUF": XBUF,
+}
+CODES = {
+    "CMD_LAYOUT": LAYOUT,
+    "CMD_RELEASE": RELEASE,
+    "CMD_GEMV": GEMV,
+    "CMD_ADD": ADD,
+    "CMD_MUL": MUL,
+    "CMD_AXPY": AXPY,
+    "CMD_SUM": SUM,
+    "CMD_MAX": MAX,
+    "STATUS_IDLE": IDLE,
+    "STATUS_BUSY": BUSY,
+    "STATUS_DONE": DONE,
+    "STATUS_ERROR": ERROR,
+    **{f"DTYPE_{k.upper()}": v for k, v in DTYPE_CODES.items()},
+    **{f"KIND_{k.upper()}": v for k, v in KIND_CODES.items()},
+}
+
 
 def window_bytes(ndp: Any) -> int:
     """Bytes of the model's address window: registers and the vector buffer."""

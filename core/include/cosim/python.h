@@ -40,4 +40,8 @@ void bind_ports(Port& a, Port& b);
 void fail_simulation(const char* cls, const std::string& msg);
 void fail_simulation_with_python_error(const std::string& where);
 
+// End the run normally, as a program that exits does: run() returns and the simulation
+// is finished (no further run). The calling process should wait forever.
+void stop_simulation();
+
 }  // namespace cosim

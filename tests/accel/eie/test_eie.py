@@ -307,3 +307,17 @@ def test_scenario_rejects_bad_parameters_before_running():
         s.configure({"pes": 5})
     with pytest.raises(cosim.ParameterError, match=r"'weight_density' = 1\.5 is out of range"):
         s.configure({"weight_density": 1.5})
+
+
+@pytest.mark.slow
+def test_c_driver_on_the_riscv_host_gives_the_same_outputs():
+    s = load_script(REPO / "scenarios" / "eie.py")
+    params = {**SMALL, "fifo_sweep": False}
+    py = s.simulate(s.configure(params, {"eie": "tlm"}))
+    rv = s.simulate(s.configure({**params, "host": "riscv"}, {"eie": "tlm"}))
+    assert rv.metrics["golden_ok"] and py.metrics["golden_ok"]
+    assert rv.extras["output_digest"] == py.extras["output_digest"]
+    assert rv.extras["host"] == "riscv" and "sw/drivers/accel.c" in rv.report
+    # the core ran the driver: its instructions are charged to the EIE run
+    assert rv.extras["energy_breakdown_pj"].get("cpu", 0) > 0
+    assert "cpu" not in py.extras["energy_breakdown_pj"]

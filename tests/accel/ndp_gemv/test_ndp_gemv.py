@@ -81,3 +81,21 @@ def test_x_that_does_not_fit_the_buffer_is_refused(scenario):
 def test_waves_of_the_units_datapath_are_refused(scenario):
     with pytest.raises(cosim.ParameterError, match="--wave accel dumps the accelerator"):
         scenario.simulate(scenario.configure({}, {"units": "rtl"}, wave="units"))
+
+
+@pytest.mark.slow
+def test_c_driver_on_the_riscv_host_gives_the_same_y(scenario):
+    params = {"m": 256, "n": 256}
+    rv = scenario.simulate(scenario.configure({**params, "host": "riscv"}))
+    py = scenario.simulate(scenario.configure(params))
+    assert rv.metrics["golden_ok"]  # y exact against the units' twin, as with Python
+    assert rv.extras["host"] == "riscv" and py.extras["host"] == "python"
+    assert "sw/drivers/ndp_gemv.c" in rv.report and "roofline" in rv.report
+    # the core ran the driver (its instructions are charged to the near-data path) and
+    # the units did the same work: same bytes in the banks
+    assert rv.extras["energy_breakdown_pj"].get("cpu", 0) > 0
+    assert rv.extras["paths"]["ndp"]["energy_pj"] > 0
+    assert rv.metrics["dram_bytes"] <= py.metrics["dram_bytes"]  # y elements only
+    # the same command on the same data: the same cycles unless a DRAM refresh falls
+    # inside one of them (none does at this size)
+    assert rv.metrics["kernel_cycles"] == py.metrics["kernel_cycles"]

@@ -227,3 +227,17 @@ def test_scenario_rejects_bad_parameters_before_running():
         s.configure({"w_nnz": 9})
     with pytest.raises(cosim.ParameterError, match="engine 'baseline' = 'gates' is not available"):
         s.configure(engines={"baseline": "gates"})
+
+
+@pytest.mark.slow
+def test_c_driver_on_the_riscv_host_gives_the_same_outputs():
+    s = load_script(REPO / "scenarios" / "s2ta.py")
+    params = {**SMALL, "sweep": False}
+    engines = {"s2ta": "tlm", "baseline": "tlm"}
+    py = s.simulate(s.configure(params, engines))
+    rv = s.simulate(s.configure({**params, "host": "riscv"}, engines))
+    assert rv.metrics["golden_ok"] and py.metrics["golden_ok"]
+    assert rv.extras["output_digest"] == py.extras["output_digest"]
+    assert rv.extras["host"] == "riscv" and "sw/drivers/accel.c" in rv.report
+    assert rv.extras["energy_breakdown_pj"].get("cpu", 0) > 0
+    assert "cpu" not in py.extras["energy_breakdown_pj"]

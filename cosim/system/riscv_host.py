@@ -1,0 +1,470 @@
+"""The RISC-V host: a compiled C program on the 'riscv_cpu' core (tlm/riscv/), with a
+board header generated from the Python system and builds cached by content hash.
+
+    board = Board.for_soc(soc)                       # memory map, registers, irq lines
+    elf = build_program(["driver.c"], board)         # cached; ProgramBuildError on errors
+    host = RiscvHost.on_soc(sim, soc, board, elf)    # bound to the fabric, DMA irq wired
+    sim.run()                                        # until the program exits
+    host.exit_code, host.console
+
+Design, timing model and how to write a driver: docs/riscv-host.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cosim import _core
+from cosim.errors import CosimError, SimulationError
+from cosim.rtl.cache import cache_root, digest, locked
+
+#: The sw/ tree: start-up code, linker script, board runtime and API header.
+SW_DIR = Path(__file__).resolve().parent.parent / "sw"
+GCC = "riscv64-unknown-elf-gcc"
+PICOLIBC_SPECS = Path("/usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs")
+#: RV64GC, double-float ABI: the core's ISA (docs/riscv-host.md says why).
+ARCH_FLAGS = ("-march=rv64gc", "-mabi=lp64d", "-mcmodel=medany")
+DEFAULT_CFLAGS = ("-O2", "-g", "-Wall")
+
+_DIAG = re.compile(r"^(?P<file>[^:\s][^:]*):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?:fatal )?error:")
+
+
+class ToolchainError(CosimError):
+    """The RISC-V cross compiler or its C library is not installed."""
+
+
+class ProgramBuildError(CosimError):
+    """A C program did not compile or link; `diagnostics` holds the compiler's
+    'file:line: error' lines (the message too)."""
+
+    def __init__(self, message: str, diagnostics: list[str], log: str) -> None:
+        super().__init__(message)
+        self.diagnostics = diagnostics
+        self.log = log
+
+    def __reduce__(self) -> tuple[Any, ...]:  # re-raised from a worker process as itself
+        return (type(self), (str(self), self.diagnostics, self.log))
+
+
+def _c_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+@dataclass
+class Board:
+    """What a program needs to know about the system it runs on, taken from the Python
+    system: bus regions (name -> (base, size)), engines' register tables
+    (engine -> register -> offset), named constants, interrupt lines (name -> line),
+    C structs (name -> [(field, bytes)]), the core's own parameters and which regions
+    it caches."""
+
+    regions: dict[str, tuple[int, int]]
+    registers: dict[str, dict[str, int]] = field(default_factory=dict)
+    constants: dict[str, int] = field(default_factory=dict)
+    irqs: dict[str, int] = field(default_factory=dict)
+    structs: dict[str, Sequence[tuple[str, int]]] = field(default_factory=dict)
+    cpu: dict[str, Any] = field(default_factory=dict)
+    #: Regions the core reaches through its data cache (when dcache_bytes > 0); every
+    #: other region is uncached (device registers must be).
+    cached: set[str] = field(default_factory=set)
+
+    def param(self, name: str) -> Any:
+        """A riscv_cpu parameter: the board's value, else the model's default."""
+        if name in self.cpu:
+            return self.cpu[name]
+        from cosim.models import model_info
+
+        for p in model_info("riscv_cpu").params:
+            if p.name == name:
+                return p.default
+        raise KeyError(f"riscv_cpu has no parameter '{name}'")
+
+    @classmethod
+    def for_soc(cls, soc: Any, **cpu: Any) -> Board:
+        """The board of the standard SoC (cosim.system.soc.build_soc): its address map, the
+        DMA's registers, descriptor layout and interrupt (line 0)."""
+        from cosim.system import dma
+
+        return cls(
+            regions=dict(soc.address_map),
+            registers={"dma": dict(dma.REGISTERS)},
+            constants={
+                **{f"DMA_{k}": v for k, v in dma.BITS.items()},
+                "SOC_DESCRIPTORS": soc.DESCRIPTORS,
+                "SOC_DATA": soc.DATA,
+            },
+            irqs={"dma": 0},
+            structs={"dma_descriptor": dma.DESCRIPTOR_FIELDS},
+            cpu=dict(cpu),
+        )
+
+    @property
+    def mailbox(self) -> tuple[int, int]:
+        """(base, size) of the upper half of the core's RAM: the program is linked into
+        the lower half, so a scenario can leave arguments and collect results here
+        (cpu.model.ram_view()) without touching the program's memory."""
+        base, size = int(self.param("ram_base")), int(self.param("ram_size"))
+        return base + size // 2, size // 2
+
+    def header(self) -> str:
+        """The text of cosim_board.h (deterministic: it is part of the build's key)."""
+        ram_base, ram_size = int(self.param("ram_base")), int(self.param("ram_size"))
+        board_base = int(self.param("board_base"))
+        out = [
+            "/* Generated by cosim.system.riscv_host from the Python system: do not edit. */",
+            "#ifndef COSIM_BOARD_H",
+            "#define COSIM_BOARD_H",
+            "#include <stdint.h>",
+            "",
+            f"#define COSIM_CPU_HZ {float(self.param('clock_hz'))!r}",
+            f"#define COSIM_RAM_BASE 0x{ram_base:x}ull",
+            f"#define COSIM_RAM_SIZE 0x{ram_size:x}ull",
+            f"#define COSIM_BOARD_BASE 0x{board_base:x}ull",
+            f"#define COSIM_MAILBOX_BASE 0x{self.mailbox[0]:x}ull",
+            f"#define COSIM_MAILBOX_SIZE 0x{self.mailbox[1]:x}ull",
+        ]
+        for name, offset, doc in _core.riscv_board_registers():
+            out.append(
+                f"#define COSIM_BOARD_{name} (COSIM_BOARD_BASE + 0x{offset:x}ull)  /* {doc} */"
+            )
+        out.append("")
+        for name, (base, size) in sorted(self.regions.items()):
+            out.append(f"#define COSIM_{_c_name(name)}_BASE 0x{base:x}ull")
+            out.append(f"#define COSIM_{_c_name(name)}_SIZE 0x{size:x}ull")
+        for engine, regs in sorted(self.registers.items()):
+            out.append("")
+            for reg, off in sorted(regs.items(), key=lambda kv: kv[1]):
+                out.append(f"#define COSIM_{_c_name(engine)}_{_c_name(reg)} 0x{off:x}u")
+        if self.constants:
+            out.append("")
+        for name, value in sorted(self.constants.items()):
+            out.append(f"#define COSIM_{_c_name(name)} 0x{value:x}ull")
+        if self.irqs:
+            out.append("")
+        for name, line in sorted(self.irqs.items(), key=lambda kv: kv[1]):
+            out.append(f"#define COSIM_IRQ_{_c_name(name)} {line}")
+        types = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t", 8: "uint64_t"}
+        for sname, fields in sorted(self.structs.items()):
+            out += ["", f"struct cosim_{sname} {{"]
+            out += [f"  {types[n]} {f};" for f, n in fields]
+            out.append("};")
+        out += ["", "#endif", ""]
+        return "\n".join(out)
+
+    def memory_script(self) -> str:
+        """memory.ld: the RAM region the linker script (sw/link.ld) places everything in
+        (the lower half of the core's RAM; the upper half is the mailbox)."""
+        base, size = int(self.param("ram_base")), int(self.param("ram_size"))
+        return f"MEMORY {{ RAM (rwx) : ORIGIN = 0x{base:x}, LENGTH = 0x{size // 2:x} }}\n"
+
+
+# --------------------------------------------------------------------------- builds
+
+
+def check_toolchain() -> str:
+    """The cross compiler's path; ToolchainError (one line naming the Debian package)
+    when it or picolibc is missing."""
+    gcc = shutil.which(GCC)
+    if gcc is None:
+        raise ToolchainError(
+            f"{GCC} not found: install the Debian package gcc-riscv64-unknown-elf "
+            "(tools/install_system_packages.sh does)"
+        )
+    if not PICOLIBC_SPECS.exists():
+        raise ToolchainError(
+            f"picolibc for riscv64-unknown-elf not found ({PICOLIBC_SPECS}): install the "
+            "Debian package picolibc-riscv64-unknown-elf"
+        )
+    return gcc
+
+
+def _compiler_version(gcc: str) -> str:
+    r = subprocess.run([gcc, "--version"], capture_output=True, text=True, check=False)
+    return r.stdout.splitlines()[0] if r.stdout else "?"
+
+
+def sw_cache_root() -> Path:
+    """Compiled programs live beside the RTL builds: $COSIM_CACHE_DIR/sw."""
+    root = cache_root().parent / "sw"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def build_program(
+    sources: Sequence[str | os.PathLike[str]],
+    board: Board,
+    *,
+    cflags: Sequence[str] = DEFAULT_CFLAGS,
+    defines: Mapping[str, int | str] | None = None,
+) -> Path:
+    """Compile and link C/assembly `sources` with the board runtime for `board`; returns
+    the ELF. Cached by the content of everything that goes in (sources, generated
+    header, sw/ tree, flags, compiler version): a second call does not recompile.
+    Raises ToolchainError, or ProgramBuildError with the compiler's error lines."""
+    gcc = check_toolchain()
+    srcs = [Path(s).resolve() for s in sources]
+    for s in srcs:
+        if not s.is_file():
+            raise ProgramBuildError(f"source file {s} does not exist", [f"{s}: not found"], "")
+    header = board.header()
+    memory = board.memory_script()
+    runtime = [
+        SW_DIR / "crt0.S",
+        SW_DIR / "cosim.c",
+        SW_DIR / "link.ld",
+        SW_DIR / "include" / "cosim.h",
+    ]
+    defs = [f"-D{k}={v}" for k, v in sorted((defines or {}).items())]
+    flags = [*ARCH_FLAGS, *cflags, *defs]
+    key = digest(
+        {
+            "sources": [(s.name, s.read_bytes().hex()) for s in srcs],
+            "runtime": [(p.name, p.read_bytes().hex()) for p in runtime],
+            "header": header,
+            "memory": memory,
+            "flags": flags,
+            "compiler": _compiler_version(gcc),
+        }
+    )[:20]
+    out_dir = sw_cache_root() / key
+    elf = out_dir / "program.elf"
+    if elf.exists():
+        return elf
+    with locked(f"sw-{key}"):
+        if elf.exists():
+            return elf
+        t = Path(tempfile.mkdtemp(prefix="building-", dir=sw_cache_root()))
+        try:
+            (t / "cosim_board.h").write_text(header)
+            (t / "memory.ld").write_text(memory)
+            cmd = [
+                gcc,
+                "--specs=picolibc.specs",
+                *flags,
+                "-nostartfiles",
+                "-Wl,--no-warn-rwx-segments",
+                f"-I{t}",
+                f"-I{SW_DIR / 'include'}",
+                f"-L{t}",
+                "-T",
+                str(SW_DIR / "link.ld"),
+                str(SW_DIR / "crt0.S"),
+                str(SW_DIR / "cosim.c"),
+                *map(str, srcs),
+                "-o",
+                str(t / "program.elf"),
+            ]
+            r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            (t / "build.log").write_text(" ".join(cmd) + "\n" + r.stdout + r.stderr)
+            if r.returncode != 0:
+                raise _build_error(srcs, r.stdout + r.stderr)
+            os.replace(t, out_dir)  # whole directory into place: readers never see half
+        finally:
+            shutil.rmtree(t, ignore_errors=True)
+    return elf
+
+
+def _build_error(srcs: Sequence[Path], log: str) -> ProgramBuildError:
+    diags = [ln for ln in log.splitlines() if _DIAG.match(ln)]
+    if not diags:  # a link error: "undefined reference", "multiple definition", overflows
+        link = ("error", "undefined reference", "multiple definition", "overflow", "cannot find")
+        diags = [
+            ln for ln in log.splitlines() if any(w in ln for w in link) and "collect2" not in ln
+        ]
+    names = ", ".join(s.name for s in srcs)
+    msg = f"C program ({names}) does not build:\n" + "\n".join(diags or log.splitlines()[-10:])
+    return ProgramBuildError(msg, diags, log)
+
+
+# ------------------------------------------------------------------------ the host
+
+
+class RiscvHost:
+    """The 'riscv_cpu' core running `program` (an RV64 ELF) on the system `board`
+    describes. Bind `bus` to the fabric's 'target' port (on_soc() does) and route
+    devices' events to interrupt lines with connect_irq()."""
+
+    def __init__(
+        self,
+        sim: Any,
+        board: Board,
+        program: str | os.PathLike[str],
+        name: str = "cpu",
+        **params: Any,
+    ) -> None:
+        self.sim = sim
+        self.board = board
+        self.program = Path(program)
+        self.model = sim.model("riscv_cpu", name, **{**board.cpu, **params})
+        for region, (base, size) in board.regions.items():
+            self.model.map_bus(base, size, region, region in board.cached)
+        try:
+            self.model.load(str(self.program))
+        except ValueError as e:
+            raise SimulationError(str(e)) from None
+
+    @classmethod
+    def on_soc(
+        cls,
+        sim: Any,
+        soc: Any,
+        board: Board,
+        program: str | os.PathLike[str],
+        name: str = "cpu",
+        **params: Any,
+    ) -> RiscvHost:
+        """The host on the standard SoC: bound to its fabric, the DMA's interrupt on
+        line board.irqs['dma']."""
+        host = cls(sim, board, program, name, **params)
+        sim.bind(host.bus, soc.fabric.port("target"))
+        host.connect_irq("dma", soc.dma.port("irq"))
+        return host
+
+    @property
+    def bus(self) -> Any:
+        return self.model.port("bus")
+
+    def connect_irq(self, name: str, event_port: Any) -> None:
+        """Latch the board's interrupt line `name` on each notification of a model's
+        event port (e.g. dma.port('irq'))."""
+        if name not in self.board.irqs:
+            raise KeyError(
+                f"the board has no interrupt line '{name}'; its lines: {sorted(self.board.irqs)}"
+            )
+        self.model.connect_irq(self.board.irqs[name], event_port)
+
+    def connect_event(self, name: str, event: Any) -> None:
+        """Latch the board's interrupt line `name` on each notification of a Python event
+        (e.g. a Python accelerator's sim.event): a daemon process forwards it."""
+        if name not in self.board.irqs:
+            raise KeyError(
+                f"the board has no interrupt line '{name}'; its lines: {sorted(self.board.irqs)}"
+            )
+        line = self.board.irqs[name]
+
+        async def forward() -> None:
+            while True:
+                await event
+                self.model.raise_irq(line)
+
+        self.sim.process(forward(), name=f"{self.model.name}_irq_{name}", daemon=True)
+
+    @property
+    def exited(self) -> bool:
+        return bool(self.model.exited)
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.model.exit_code)
+
+    @property
+    def console(self) -> list[tuple[int, str]]:
+        """(time_ps, line) of each line the program printed."""
+        return list(self.model.console)
+
+    def check_exit(self) -> None:
+        """SimulationError unless the program exited with code 0."""
+        if not self.model.exited:
+            raise SimulationError(
+                f"program '{self.program}' did not exit: the core is {self.model.state}"
+            )
+        if self.model.exit_code != 0:
+            raise SimulationError(
+                f"program '{self.program}' exited with code {self.model.exit_code}"
+            )
+
+    def __repr__(self) -> str:
+        return f"<RiscvHost '{self.model.name}' {self.program.name}>"
+
+
+# ---------------------------------------------------------------- command line
+
+
+def run_on_soc(
+    sim: Any, sources: list[str], trace: str | None, cpu: dict[str, Any]
+) -> dict[str, Any]:
+    """Build the standard SoC with the RISC-V host running the C `sources`; run until the
+    program exits. Returns its exit code, console and the core's counters."""
+    from cosim.system.soc import build_soc
+
+    soc = build_soc(sim)
+    board = Board.for_soc(soc, **cpu)
+    host = RiscvHost.on_soc(sim, soc, board, build_program(sources, board))
+    if trace:
+        sim.trace.enable()
+    sim.run()
+    if trace:
+        sim.trace.export(trace)
+    return {
+        "exit_code": host.exit_code,
+        "exited": host.exited,
+        "state": host.model.state,
+        "time_ps": sim.now,
+        "instructions": host.model.instret,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """python -m cosim.system.riscv_host FILE.c... : compile, run on the standard SoC, exit with
+    the program's code (2: does not build, no toolchain, bad option)."""
+    import argparse
+    import sys
+
+    from cosim.runner import simulate
+    from cosim.units import fmt_time
+
+    p = argparse.ArgumentParser(prog="python -m cosim.system.riscv_host", description=main.__doc__)
+    p.add_argument("sources", nargs="+", help="C or assembly files of the program")
+    p.add_argument("--trace", help="write the timeline (Chrome trace JSON) here")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="PARAM=VALUE", help="a riscv_cpu parameter"
+    )
+    a = p.parse_args(argv)
+    cpu: dict[str, Any] = {}
+    for item in a.set:
+        k, sep, v = item.partition("=")
+        if not sep:
+            print(f"{p.prog}: error: --set needs PARAM=VALUE, got {item!r}", file=sys.stderr)
+            return 2
+        try:
+            cpu[k] = float(v) if "." in v or "e" in v.lower() else int(v, 0)
+        except ValueError:
+            cpu[k] = v
+    sources = [str(Path(s).resolve()) for s in a.sources]
+    try:
+        check_toolchain()
+        r = simulate(run_on_soc, sources, a.trace, cpu, echo=True)
+    except (ToolchainError, ProgramBuildError) as e:
+        print(f"{p.prog}: error: {e}", file=sys.stderr)
+        return 2
+    except CosimError as e:
+        print(f"{p.prog}: error: {e}", file=sys.stderr)
+        return 1
+    v = r.value
+    if not v["exited"]:
+        print(
+            f"{p.prog}: error: the program did not exit: the core is {v['state']}", file=sys.stderr
+        )
+        return 1
+    print(
+        f"{p.prog}: exit code {v['exit_code']} after {fmt_time(v['time_ps'])} "
+        f"({v['instructions']} instructions)",
+        file=sys.stderr,
+    )
+    return int(v["exit_code"]) & 0xFF
+
+
+if __name__ == "__main__":
+    # Run the module's own main (not this __main__ copy), so the worker process and the
+    # exceptions it re-raises refer to cosim.system.riscv_host's functions and classes.
+    from cosim.system.riscv_host import main as _main
+
+    raise SystemExit(_main())
