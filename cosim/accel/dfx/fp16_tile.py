@@ -38,7 +38,6 @@ from cosim.errors import ParameterError
 KIND = "fp16_dot_tile"
 TOKENS, IN_LEN, BLOCKS = 0x10, 0x14, 0x18
 CTRL_KEEP, CTRL_BIAS = 2, 4
-STATUS_ERROR = 4
 
 
 @dataclass(frozen=True)
@@ -185,17 +184,11 @@ class TileFunctional(se.FunctionalEngine):
         super().__init__(name, shape.in_beat_bytes, shape.out_beat_bytes, done)
         self.shape = shape
         self.regs["blocks"] = 1
-        self.error = False
         self.x = np.zeros((shape.t_max, shape.in_max), np.float16)
         self._job: dict[str, Any] = {}
 
     def info(self) -> int:
         return self.shape.info()
-
-    def csr_access(self, payload: Any) -> None:
-        super().csr_access(payload)
-        if not payload.is_write and payload.address == se.STATUS and self.error:
-            payload.data[0] |= STATUS_ERROR
 
     def start(self, flags: int) -> None:
         t, n, blocks = self.regs["tokens"], self.regs["in_len"], self.regs["blocks"]
@@ -204,10 +197,9 @@ class TileFunctional(se.FunctionalEngine):
             if not 1 <= blocks <= 65535:
                 raise ParameterError("blocks")
         except ParameterError:
-            self.error, self.busy = True, False
+            self.refuse()
             self._job = {}
             return
-        self.error = False
         per_block = n // self.shape.width + (1 if flags & CTRL_BIAS else 0)
         self._job = {
             "t": t,

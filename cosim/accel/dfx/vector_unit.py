@@ -34,7 +34,6 @@ OP, LEN, ROWS, MULT, SHIFT, EPS = 0x10, 0x14, 0x18, 0x1C, 0x20, 0x24
 OP_ADD, OP_LAYERNORM, OP_SOFTMAX, OP_GELU, OP_LOAD_LUT = 0, 1, 2, 3, 4
 OP_NAMES = {OP_ADD: "add", OP_LAYERNORM: "layernorm", OP_SOFTMAX: "softmax", OP_GELU: "gelu"}
 INPUT_SEGMENTS = {OP_ADD: 2, OP_LAYERNORM: 3, OP_SOFTMAX: 1, OP_GELU: 1}
-STATUS_ERROR = 4
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,6 @@ class VectorFunctional(se.FunctionalEngine):
         super().__init__(name, shape.beat_bytes, shape.beat_bytes, done)
         self.shape = shape
         self.regs.update(len=1, rows=1)
-        self.error = False
         self.lut = np.zeros(fxp.GELU_LUT_SIZE, np.int64)
         self._row: list[np.ndarray] = []
         self._rows_left = 0
@@ -138,16 +136,10 @@ class VectorFunctional(se.FunctionalEngine):
     def info(self) -> int:
         return self.shape.info()
 
-    def csr_access(self, payload: Any) -> None:
-        super().csr_access(payload)
-        if not payload.is_write and payload.address == se.STATUS and self.error:
-            payload.data[0] |= STATUS_ERROR
-
     def start(self, flags: int) -> None:
         r = self.regs
         self._row, self._lut_beats = [], 0
         if r["op"] == OP_LOAD_LUT:
-            self.error = False
             self._lut = []
             return
         try:
@@ -155,9 +147,8 @@ class VectorFunctional(se.FunctionalEngine):
             if r["rows"] < 1:
                 raise ParameterError("rows")
         except ParameterError:
-            self.error, self.busy = True, False
+            self.refuse()
             return
-        self.error = False
         self._rows_left = r["rows"]
 
     def wanted(self) -> int:

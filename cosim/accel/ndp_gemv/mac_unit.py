@@ -35,6 +35,7 @@ from cosim.accel.stream_engine import (
     CTRL,
     INFO,
     STATUS,
+    STATUS_ERROR,
     EngineDriver,
     FunctionalEngine,
     StreamEngine,
@@ -46,7 +47,7 @@ from cosim.system.ndp_layout import DTYPE_CODES, reference_gemv
 KIND = "ndp_mac_unit"
 DTYPE, N, ROWS = 0x10, 0x14, 0x18
 CTRL_LOAD_X = 2  # with CTRL bit 0: the job loads x instead of running a GEMV
-STATUS_REFUSED = 4
+STATUS_REFUSED = STATUS_ERROR
 VERSION = 1
 #: GEMV input types the unit takes, with the ndp model's codes.
 GEMV_DTYPES = {"int8": DTYPE_CODES["int8"], "fp16": DTYPE_CODES["fp16"]}
@@ -92,7 +93,6 @@ class FunctionalMacUnit(FunctionalEngine):
         self.regs["dtype"] = GEMV_DTYPES["int8"]
         self.x = np.zeros(0, np.int8)
         self.job_dtype, self.job_n = GEMV_DTYPES["int8"], 0
-        self.refused = False
         self.mode = ""
         self.taken = 0
         self.job_rows = 0
@@ -108,11 +108,6 @@ class FunctionalMacUnit(FunctionalEngine):
         e = 2 if self._dtype() == "fp16" else 1
         return -(-self.job_n * e // self.burst)
 
-    def csr_access(self, payload: Any) -> None:
-        super().csr_access(payload)
-        if payload.is_read and payload.address == STATUS and self.refused:
-            payload.data[0] |= STATUS_REFUSED
-
     def start(self, ctrl: int) -> None:
         self.job_dtype, self.job_n, self.job_rows = (
             self.regs["dtype"],
@@ -127,8 +122,8 @@ class FunctionalMacUnit(FunctionalEngine):
         )
         self.taken = 0
         self.pending = bytearray()
-        self.refused = not ok
-        if not ok:
+        if not ok:  # a refused job ends at once, with STATUS bit 2 (as the RTL does)
+            self.error = True
             self.end_job()
             return
         self.mode = "load" if ctrl & CTRL_LOAD_X else "run"

@@ -27,7 +27,6 @@ from cosim.accel.online_softmax import MAX_PAIRS, OnlineSoftmax
 from cosim.accel.stream_engine import (
     CYCLES,
     INFO,
-    STATUS,
     EngineDriver,
     EngineProtocolError,
     FunctionalEngine,
@@ -42,7 +41,6 @@ VERSION = 1
 RECOMPUTE = "sprint_recompute"
 MULT, SHIFT, NQ, PAIRS, RESCALES, EMPTY = 0x10, 0x14, 0x18, 0x1C, 0x20, 0x24
 TAG_QUERY, TAG_KEY, TAG_VALUE, TAG_END = 1, 2, 3, 4
-STATUS_ORDER_ERROR = 4
 #: Cycles the RTL spends (see its header): per KEY after the dot product, per END.
 KEY_EXTRA_CYCLES, VALUE_EXTRA_CYCLES, DIV_CYCLES = 3, 1, 30
 
@@ -86,7 +84,6 @@ class FunctionalRecompute(FunctionalEngine):
         self.d, self.lanes = d, lanes
         self.regs.update(mult=1, shift=1)
         self.counters = {"pairs": 0, "rescales": 0, "empty": 0}
-        self.order_error = False
         self._reset_query_state()
 
     def _reset_query_state(self) -> None:
@@ -104,11 +101,8 @@ class FunctionalRecompute(FunctionalEngine):
             payload.data[:] = np.frombuffer(struct.pack("<I", self.counters[name]), np.uint8)
             return
         super().csr_access(payload)
-        if payload.is_read and payload.address == STATUS and self.order_error:
-            payload.data[0] |= STATUS_ORDER_ERROR
 
     def start(self, ctrl: int) -> None:
-        self.order_error = False
         self.counters = dict.fromkeys(self.counters, 0)
         self._reset_query_state()
         self.job_nq = self.regs["nq"]
@@ -137,7 +131,7 @@ class FunctionalRecompute(FunctionalEngine):
                     "read the output of the last query before sending more beats"
                 )
             if not self._ordered(tag):
-                self.order_error = True
+                self.error = True  # STATUS bit 2 until the next start, as in the RTL
                 continue
             if tag == TAG_QUERY:
                 self.q = row

@@ -52,7 +52,6 @@ from cosim.errors import ParameterError
 KIND = "nm_sparse_engine"
 PATTERN, TOKENS, IN_LEN, OUT_CFG = 0x10, 0x14, 0x18, 0x1C
 CTRL_KEEP = 2
-STATUS_ERROR = 4
 OUT_REQUANT, OUT_RELU = 1 << 8, 1 << 9
 
 
@@ -316,21 +315,12 @@ class NMFunctional(se.FunctionalEngine):
     def __init__(self, name: str, shape: EngineShape, done: Any) -> None:
         super().__init__(name, shape.in_beat_bytes, shape.out_beat_bytes, done)
         self.shape = shape
-        self.error = False
         self.x = np.zeros((shape.t_max, shape.in_max), np.int64)
         self._acc = np.zeros((shape.t_max, shape.lanes), np.int64)
         self._job: dict[str, Any] = {}
 
     def info(self) -> int:
         return self.shape.info()
-
-    def csr_access(self, payload: Any) -> None:
-        if not payload.is_write and payload.address == se.STATUS:
-            super().csr_access(payload)
-            if self.error:
-                payload.data[0] |= STATUS_ERROR
-            return
-        super().csr_access(payload)
 
     def _config(self) -> tuple[NMPattern, int, int] | None:
         r = self.regs
@@ -349,10 +339,8 @@ class NMFunctional(se.FunctionalEngine):
     def start(self, flags: int) -> None:
         cfg = self._config()
         if cfg is None:
-            self.error = True
-            self.busy = False
+            self.refuse()
             return
-        self.error = False
         pat, t, n = cfg
         self._acc[:] = 0
         self._job = {

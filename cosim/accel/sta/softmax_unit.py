@@ -30,7 +30,6 @@ from cosim.errors import ParameterError
 
 KIND = "softmax_unit"
 LEN, MULT, SHIFT, OUT_Q, ROWS = 0x10, 0x14, 0x18, 0x1C, 0x20
-STATUS_ERROR = 4
 
 
 @dataclass(frozen=True)
@@ -109,18 +108,12 @@ class SoftmaxFunctional(se.FunctionalEngine):
         super().__init__(name, shape.beat_bytes, shape.beat_bytes, done)
         self.shape = shape
         self.regs.update(len=1, rows=1)
-        self.error = False
         self._rows_left = 0
         self._row: list[np.ndarray] = []
         self._cfg: SoftmaxConfig | None = None
 
     def info(self) -> int:
         return self.shape.info()
-
-    def csr_access(self, payload: Any) -> None:
-        super().csr_access(payload)
-        if not payload.is_write and payload.address == se.STATUS and self.error:
-            payload.data[0] |= STATUS_ERROR
 
     def start(self, flags: int) -> None:
         r = self.regs
@@ -132,9 +125,8 @@ class SoftmaxFunctional(se.FunctionalEngine):
             if r["rows"] < 1:
                 raise ParameterError("rows")
         except ParameterError:
-            self.error, self.busy = True, False
+            self.refuse()
             return
-        self.error = False
         self._cfg = cfg
         self._rows_left = r["rows"]
         self._row = []
