@@ -33,10 +33,24 @@ import numpy as np
 
 import cosim
 from cosim.accel import stream_engine as se
+from cosim.accel.declared import EngineDeclaration, EngineParam
 from cosim.errors import ParameterError
 
 KIND = "fp16_dot_tile"
-TOKENS, IN_LEN, BLOCKS = 0x10, 0x14, 0x18
+#: Parameters and registers of rtl/dfx/fp16_dot_tile.sv and its TLM twin (checked against both).
+DECLARATION = EngineDeclaration(
+    KIND,
+    rtl="rtl/dfx/fp16_dot_tile.sv",
+    tlm="tlm/accel/dfx/fp16_dot_tile.cpp",
+    params=(
+        EngineParam("lanes", 8, 1, 64, "dot-product lanes"),
+        EngineParam("width", 8, 1, 64, "multipliers per lane, a power of two"),
+        EngineParam("in_max", 512, 1, 1 << 16, "longest activation row, a multiple of lanes*width"),
+        EngineParam("t_max", 16, 1, 64, "tokens per job"),
+    ),
+    registers={"TOKENS": 0x10, "IN_LEN": 0x14, "BLOCKS": 0x18},
+)
+TOKENS, IN_LEN, BLOCKS = (DECLARATION.registers[r] for r in ("TOKENS", "IN_LEN", "BLOCKS"))
 CTRL_KEEP, CTRL_BIAS = 2, 4
 
 
@@ -45,10 +59,10 @@ class TileShape:
     """LANES output rows per weight beat, WIDTH-wide dot products, rows of up to IN_MAX
     elements, T_MAX tokens."""
 
-    lanes: int = 8
-    width: int = 8
-    in_max: int = 512
-    t_max: int = 16
+    lanes: int = DECLARATION.default("lanes")
+    width: int = DECLARATION.default("width")
+    in_max: int = DECLARATION.default("in_max")
+    t_max: int = DECLARATION.default("t_max")
 
     def __post_init__(self) -> None:
         if self.width < 1 or self.width & (self.width - 1):
@@ -85,15 +99,11 @@ class TileShape:
         return self.lanes | self.width << 8 | se.VERSION << 24
 
     def rtl_params(self) -> dict[str, int]:
-        return {
-            "LANES": self.lanes,
-            "WIDTH": self.width,
-            "IN_MAX": self.in_max,
-            "T_MAX": self.t_max,
-        }
+        return DECLARATION.rtl_params(**self.tlm_params())
 
     def tlm_params(self) -> dict[str, int]:
-        return {k.lower(): v for k, v in self.rtl_params().items()}
+        names = ("lanes", "width", "in_max", "t_max")
+        return DECLARATION.tlm_params(**{n: getattr(self, n) for n in names})
 
     def check_job(self, tokens: int, in_len: int) -> None:
         if not 1 <= tokens <= self.t_max:

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from cosim.accel.declared import EngineDeclaration, EngineParam
 from cosim.accel.engine import record_rtl_build
 from cosim.accel.stream_engine import (
     CTRL,
@@ -45,7 +46,19 @@ from cosim.errors import ParameterError
 from cosim.system.ndp_layout import DTYPE_CODES, reference_gemv
 
 KIND = "ndp_mac_unit"
-DTYPE, N, ROWS = 0x10, 0x14, 0x18
+#: Parameters and registers of rtl/ndp_gemv/ndp_mac_unit.sv and its TLM twin (checked
+#: against both).
+DECLARATION = EngineDeclaration(
+    KIND,
+    rtl="rtl/ndp_gemv/ndp_mac_unit.sv",
+    tlm="tlm/accel/ndp_gemv/mac_unit.cpp",
+    params=(
+        EngineParam("burst_bytes", 32, 4, 128, "bytes of one input beat (a DRAM burst)"),
+        EngineParam("xbytes", 2048, 8, 65536, "vector buffer for x"),
+    ),
+    registers={"DTYPE": 0x10, "N": 0x14, "ROWS": 0x18},
+)
+DTYPE, N, ROWS = (DECLARATION.registers[r] for r in ("DTYPE", "N", "ROWS"))
 CTRL_LOAD_X = 2  # with CTRL bit 0: the job loads x instead of running a GEMV
 STATUS_REFUSED = STATUS_ERROR
 VERSION = 1
@@ -177,8 +190,8 @@ def mac_unit(
         in_beat_bytes=burst_bytes,
         out_beat_bytes=4,
         functional=lambda done: FunctionalMacUnit(name, burst_bytes, xbytes, done),
-        tlm_params={"burst_bytes": burst_bytes, "xbytes": xbytes},
-        rtl_params={"BURST_BYTES": burst_bytes, "XBYTES": xbytes},
+        tlm_params=DECLARATION.tlm_params(burst_bytes=burst_bytes, xbytes=xbytes),
+        rtl_params=DECLARATION.rtl_params(burst_bytes=burst_bytes, xbytes=xbytes),
         clock=clock,
         **rtl_options,
     )
@@ -190,7 +203,7 @@ def rtl_datapath(burst_bytes: int, xbytes: int) -> dict[str, Any]:
     from cosim import rtl
 
     check_shape(burst_bytes, xbytes)
-    lib = rtl.build(KIND, {"BURST_BYTES": burst_bytes, "XBYTES": xbytes})
+    lib = rtl.build(KIND, DECLARATION.rtl_params(burst_bytes=burst_bytes, xbytes=xbytes))
     record_rtl_build("ndp_units", lib)
     return {"datapath": str(lib.library), "unit_latency": latency(burst_bytes)}
 
