@@ -35,8 +35,8 @@ from cosim.accel.engine import record_rtl_build
 from cosim.accel.stream_engine import (
     CTRL,
     INFO,
-    STATUS,
     STATUS_ERROR,
+    VERSION,
     EngineDriver,
     FunctionalEngine,
     StreamEngine,
@@ -61,7 +61,6 @@ DECLARATION = EngineDeclaration(
 DTYPE, N, ROWS = (DECLARATION.registers[r] for r in ("DTYPE", "N", "ROWS"))
 CTRL_LOAD_X = 2  # with CTRL bit 0: the job loads x instead of running a GEMV
 STATUS_REFUSED = STATUS_ERROR
-VERSION = 1
 #: GEMV input types the unit takes, with the ndp model's codes.
 GEMV_DTYPES = {"int8": DTYPE_CODES["int8"], "fp16": DTYPE_CODES["fp16"]}
 
@@ -255,9 +254,6 @@ class MacUnitDriver(EngineDriver):
             "x_beats": v >> 16 & 0xFF,
             "version": v >> 24,
         }
-
-    async def status(self) -> int:
-        return await self.read_reg(STATUS)
 
 
 __all__ = [

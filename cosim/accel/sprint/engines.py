@@ -28,6 +28,7 @@ from cosim.accel.online_softmax import MAX_PAIRS, OnlineSoftmax
 from cosim.accel.stream_engine import (
     CYCLES,
     INFO,
+    VERSION,
     EngineDriver,
     EngineProtocolError,
     FunctionalEngine,
@@ -35,8 +36,6 @@ from cosim.accel.stream_engine import (
     make_engine,
 )
 from cosim.errors import ParameterError
-
-VERSION = 1
 
 # ------------------------------------------------------------------ recompute engine
 RECOMPUTE = "sprint_recompute"
