@@ -21,7 +21,8 @@ implementations are:
 
     functional  a Python target (numpy), untimed: FunctionalEngine subclasses;
     tlm         a C++ model in tlm/accel/, approximately timed from the RTL's
-                microarchitecture (tlm/accel/stream_engine.h is their common base);
+                microarchitecture (StreamEngineTlm, tlm/accel/stream_engine.h, on
+                EngineTlm, the base of every engine's twin);
     rtl         the SystemVerilog block in rtl/ behind cosim.rtl bridges.
 
 `make_engine()` instantiates any of them by name (through
