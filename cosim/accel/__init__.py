@@ -10,8 +10,11 @@ an accelerator on a SoC (docs/accelerators.md):
 - cosim.accel.costs: shared per-event energies;
 - cosim.accel.phase: energy, stats and time of a phase of a run (every scenario);
 - cosim.accel.eie, cosim.accel.s2ta: the EIE and S2TA accelerators;
-- cosim.accel.stream_engine, cosim.accel.control: the two-stream engine shape and the
-  controller pieces of STA and DFX (docs/accelerators/sta.md, dfx.md).
+- cosim.accel.declared: EngineDeclaration, an engine's parameters and registers declared
+  once (checked against its RTL and C++ twin);
+- cosim.accel.stream_engine: the engine shape (register header, the generic driver's
+  register part, the two-stream engines); cosim.accel.control: the controller pieces of
+  STA and DFX (docs/accelerators/sta.md, dfx.md).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ implementations are:
 
     functional  a Python target (numpy), untimed: FunctionalEngine subclasses;
     tlm         a C++ model in tlm/accel/, approximately timed from the RTL's
-                microarchitecture (tlm/accel/stream_engine.h is their common base);
+                microarchitecture (StreamEngineTlm, tlm/accel/stream_engine.h, on
+                EngineTlm, the base of every engine's twin);
     rtl         the SystemVerilog block in rtl/ behind cosim.rtl bridges.
 
 `make_engine()` instantiates any of them by name (through
@@ -76,32 +77,64 @@ class StreamEngine:
         return {"csr": self.csr, "in": self.data_in, "out": self.data_out}
 
 
-class FunctionalEngine(abc.ABC):
-    """Base of the numpy twins: register file, the CTRL/STATUS/CYCLES/INFO registers,
-    whole-beat checks, a queue of result beats and the done event. Subclasses implement
-    `config_registers` (address -> name), `info()`, `start(flags)`, `consume(beats)`
-    (call `emit()` for results and `finish()` when the job has nothing more to give
-    once its results are read) and `wanted()` (input beats the job still takes now)."""
+class EngineHeader(abc.ABC):
+    """The standard register header of a numpy twin (every engine's, whatever its
+    streams): busy, done and error for STATUS, CYCLES 0 (untimed), INFO from info()."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.finished = False  # the last job completed
+        self.error = False  # STATUS bit 2: the last start was refused (refuse()), ...
+        self.jobs = 0
+
+    @abc.abstractmethod
+    def info(self) -> int:
+        """The INFO register: the engine's shape, VERSION in bits [31:24]."""
+
+    def refuse(self) -> None:
+        """Refuse the job being started (a configuration out of range): the engine stays
+        idle and STATUS bit 2 is set, as in the RTL."""
+        self.error, self.busy = True, False
+
+    def status(self) -> int:
+        return (
+            (STATUS_BUSY if self.busy else 0)
+            | (STATUS_DONE if self.finished else 0)
+            | (STATUS_ERROR if self.error else 0)
+        )
+
+    def read_header(self, addr: int) -> int | None:
+        """STATUS, CYCLES or INFO at `addr`; None for an engine register."""
+        if addr == STATUS:
+            return self.status()
+        if addr == CYCLES:
+            return 0
+        if addr == INFO:
+            return self.info()
+        return None
+
+
+class FunctionalEngine(EngineHeader):
+    """Base of the numpy twins of stream engines: register file, the header
+    (EngineHeader), whole-beat checks, a queue of result beats and the done event.
+    Subclasses implement `config_registers` (address -> name), `info()`, `start(flags)`,
+    `consume(beats)` (call `emit()` for results and `finish()` when the job has nothing
+    more to give once its results are read) and `wanted()` (input beats the job still
+    takes now)."""
 
     config_registers: ClassVar[dict[int, str]] = {}
 
     def __init__(self, name: str, in_beat_bytes: int, out_beat_bytes: int, done: Any) -> None:
+        super().__init__()
         self.name = name
         self.in_beat_bytes = in_beat_bytes
         self.out_beat_bytes = out_beat_bytes
         self.done = done
         self.regs: dict[str, int] = dict.fromkeys(self.config_registers.values(), 0)
-        self.busy = False
-        self.finished = False  # the last job completed
-        self.error = False  # the last start was refused (refuse())
         self._results: list[bytes] = []
         self._ending = False
-        self.jobs = 0
 
     # ------------------------------------------------------------------ subclass API
-    @abc.abstractmethod
-    def info(self) -> int:
-        """The INFO register: the engine's shape, VERSION in bits [31:24]."""
 
     @abc.abstractmethod
     def start(self, flags: int) -> None:
@@ -119,11 +152,6 @@ class FunctionalEngine(abc.ABC):
         """Queue result beats: an (n, out_beat_bytes) uint8 array."""
         raw = np.ascontiguousarray(beats, dtype=np.uint8).reshape(-1, self.out_beat_bytes)
         self._results.extend(bytes(r) for r in raw)
-
-    def refuse(self) -> None:
-        """Refuse the job start() was called for (a configuration out of range): the
-        engine stays idle and STATUS bit 2 is set until the next start, as in the RTL."""
-        self.error, self.busy = True, False
 
     def end_job(self) -> None:
         """No further inputs: the job is over once its queued results are read."""
@@ -157,14 +185,9 @@ class FunctionalEngine(abc.ABC):
             elif addr in self.config_registers:
                 self.regs[self.config_registers[addr]] = value
             return
-        if addr == STATUS:
-            value = (
-                (STATUS_BUSY if self.busy else 0)
-                | (STATUS_DONE if self.finished else 0)
-                | (STATUS_ERROR if self.error else 0)
-            )
-        elif addr == INFO:
-            value = self.info()
+        header = self.read_header(addr)
+        if header is not None:
+            value = header
         elif addr in self.config_registers:
             value = self.regs[self.config_registers[addr]]
         else:
@@ -299,7 +322,48 @@ def shaped_engine(
     return eng
 
 
-class EngineDriver:
+class EngineRegisters(abc.ABC):
+    """The register part of a driver, the same for every engine (the standard header):
+    start a job, read STATUS, CYCLES and INFO. Subclasses say how a register is reached:
+    EngineDriver through initiator sockets, RegisterWindow through anything with
+    write32/read32 (an accelerator's sequencer, the host)."""
+
+    @abc.abstractmethod
+    async def write_reg(self, offset: int, value: int) -> None: ...
+
+    @abc.abstractmethod
+    async def read_reg(self, offset: int) -> int: ...
+
+    async def start(self, flags: int = 0) -> None:
+        """Start a job (CTRL bit 0, with the engine's `flags`)."""
+        await self.write_reg(CTRL, CTRL_START | flags)
+
+    async def read_status(self) -> int:
+        return await self.read_reg(STATUS)
+
+    async def read_cycles(self) -> int:
+        """Clock cycles of the last job (0 until it is done; 0 for the untimed twin)."""
+        return await self.read_reg(CYCLES)
+
+    async def read_info(self) -> int:
+        return await self.read_reg(INFO)
+
+
+class RegisterWindow(EngineRegisters):
+    """An engine's registers at `base` on a bus with write32(addr, value) and
+    read32(addr): an accelerator's sequencer or the host."""
+
+    def __init__(self, bus: Any, base: int) -> None:
+        self.bus, self.base = bus, base
+
+    async def write_reg(self, offset: int, value: int) -> None:
+        await self.bus.write32(self.base + offset, value)
+
+    async def read_reg(self, offset: int) -> int:
+        return int(await self.bus.read32(self.base + offset))
+
+
+class EngineDriver(EngineRegisters):
     """Programs one StreamEngine through initiator sockets: `socket` reaches the
     engine's three ports at the base addresses csr, data_in and data_out (a router in
     front of it), or `sockets` gives one socket bound to each port directly.
@@ -372,7 +436,7 @@ class EngineDriver:
         return struct.unpack("<I", data.tobytes())[0]
 
     async def start(self, flags: int = 0) -> None:
-        await self.write_reg(CTRL, CTRL_START | flags)
+        await super().start(flags)
         self.jobs += 1
 
     async def send(self, beats: np.ndarray) -> None:
@@ -416,8 +480,11 @@ __all__ = [
     "VERSION",
     "BuildShape",
     "EngineDriver",
+    "EngineHeader",
     "EngineProtocolError",
+    "EngineRegisters",
     "FunctionalEngine",
+    "RegisterWindow",
     "StreamEngine",
     "make_engine",
     "pad_beats",

@@ -31,16 +31,17 @@
 // eie_pe.sv), entries from DENSE_BASE. A job whose range leaves the buffer, or whose
 // ROWS exceeds ROWS_MAX, is refused with STATUS.error.
 //
-// Registers (32 bit, byte addresses; others read 0 and ignore writes):
+// Registers (32 bit, byte addresses; others read 0 and ignore writes; the standard
+// engine header, then EIE's from 0x10):
 //  0x00 CTRL       W  bit 0 start (ignored while busy), bit 1 clear counters, bit 2 clear error
-//  0x04 STATUS     R  bit 0 busy, bit 1 done, bit 2 error
-//  0x08 CONFIG     RW bit 0 skip zeros, 1 dense, 2 relu, 3 clear_acc, 4 drain,
+//  0x04 STATUS     R  bit 0 busy, bit 1 done, bit 2 error (sticky until CTRL bit 2)
+//  0x08 CYCLES     R  clock cycles of the last job, start write to done
+//  0x0C INFO       R  PES [7:0], FIFO_DEPTH [15:8], version [31:24]
+//  0x10 CONFIG     RW bit 0 skip zeros, 1 dense, 2 relu, 3 clear_acc, 4 drain,
 //                     [15:8] queue limit (1..FIFO_DEPTH; 0 or more: FIFO_DEPTH)
-//  0x0C COL_START  RW   0x10 COL_COUNT RW   0x14 ROWS RW (local rows per PE)
-//  0x18 DENSE_BASE RW entry address (4-bit units) of the first dense entry
-//  0x1C ACT_WPTR   RW activation group the next act beat is written to
-//  0x20 CYCLES     R  clock cycles of the last job, start write to done
-//  0x24 INFO       R  PES [7:0], FIFO_DEPTH [15:8], version [31:24]
+//  0x14 COL_START  RW   0x18 COL_COUNT RW   0x1C ROWS RW (local rows per PE)
+//  0x20 DENSE_BASE RW entry address (4-bit units) of the first dense entry
+//  0x24 ACT_WPTR   RW activation group the next act beat is written to
 //  0x28 MAT_WORDS, 0x2C ACT_DEPTH, 0x30 ROWS_MAX: capacities (R)
 //  event counters (R, since reset or CTRL bit 1; wrap at 2**32):
 //  0x40 busy cycles   0x44 activations broadcast   0x48 entries (MACs)
@@ -183,11 +184,11 @@ module eie #(
       csr_ack <= csr_access;
       if (csr_access && csr_we) begin
         case (csr_addr)
-          8'h08: cfg          <= {16'd0, csr_wdata[15:0]};
-          8'h0C: col_start_r  <= csr_wdata;
-          8'h10: col_count_r  <= csr_wdata;
-          8'h14: rows_r       <= csr_wdata;
-          8'h18: dense_base_r <= csr_wdata;
+          8'h10: cfg          <= {16'd0, csr_wdata[15:0]};
+          8'h14: col_start_r  <= csr_wdata;
+          8'h18: col_count_r  <= csr_wdata;
+          8'h1C: rows_r       <= csr_wdata;
+          8'h20: dense_base_r <= csr_wdata;
           default: ;
         endcase
       end
@@ -197,14 +198,14 @@ module eie #(
         end else begin
           case (csr_addr)
             8'h04:   csr_rdata <= {29'd0, err, done, busy};
-            8'h08:   csr_rdata <= cfg;
-            8'h0C:   csr_rdata <= col_start_r;
-            8'h10:   csr_rdata <= col_count_r;
-            8'h14:   csr_rdata <= rows_r;
-            8'h18:   csr_rdata <= dense_base_r;
-            8'h1C:   csr_rdata <= act_wptr;
-            8'h20:   csr_rdata <= cycles_q;
-            8'h24:   csr_rdata <= {VERSION, 8'd0, 8'(FIFO_DEPTH), 8'(PES)};
+            8'h08:   csr_rdata <= cycles_q;
+            8'h0C:   csr_rdata <= {VERSION, 8'd0, 8'(FIFO_DEPTH), 8'(PES)};
+            8'h10:   csr_rdata <= cfg;
+            8'h14:   csr_rdata <= col_start_r;
+            8'h18:   csr_rdata <= col_count_r;
+            8'h1C:   csr_rdata <= rows_r;
+            8'h20:   csr_rdata <= dense_base_r;
+            8'h24:   csr_rdata <= act_wptr;
             8'h28:   csr_rdata <= 32'(MAT_WORDS);
             8'h2C:   csr_rdata <= 32'(ACT_DEPTH);
             8'h30:   csr_rdata <= 32'(ROWS_MAX);
@@ -291,7 +292,7 @@ module eie #(
 
   always_ff @(posedge clk) begin
     if (!rst_n) act_wptr <= '0;
-    else if (csr_access && csr_we && csr_addr == 8'h1C) act_wptr <= csr_wdata;
+    else if (csr_access && csr_we && csr_addr == 8'h24) act_wptr <= csr_wdata;
     else if (act_fire) act_wptr <= act_wptr + 32'd1;
   end
 

@@ -25,13 +25,14 @@
 // activation; one issue per cycle; ROWS+COLS-1 cycles after the last issue the results
 // drain, one row per beat.
 //
-// Registers (32 bit, byte addresses; others read 0 and ignore writes):
+// Registers (32 bit, byte addresses; others read 0 and ignore writes; the standard
+// engine header, then S2TA's from 0x10):
 //  0x00 CTRL   W  bit 0 start (ignored while busy), bit 1 clear counters
-//  0x04 STATUS R  bit 0 busy, bit 1 done
-//  0x08 DEPTH  RW blocks of 8 along K of the next job
-//  0x0C CONFIG RW [3:0] A_NNZ, activations kept per block (1..8; 0 or more: 8)
-//  0x10 CYCLES R  clock cycles of the last job, from the start write to done
-//  0x14 INFO   R  ROWS [7:0], COLS [15:8], W_NNZ [23:16], version [31:24]
+//  0x04 STATUS R  bit 0 busy, bit 1 done (bit 2, error, is 0: no job is refused)
+//  0x08 CYCLES R  clock cycles of the last job, from the start write to done
+//  0x0C INFO   R  ROWS [7:0], COLS [15:8], W_NNZ [23:16], version [31:24]
+//  0x10 DEPTH  RW blocks of 8 along K of the next job
+//  0x14 CONFIG RW [3:0] A_NNZ, activations kept per block (1..8; 0 or more: 8)
 //  event counters (R, since reset or CTRL bit 1; wrap at 2**32):
 //  0x20 MACs done   0x24 MACs gated (zero activation or pruned weight)   0x28 issue cycles
 //  0x2C blocks taken   0x30 nonzero activations in the blocks taken
@@ -179,15 +180,15 @@ module s2ta #(
       cfg_q     <= 32'd8;
     end else begin
       csr_ack <= csr_access;
-      if (csr_access && csr_we && csr_addr == 8'h08) depth_q <= csr_wdata;
-      if (csr_access && csr_we && csr_addr == 8'h0C) cfg_q <= {28'd0, csr_wdata[3:0]};
+      if (csr_access && csr_we && csr_addr == 8'h10) depth_q <= csr_wdata;
+      if (csr_access && csr_we && csr_addr == 8'h14) cfg_q <= {28'd0, csr_wdata[3:0]};
       if (csr_access && !csr_we) begin
         case (csr_addr)
           8'h04:   csr_rdata <= {30'd0, done, busy};
-          8'h08:   csr_rdata <= depth_q;
-          8'h0C:   csr_rdata <= cfg_q;
-          8'h10:   csr_rdata <= cycles_q;
-          8'h14:   csr_rdata <= {VERSION, 8'(W_NNZ), 8'(COLS), 8'(ROWS)};
+          8'h08:   csr_rdata <= cycles_q;
+          8'h0C:   csr_rdata <= {VERSION, 8'(W_NNZ), 8'(COLS), 8'(ROWS)};
+          8'h10:   csr_rdata <= depth_q;
+          8'h14:   csr_rdata <= cfg_q;
           8'h20:   csr_rdata <= c_macs;
           8'h24:   csr_rdata <= c_gated;
           8'h28:   csr_rdata <= c_issue;

@@ -33,12 +33,25 @@ import numpy as np
 
 import cosim
 from cosim.accel import stream_engine as se
+from cosim.accel.declared import EngineDeclaration, EngineParam
 from cosim.errors import ParameterError
 
 KIND = "fp16_dot_tile"
-TOKENS, IN_LEN, BLOCKS = 0x10, 0x14, 0x18
+#: Parameters and registers of rtl/dfx/fp16_dot_tile.sv and its TLM twin (checked against both).
+DECLARATION = EngineDeclaration(
+    KIND,
+    rtl="rtl/dfx/fp16_dot_tile.sv",
+    tlm="tlm/accel/dfx/fp16_dot_tile.cpp",
+    params=(
+        EngineParam("lanes", 8, 1, 64, "dot-product lanes"),
+        EngineParam("width", 8, 1, 64, "multipliers per lane, a power of two"),
+        EngineParam("in_max", 512, 1, 1 << 16, "longest activation row, a multiple of lanes*width"),
+        EngineParam("t_max", 16, 1, 64, "tokens per job"),
+    ),
+    registers={"TOKENS": 0x10, "IN_LEN": 0x14, "BLOCKS": 0x18},
+)
+TOKENS, IN_LEN, BLOCKS = (DECLARATION.registers[r] for r in ("TOKENS", "IN_LEN", "BLOCKS"))
 CTRL_KEEP, CTRL_BIAS = 2, 4
-STATUS_ERROR = 4
 
 
 @dataclass(frozen=True)
@@ -46,10 +59,10 @@ class TileShape:
     """LANES output rows per weight beat, WIDTH-wide dot products, rows of up to IN_MAX
     elements, T_MAX tokens."""
 
-    lanes: int = 8
-    width: int = 8
-    in_max: int = 512
-    t_max: int = 16
+    lanes: int = DECLARATION.default("lanes")
+    width: int = DECLARATION.default("width")
+    in_max: int = DECLARATION.default("in_max")
+    t_max: int = DECLARATION.default("t_max")
 
     def __post_init__(self) -> None:
         if self.width < 1 or self.width & (self.width - 1):
@@ -86,15 +99,11 @@ class TileShape:
         return self.lanes | self.width << 8 | se.VERSION << 24
 
     def rtl_params(self) -> dict[str, int]:
-        return {
-            "LANES": self.lanes,
-            "WIDTH": self.width,
-            "IN_MAX": self.in_max,
-            "T_MAX": self.t_max,
-        }
+        return DECLARATION.rtl_params(**self.tlm_params())
 
     def tlm_params(self) -> dict[str, int]:
-        return {k.lower(): v for k, v in self.rtl_params().items()}
+        names = ("lanes", "width", "in_max", "t_max")
+        return DECLARATION.tlm_params(**{n: getattr(self, n) for n in names})
 
     def check_job(self, tokens: int, in_len: int) -> None:
         if not 1 <= tokens <= self.t_max:
@@ -185,17 +194,11 @@ class TileFunctional(se.FunctionalEngine):
         super().__init__(name, shape.in_beat_bytes, shape.out_beat_bytes, done)
         self.shape = shape
         self.regs["blocks"] = 1
-        self.error = False
         self.x = np.zeros((shape.t_max, shape.in_max), np.float16)
         self._job: dict[str, Any] = {}
 
     def info(self) -> int:
         return self.shape.info()
-
-    def csr_access(self, payload: Any) -> None:
-        super().csr_access(payload)
-        if not payload.is_write and payload.address == se.STATUS and self.error:
-            payload.data[0] |= STATUS_ERROR
 
     def start(self, flags: int) -> None:
         t, n, blocks = self.regs["tokens"], self.regs["in_len"], self.regs["blocks"]
@@ -204,10 +207,9 @@ class TileFunctional(se.FunctionalEngine):
             if not 1 <= blocks <= 65535:
                 raise ParameterError("blocks")
         except ParameterError:
-            self.error, self.busy = True, False
+            self.refuse()
             self._job = {}
             return
-        self.error = False
         per_block = n // self.shape.width + (1 if flags & CTRL_BIAS else 0)
         self._job = {
             "t": t,

@@ -27,22 +27,35 @@ import numpy as np
 
 from cosim.accel import fixed_point as fxp
 from cosim.accel import stream_engine as se
+from cosim.accel.declared import EngineDeclaration, EngineParam
 from cosim.errors import ParameterError
 
 KIND = "vector_unit"
-OP, LEN, ROWS, MULT, SHIFT, EPS = 0x10, 0x14, 0x18, 0x1C, 0x20, 0x24
+#: Parameters and registers of rtl/dfx/vector_unit.sv and its TLM twin (checked against both).
+DECLARATION = EngineDeclaration(
+    KIND,
+    rtl="rtl/dfx/vector_unit.sv",
+    tlm="tlm/accel/dfx/vector_unit.cpp",
+    params=(
+        EngineParam("lanes", 16, 2, 64, "FP16 elements per beat, even"),
+        EngineParam("max_len", 512, 2, 4096, "longest row, a multiple of lanes"),
+    ),
+    registers={"OP": 0x10, "LEN": 0x14, "ROWS": 0x18, "MULT": 0x1C, "SHIFT": 0x20, "EPS": 0x24},
+)
+OP, LEN, ROWS, MULT, SHIFT, EPS = (
+    DECLARATION.registers[r] for r in ("OP", "LEN", "ROWS", "MULT", "SHIFT", "EPS")
+)
 OP_ADD, OP_LAYERNORM, OP_SOFTMAX, OP_GELU, OP_LOAD_LUT = 0, 1, 2, 3, 4
 OP_NAMES = {OP_ADD: "add", OP_LAYERNORM: "layernorm", OP_SOFTMAX: "softmax", OP_GELU: "gelu"}
 INPUT_SEGMENTS = {OP_ADD: 2, OP_LAYERNORM: 3, OP_SOFTMAX: 1, OP_GELU: 1}
-STATUS_ERROR = 4
 
 
 @dataclass(frozen=True)
 class VectorShape:
     """LANES FP16 elements per beat (even), rows of up to MAX_LEN elements."""
 
-    lanes: int = 16
-    max_len: int = 512
+    lanes: int = DECLARATION.default("lanes")
+    max_len: int = DECLARATION.default("max_len")
 
     def __post_init__(self) -> None:
         if not 2 <= self.lanes <= 64 or self.lanes % 2:
@@ -67,10 +80,10 @@ class VectorShape:
         return self.lanes | (self.max_len // self.lanes) << 8 | se.VERSION << 24
 
     def rtl_params(self) -> dict[str, int]:
-        return {"LANES": self.lanes, "MAX_LEN": self.max_len}
+        return DECLARATION.rtl_params(lanes=self.lanes, max_len=self.max_len)
 
     def tlm_params(self) -> dict[str, int]:
-        return {"lanes": self.lanes, "max_len": self.max_len}
+        return DECLARATION.tlm_params(lanes=self.lanes, max_len=self.max_len)
 
     def check(self, op: int, length: int, mult: int = 0, shift: int = 0, eps: int = 0) -> None:
         if op not in OP_NAMES:
@@ -129,7 +142,6 @@ class VectorFunctional(se.FunctionalEngine):
         super().__init__(name, shape.beat_bytes, shape.beat_bytes, done)
         self.shape = shape
         self.regs.update(len=1, rows=1)
-        self.error = False
         self.lut = np.zeros(fxp.GELU_LUT_SIZE, np.int64)
         self._row: list[np.ndarray] = []
         self._rows_left = 0
@@ -138,16 +150,10 @@ class VectorFunctional(se.FunctionalEngine):
     def info(self) -> int:
         return self.shape.info()
 
-    def csr_access(self, payload: Any) -> None:
-        super().csr_access(payload)
-        if not payload.is_write and payload.address == se.STATUS and self.error:
-            payload.data[0] |= STATUS_ERROR
-
     def start(self, flags: int) -> None:
         r = self.regs
         self._row, self._lut_beats = [], 0
         if r["op"] == OP_LOAD_LUT:
-            self.error = False
             self._lut = []
             return
         try:
@@ -155,9 +161,8 @@ class VectorFunctional(se.FunctionalEngine):
             if r["rows"] < 1:
                 raise ParameterError("rows")
         except ParameterError:
-            self.error, self.busy = True, False
+            self.refuse()
             return
-        self.error = False
         self._rows_left = r["rows"]
 
     def wanted(self) -> int:

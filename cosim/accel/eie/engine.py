@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from cosim import _core
+from cosim.accel.declared import HEADER, EngineDeclaration, EngineParam
 from cosim.accel.eie import format as fmt
 from cosim.accel.engine import (
     EnginePorts,
@@ -29,48 +30,62 @@ from cosim.accel.engine import (
     reply_word,
     whole_beats,
 )
+from cosim.accel.stream_engine import EngineHeader
 from cosim.units import parse_time
 
 PORTS = ("csr", "ld", "act", "out")
 #: How far (in cycles) the RTL twin may run ahead of the rest of the system.
 RTL_QUANTUM_CYCLES = 64
-REGISTERS = {
-    "CTRL": 0x00,
-    "STATUS": 0x04,
-    "CONFIG": 0x08,
-    "COL_START": 0x0C,
-    "COL_COUNT": 0x10,
-    "ROWS": 0x14,
-    "DENSE_BASE": 0x18,
-    "ACT_WPTR": 0x1C,
-    "CYCLES": 0x20,
-    "INFO": 0x24,
-    "MAT_WORDS": 0x28,
-    "ACT_DEPTH": 0x2C,
-    "ROWS_MAX": 0x30,
-}
-#: Event counters (cumulative, cleared by CTRL bit 1), in register order from 0x40.
-COUNTERS = (
-    "busy_cycles",
-    "activations",
-    "entries",
-    "zero_weights",
-    "matrix_words",
-    "pointer_reads",
-    "act_group_reads",
-    "stall_cycles",
-    "load_beats",
-    "result_beats",
-    "act_beats",
+#: Parameters and registers of rtl/eie/eie.sv and its TLM twin (checked against both):
+#: the standard header, EIE's registers from 0x10, event counters (cumulative, cleared by
+#: CTRL bit 1) from 0x40 and each PE's work from 0x80.
+DECLARATION = EngineDeclaration(
+    "eie",
+    rtl="rtl/eie/eie.sv",
+    tlm="tlm/accel/eie/eie.cpp",
+    params=(
+        EngineParam("pes", 8, 1, 32, "processing elements"),
+        EngineParam("fifo_depth", 8, 1, 64, "activation queue entries per PE"),
+        EngineParam("act_depth", 2048, 16, 1 << 16, "activations the broadcast buffer holds"),
+        EngineParam("mat_words", 8192, 2, 1 << 20, "64-bit words of each PE's matrix memory"),
+        EngineParam("rows_max", 1024, 16, 1 << 16, "accumulators per PE"),
+    ),
+    registers={
+        "CONFIG": 0x10,
+        "COL_START": 0x14,
+        "COL_COUNT": 0x18,
+        "ROWS": 0x1C,
+        "DENSE_BASE": 0x20,
+        "ACT_WPTR": 0x24,
+        "MAT_WORDS": 0x28,
+        "ACT_DEPTH": 0x2C,
+        "ROWS_MAX": 0x30,
+    },
+    counters=(
+        "busy_cycles",
+        "activations",
+        "entries",
+        "zero_weights",
+        "matrix_words",
+        "pointer_reads",
+        "act_group_reads",
+        "stall_cycles",
+        "load_beats",
+        "result_beats",
+        "act_beats",
+    ),
+    counter_base=0x40,
+    arrays={"WORK": 0x80},
 )
-COUNTER_BASE = 0x40
-WORK_BASE = 0x80
+REGISTERS = HEADER | DECLARATION.registers
+COUNTERS = DECLARATION.counters
+COUNTER_BASE = DECLARATION.counter_base
+WORK_BASE = DECLARATION.arrays["WORK"]
 #: Counters that depend on timing (the functional twin leaves them at 0).
 TIMING_COUNTERS = ("busy_cycles", "stall_cycles")
 
 CTRL_START, CTRL_CLEAR_COUNTERS, CTRL_CLEAR_ERROR = 1, 2, 4
 CFG_SKIP, CFG_DENSE, CFG_RELU, CFG_CLEAR, CFG_DRAIN = 1, 2, 4, 8, 16
-STATUS_BUSY, STATUS_DONE, STATUS_ERROR = 1, 2, 4
 
 
 def config_word(
@@ -95,10 +110,13 @@ def config_word(
     )
 
 
-class EieFunctional:
-    """The numpy twin: the register map, load protocol and jobs of rtl/eie/eie.sv, untimed."""
+class EieFunctional(EngineHeader):
+    """The numpy twin: the register map, load protocol and jobs of rtl/eie/eie.sv, untimed.
+    STATUS.error is sticky (a refused start, a bad load packet, an activation beat past the
+    buffer) until CTRL bit 2."""
 
     def __init__(self, geometry: fmt.EieGeometry, done: Any) -> None:
+        super().__init__()
         g = self.geo = geometry
         self.done = done
         self.ptr = np.zeros((g.pes, g.act_depth + 2), dtype=np.int64)
@@ -110,9 +128,6 @@ class EieFunctional:
         self.regs.update(DENSE_BASE=0, ACT_WPTR=0)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.work = np.zeros(g.pes, dtype=np.int64)
-        self.error = False
-        self.done_flag = False
-        self.jobs = 0
         self._ld_left = 0
         self._ld = (0, 0, 0, False)  # target, pe, address, bad
         self._drain: tuple[np.ndarray, int] | None = None  # (rows x pes values, next row)
@@ -131,7 +146,7 @@ class EieFunctional:
                     self.work[:] = 0
                 if v & CTRL_CLEAR_ERROR:
                     self.error = False
-                if v & CTRL_START and self._drain is None:
+                if v & CTRL_START and not self.busy:
                     self._start()
             elif names.get(a) in self.regs:
                 self.regs[names[a]] = v & 0xFFFF if names[a] == "CONFIG" else v
@@ -139,20 +154,20 @@ class EieFunctional:
             return
         reply_word(p, self._read(a))
 
+    def info(self) -> int:
+        return self.geo.pes | self.geo.fifo_depth << 8 | 1 << 24
+
     def _read(self, a: int) -> int:
         g = self.geo
+        header = self.read_header(a)
+        if header is not None:
+            return header
         if WORK_BASE <= a < WORK_BASE + 4 * 32:
             k = (a - WORK_BASE) // 4
             return int(self.work[k]) & 0xFFFF_FFFF if k < g.pes else 0
         if COUNTER_BASE <= a < COUNTER_BASE + 4 * len(COUNTERS) and a % 4 == 0:
             return self.counters[COUNTERS[(a - COUNTER_BASE) // 4]] & 0xFFFF_FFFF
-        busy = self._drain is not None
         fixed = {
-            REGISTERS["STATUS"]: int(busy)
-            | (STATUS_DONE if self.done_flag else 0)
-            | (STATUS_ERROR if self.error else 0),
-            REGISTERS["CYCLES"]: 0,
-            REGISTERS["INFO"]: g.pes | g.fifo_depth << 8 | 1 << 24,
             REGISTERS["MAT_WORDS"]: g.mat_words,
             REGISTERS["ACT_DEPTH"]: g.act_depth,
             REGISTERS["ROWS_MAX"]: g.rows_max,
@@ -226,10 +241,10 @@ class EieFunctional:
             or rows > g.rows_max
             or (dense and base + n * rows > 16 * g.mat_words)
         ):
-            self.error = True
+            self.refuse()
             return
         self.jobs += 1
-        self.done_flag = False
+        self.busy, self.finished = True, False
         if cfg & CFG_CLEAR:
             self.acc[:] = 0
         cols = np.arange(c0, c0 + n, dtype=np.int64)
@@ -289,7 +304,7 @@ class EieFunctional:
 
     def _finish(self) -> None:
         self._drain = None
-        self.done_flag = True
+        self.busy, self.finished = False, True
         self.done.notify()
 
     # ------------------------------------------------------------------ results
@@ -330,28 +345,20 @@ def eie_engine(
 ) -> EnginePorts:
     """An EIE engine with implementation `impl` ('functional', 'tlm' or 'rtl')."""
     g = geometry
+    shape = {p.name: getattr(g, p.name) for p in DECLARATION.params}
     return build_engine(
         sim,
         name,
         impl,
         ports=PORTS,
         functional=lambda done: EieFunctional(g, done),
-        tlm=(
-            "eie_tlm",
-            {
-                "pes": g.pes,
-                "fifo_depth": g.fifo_depth,
-                "act_depth": g.act_depth,
-                "mat_words": g.mat_words,
-                "rows_max": g.rows_max,
-            },
-        ),
+        tlm=(DECLARATION.tlm_model, DECLARATION.tlm_params(**shape)),
         # The load and activation streams are never back-pressured: sinks. Writes into
         # them during a job (the dense baseline's weight stream) may find the RTL up to
         # one quantum ahead; 64 cycles bounds that (late) delay.
         rtl=RtlTop(
-            "eie",
-            g.rtl_parameters(),
+            DECLARATION.kind,
+            DECLARATION.rtl_params(**shape),
             stream_in=("ld", "act"),
             stream_out=("out",),
             sinks=("ld", "act"),

@@ -85,15 +85,6 @@ class EieGeometry:
         _check_int("mat_words", self.mat_words, 2, 1 << 20)
         _power_of_two("rows_max", self.rows_max, 16, 1 << 16)
 
-    def rtl_parameters(self) -> dict[str, int]:
-        return {
-            "PES": self.pes,
-            "FIFO_DEPTH": self.fifo_depth,
-            "ACT_DEPTH": self.act_depth,
-            "MAT_WORDS": self.mat_words,
-            "ROWS_MAX": self.rows_max,
-        }
-
     def local_rows(self, rows: int) -> int:
         """Accumulators each PE needs for a layer of `rows` outputs."""
         return -(-rows // self.pes)

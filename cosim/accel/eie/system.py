@@ -49,12 +49,12 @@ from cosim.accel.eie.engine import (
     CFG_DRAIN,
     COUNTER_BASE,
     COUNTERS,
-    CTRL_START,
     REGISTERS,
     WORK_BASE,
     config_word,
     eie_engine,
 )
+from cosim.accel.stream_engine import RegisterWindow
 
 ACCEL_BASE = 0x5000_0000  # the control window on the SoC fabric
 CMD_LOAD, CMD_INFER, CMD_RUN, CMD_DENSE = 1, 2, 3, 4
@@ -160,8 +160,12 @@ class EieAccelerator:
     def addr(self, port: str) -> int:
         return self.device.address(self.engine, port)
 
+    def registers(self, seq: Sequencer) -> RegisterWindow:
+        """The engine's registers as the sequencer reaches them."""
+        return RegisterWindow(seq, self.addr("csr"))
+
     async def _reg(self, seq: Sequencer, name: str, value: int) -> None:
-        await seq.write32(self.addr("csr") + REGISTERS[name], value)
+        await self.registers(seq).write_reg(REGISTERS[name], value)
 
     async def _job(
         self,
@@ -182,7 +186,7 @@ class EieAccelerator:
             ("DENSE_BASE", dense_base),
         ):
             await self._reg(seq, reg, v)
-        await self._reg(seq, "CTRL", CTRL_START)
+        await self.registers(seq).start()
         if out is not None:
             beat = 4 * self.geometry.pes
             await seq.copy(self.addr("out"), out, rows * beat, beat=beat)
@@ -193,7 +197,7 @@ class EieAccelerator:
         base = self.addr("csr")
         now = {c: await seq.read32(base + COUNTER_BASE + 4 * i) for i, c in enumerate(COUNTERS)}
         work = [await seq.read32(base + WORK_BASE + 4 * k) for k in range(self.geometry.pes)]
-        cycles = await seq.read32(base + REGISTERS["CYCLES"])
+        cycles = await self.registers(seq).read_cycles()
         d = {c: (now[c] - self._last[c]) % (1 << 32) for c in COUNTERS}
         dw = [(w - lw) % (1 << 32) for w, lw in zip(work, self._last_work, strict=True)]
         self._last, self._last_work = now, work

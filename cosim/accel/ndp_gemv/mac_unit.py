@@ -30,11 +30,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from cosim.accel.declared import EngineDeclaration, EngineParam
 from cosim.accel.engine import record_rtl_build
 from cosim.accel.stream_engine import (
     CTRL,
     INFO,
-    STATUS,
+    STATUS_ERROR,
+    VERSION,
     EngineDriver,
     FunctionalEngine,
     StreamEngine,
@@ -44,10 +46,21 @@ from cosim.errors import ParameterError
 from cosim.system.ndp_layout import DTYPE_CODES, reference_gemv
 
 KIND = "ndp_mac_unit"
-DTYPE, N, ROWS = 0x10, 0x14, 0x18
+#: Parameters and registers of rtl/ndp_gemv/ndp_mac_unit.sv and its TLM twin (checked
+#: against both).
+DECLARATION = EngineDeclaration(
+    KIND,
+    rtl="rtl/ndp_gemv/ndp_mac_unit.sv",
+    tlm="tlm/accel/ndp_gemv/mac_unit.cpp",
+    params=(
+        EngineParam("burst_bytes", 32, 4, 128, "bytes of one input beat (a DRAM burst)"),
+        EngineParam("xbytes", 2048, 8, 65536, "vector buffer for x"),
+    ),
+    registers={"DTYPE": 0x10, "N": 0x14, "ROWS": 0x18},
+)
+DTYPE, N, ROWS = (DECLARATION.registers[r] for r in ("DTYPE", "N", "ROWS"))
 CTRL_LOAD_X = 2  # with CTRL bit 0: the job loads x instead of running a GEMV
-STATUS_REFUSED = 4
-VERSION = 1
+STATUS_REFUSED = STATUS_ERROR
 #: GEMV input types the unit takes, with the ndp model's codes.
 GEMV_DTYPES = {"int8": DTYPE_CODES["int8"], "fp16": DTYPE_CODES["fp16"]}
 
@@ -92,7 +105,6 @@ class FunctionalMacUnit(FunctionalEngine):
         self.regs["dtype"] = GEMV_DTYPES["int8"]
         self.x = np.zeros(0, np.int8)
         self.job_dtype, self.job_n = GEMV_DTYPES["int8"], 0
-        self.refused = False
         self.mode = ""
         self.taken = 0
         self.job_rows = 0
@@ -108,11 +120,6 @@ class FunctionalMacUnit(FunctionalEngine):
         e = 2 if self._dtype() == "fp16" else 1
         return -(-self.job_n * e // self.burst)
 
-    def csr_access(self, payload: Any) -> None:
-        super().csr_access(payload)
-        if payload.is_read and payload.address == STATUS and self.refused:
-            payload.data[0] |= STATUS_REFUSED
-
     def start(self, ctrl: int) -> None:
         self.job_dtype, self.job_n, self.job_rows = (
             self.regs["dtype"],
@@ -127,8 +134,8 @@ class FunctionalMacUnit(FunctionalEngine):
         )
         self.taken = 0
         self.pending = bytearray()
-        self.refused = not ok
-        if not ok:
+        if not ok:  # a refused job ends at once, with STATUS bit 2 (as the RTL does)
+            self.error = True
             self.end_job()
             return
         self.mode = "load" if ctrl & CTRL_LOAD_X else "run"
@@ -182,8 +189,8 @@ def mac_unit(
         in_beat_bytes=burst_bytes,
         out_beat_bytes=4,
         functional=lambda done: FunctionalMacUnit(name, burst_bytes, xbytes, done),
-        tlm_params={"burst_bytes": burst_bytes, "xbytes": xbytes},
-        rtl_params={"BURST_BYTES": burst_bytes, "XBYTES": xbytes},
+        tlm_params=DECLARATION.tlm_params(burst_bytes=burst_bytes, xbytes=xbytes),
+        rtl_params=DECLARATION.rtl_params(burst_bytes=burst_bytes, xbytes=xbytes),
         clock=clock,
         **rtl_options,
     )
@@ -195,7 +202,7 @@ def rtl_datapath(burst_bytes: int, xbytes: int) -> dict[str, Any]:
     from cosim import rtl
 
     check_shape(burst_bytes, xbytes)
-    lib = rtl.build(KIND, {"BURST_BYTES": burst_bytes, "XBYTES": xbytes})
+    lib = rtl.build(KIND, DECLARATION.rtl_params(burst_bytes=burst_bytes, xbytes=xbytes))
     record_rtl_build("ndp_units", lib)
     return {"datapath": str(lib.library), "unit_latency": latency(burst_bytes)}
 
@@ -247,9 +254,6 @@ class MacUnitDriver(EngineDriver):
             "x_beats": v >> 16 & 0xFF,
             "version": v >> 24,
         }
-
-    async def status(self) -> int:
-        return await self.read_reg(STATUS)
 
 
 __all__ = [

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from cosim import _core
+from cosim.accel.declared import HEADER, EngineDeclaration, EngineParam
 from cosim.accel.engine import (
     EnginePorts,
     RtlTop,
@@ -28,33 +29,41 @@ from cosim.accel.engine import (
     whole_beats,
 )
 from cosim.accel.s2ta import format as fmt
+from cosim.accel.stream_engine import EngineHeader
 
 PORTS = ("csr", "act", "wgt", "out")
-REGISTERS = {
-    "CTRL": 0x00,
-    "STATUS": 0x04,
-    "DEPTH": 0x08,
-    "CONFIG": 0x0C,
-    "CYCLES": 0x10,
-    "INFO": 0x14,
-}
-#: Event counters (cumulative, cleared by CTRL bit 1), in register order from 0x20.
-COUNTERS = ("macs", "gated", "issues", "blocks", "act_nonzeros", "act_issued", "result_beats")
-COUNTER_BASE = 0x20
+#: Parameters and registers of rtl/s2ta/s2ta.sv and its TLM twin (checked against both):
+#: the standard header, S2TA's registers from 0x10 and event counters (cumulative,
+#: cleared by CTRL bit 1) from 0x20.
+DECLARATION = EngineDeclaration(
+    "s2ta",
+    rtl="rtl/s2ta/s2ta.sv",
+    tlm="tlm/accel/s2ta/s2ta.cpp",
+    params=(
+        EngineParam("rows", 8, 1, 16, "tensor-PE rows"),
+        EngineParam("cols", 8, 1, 16, "tensor-PE columns"),
+        EngineParam("w_nnz", 4, 1, 8, "weights kept per block of 8 (W-DBB)"),
+    ),
+    registers={"DEPTH": 0x10, "CONFIG": 0x14},
+    counters=("macs", "gated", "issues", "blocks", "act_nonzeros", "act_issued", "result_beats"),
+    counter_base=0x20,
+)
+REGISTERS = HEADER | DECLARATION.registers
+COUNTERS = DECLARATION.counters
+COUNTER_BASE = DECLARATION.counter_base
 CTRL_START, CTRL_CLEAR_COUNTERS = 1, 2
 
 
-class S2taFunctional:
+class S2taFunctional(EngineHeader):
     """The numpy twin: the register map and jobs of rtl/s2ta/s2ta.sv, untimed."""
 
     def __init__(self, geometry: fmt.S2taGeometry, done: Any) -> None:
+        super().__init__()
         self.geo = geometry
         self.done = done
         self.depth = 0
         self.config = 8
         self.counters = dict.fromkeys(COUNTERS, 0)
-        self.done_flag = False
-        self.jobs = 0
         self._job: dict[str, Any] | None = None
 
     def csr(self, p: Any) -> None:
@@ -74,21 +83,21 @@ class S2taFunctional:
                 self.config = v & 0xF
             p.set_ok()
             return
-        g = self.geo
-        value = {
-            REGISTERS["STATUS"]: (2 if self.done_flag else 0) | (1 if self._job else 0),
-            REGISTERS["DEPTH"]: self.depth,
-            REGISTERS["CONFIG"]: self.config,
-            REGISTERS["CYCLES"]: 0,
-            REGISTERS["INFO"]: g.rows | g.cols << 8 | g.w_nnz << 16 | 1 << 24,
-        }.get(a, 0)
+        header = self.read_header(a)
+        value = {REGISTERS["DEPTH"]: self.depth, REGISTERS["CONFIG"]: self.config}.get(a, 0)
+        if header is not None:
+            value = header
         if COUNTER_BASE <= a < COUNTER_BASE + 4 * len(COUNTERS) and a % 4 == 0:
             value = self.counters[COUNTERS[(a - COUNTER_BASE) // 4]] & 0xFFFF_FFFF
         reply_word(p, value)
 
+    def info(self) -> int:
+        g = self.geo
+        return g.rows | g.cols << 8 | g.w_nnz << 16 | 1 << 24
+
     def _start(self) -> None:
         self.jobs += 1
-        self.done_flag = False
+        self.busy, self.finished, self.error = True, False, False
         k = self.config if 1 <= self.config <= 8 else 8
         self._job = {
             "kb": self.depth,
@@ -168,7 +177,7 @@ class S2taFunctional:
         self.counters["result_beats"] += n
         if job["read"] == g.rows:
             self._job = None
-            self.done_flag = True
+            self.busy, self.finished = False, True
             self.done.notify()
         p.set_ok()
 
@@ -183,6 +192,7 @@ def s2ta_engine(
     **rtl_options: Any,
 ) -> EnginePorts:
     """An S2TA engine with implementation `impl` ('functional', 'tlm' or 'rtl')."""
+    shape = {p.name: getattr(geometry, p.name) for p in DECLARATION.params}
     g = geometry
     return build_engine(
         sim,
@@ -190,8 +200,13 @@ def s2ta_engine(
         impl,
         ports=PORTS,
         functional=lambda done: S2taFunctional(g, done),
-        tlm=("s2ta_tlm", {"rows": g.rows, "cols": g.cols, "w_nnz": g.w_nnz}),
-        rtl=RtlTop("s2ta", g.rtl_parameters(), stream_in=("act", "wgt"), stream_out=("out",)),
+        tlm=(DECLARATION.tlm_model, DECLARATION.tlm_params(**shape)),
+        rtl=RtlTop(
+            DECLARATION.kind,
+            DECLARATION.rtl_params(**shape),
+            stream_in=("act", "wgt"),
+            stream_out=("out",),
+        ),
         clock=clock,
         **rtl_options,
     )

@@ -64,9 +64,6 @@ class S2taGeometry:
     def weight_beat_bytes(self) -> int:
         return self.cols * self.weight_block_bytes
 
-    def rtl_parameters(self) -> dict[str, int]:
-        return {"ROWS": self.rows, "COLS": self.cols, "W_NNZ": self.w_nnz}
-
 
 def check_k(k: int) -> int:
     if k < BLOCK or k % BLOCK:

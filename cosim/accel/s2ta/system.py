@@ -45,7 +45,8 @@ from cosim.accel import costs
 from cosim.accel.device import Accelerator, AcceleratorDriver, Sequencer, split64
 from cosim.accel.engine import EnginePorts
 from cosim.accel.s2ta import format as fmt
-from cosim.accel.s2ta.engine import COUNTER_BASE, COUNTERS, CTRL_START, REGISTERS, s2ta_engine
+from cosim.accel.s2ta.engine import COUNTER_BASE, COUNTERS, REGISTERS, s2ta_engine
+from cosim.accel.stream_engine import RegisterWindow
 from cosim.accel.systolic import REGISTERS as SA_REGISTERS
 from cosim.accel.systolic import SystolicLayout, systolic_array
 
@@ -208,12 +209,13 @@ class S2taAccelerator:
         csr = self.addr(self.engine, "csr")
         w_tile = kb * g.weight_beat_bytes
         nt = -(-lay.n // g.cols)
-        await seq.write32(csr + REGISTERS["DEPTH"], kb)  # the same for every tile
-        await seq.write32(csr + REGISTERS["CONFIG"], a_nnz)
+        regs = RegisterWindow(seq, csr)
+        await regs.write_reg(REGISTERS["DEPTH"], kb)  # the same for every tile
+        await regs.write_reg(REGISTERS["CONFIG"], a_nnz)
         for ti, i in enumerate(range(0, lay.m, g.rows)):
             acts = fmt.act_beats(await self._a_tile(seq, lay, i), g)
             for j in range(nt):
-                await seq.write32(csr + REGISTERS["CTRL"], CTRL_START)
+                await regs.start()
                 weights = seq.background_copy(
                     lay.w + j * w_tile,
                     self.addr(self.engine, "wgt"),

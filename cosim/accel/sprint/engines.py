@@ -23,11 +23,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from cosim.accel.declared import EngineDeclaration, EngineParam
 from cosim.accel.online_softmax import MAX_PAIRS, OnlineSoftmax
 from cosim.accel.stream_engine import (
     CYCLES,
     INFO,
-    STATUS,
+    VERSION,
     EngineDriver,
     EngineProtocolError,
     FunctionalEngine,
@@ -36,13 +37,32 @@ from cosim.accel.stream_engine import (
 )
 from cosim.errors import ParameterError
 
-VERSION = 1
-
 # ------------------------------------------------------------------ recompute engine
 RECOMPUTE = "sprint_recompute"
-MULT, SHIFT, NQ, PAIRS, RESCALES, EMPTY = 0x10, 0x14, 0x18, 0x1C, 0x20, 0x24
+#: Parameters and registers of rtl/sprint/sprint_recompute.sv and its TLM twin (checked
+#: against both).
+RECOMPUTE_DECLARATION = EngineDeclaration(
+    RECOMPUTE,
+    rtl="rtl/sprint/sprint_recompute.sv",
+    tlm="tlm/accel/sprint/recompute.cpp",
+    params=(
+        EngineParam("d", 64, 8, 64, "head dimension: int8 elements of a q, k or v row"),
+        EngineParam("lanes", 16, 1, 64, "multiply-accumulate lanes"),
+    ),
+    registers={
+        "MULT": 0x10,
+        "SHIFT": 0x14,
+        "NQ": 0x18,
+        "PAIRS": 0x1C,
+        "RESCALES": 0x20,
+        "EMPTY": 0x24,
+    },
+)
+MULT, SHIFT, NQ, PAIRS, RESCALES, EMPTY = (
+    RECOMPUTE_DECLARATION.registers[r]
+    for r in ("MULT", "SHIFT", "NQ", "PAIRS", "RESCALES", "EMPTY")
+)
 TAG_QUERY, TAG_KEY, TAG_VALUE, TAG_END = 1, 2, 3, 4
-STATUS_ORDER_ERROR = 4
 #: Cycles the RTL spends (see its header): per KEY after the dot product, per END.
 KEY_EXTRA_CYCLES, VALUE_EXTRA_CYCLES, DIV_CYCLES = 3, 1, 30
 
@@ -86,7 +106,6 @@ class FunctionalRecompute(FunctionalEngine):
         self.d, self.lanes = d, lanes
         self.regs.update(mult=1, shift=1)
         self.counters = {"pairs": 0, "rescales": 0, "empty": 0}
-        self.order_error = False
         self._reset_query_state()
 
     def _reset_query_state(self) -> None:
@@ -104,11 +123,8 @@ class FunctionalRecompute(FunctionalEngine):
             payload.data[:] = np.frombuffer(struct.pack("<I", self.counters[name]), np.uint8)
             return
         super().csr_access(payload)
-        if payload.is_read and payload.address == STATUS and self.order_error:
-            payload.data[0] |= STATUS_ORDER_ERROR
 
     def start(self, ctrl: int) -> None:
-        self.order_error = False
         self.counters = dict.fromkeys(self.counters, 0)
         self._reset_query_state()
         self.job_nq = self.regs["nq"]
@@ -137,7 +153,7 @@ class FunctionalRecompute(FunctionalEngine):
                     "read the output of the last query before sending more beats"
                 )
             if not self._ordered(tag):
-                self.order_error = True
+                self.error = True  # STATUS bit 2 until the next start, as in the RTL
                 continue
             if tag == TAG_QUERY:
                 self.q = row
@@ -190,8 +206,8 @@ def recompute_engine(
         in_beat_bytes=d + 1,
         out_beat_bytes=2 * d,
         functional=lambda done: FunctionalRecompute(name, d, lanes, done),
-        tlm_params={"d": d, "lanes": lanes},
-        rtl_params={"D": d, "LANES": lanes},
+        tlm_params=RECOMPUTE_DECLARATION.tlm_params(d=d, lanes=lanes),
+        rtl_params=RECOMPUTE_DECLARATION.rtl_params(d=d, lanes=lanes),
         clock=clock,
         **rtl_options,
     )
@@ -235,7 +251,21 @@ class RecomputeDriver(EngineDriver):
 
 # ---------------------------------------------------------------------- fetch filter
 FILTER = "sprint_fetch_filter"
-KEYS, HITS, MISSES, ENTRIES, SEARCH = 0x10, 0x14, 0x18, 0x1C, 0x20
+#: Parameters and registers of rtl/sprint/sprint_fetch_filter.sv and its TLM twin
+#: (checked against both).
+FILTER_DECLARATION = EngineDeclaration(
+    FILTER,
+    rtl="rtl/sprint/sprint_fetch_filter.sv",
+    tlm="tlm/accel/sprint/fetch_filter.cpp",
+    params=(
+        EngineParam("max_keys", 1024, 64, 65536, "largest sequence"),
+        EngineParam("slots", 128, 4, 256, "K/V records the on-chip buffer holds"),
+    ),
+    registers={"KEYS": 0x10, "HITS": 0x14, "MISSES": 0x18, "ENTRIES": 0x1C, "SEARCH": 0x20},
+)
+KEYS, HITS, MISSES, ENTRIES, SEARCH = (
+    FILTER_DECLARATION.registers[r] for r in ("KEYS", "HITS", "MISSES", "ENTRIES", "SEARCH")
+)
 CTRL_RESET = 2  # with CTRL bit 0: the job forgets every key instead of filtering
 
 
@@ -418,8 +448,8 @@ def fetch_filter(
         in_beat_bytes=8,
         out_beat_bytes=4,
         functional=lambda done: FunctionalFetchFilter(name, max_keys, slots, done),
-        tlm_params={"max_keys": max_keys, "slots": slots},
-        rtl_params={"MAX_KEYS": max_keys, "SLOTS": slots},
+        tlm_params=FILTER_DECLARATION.tlm_params(max_keys=max_keys, slots=slots),
+        rtl_params=FILTER_DECLARATION.rtl_params(max_keys=max_keys, slots=slots),
         clock=clock,
         **rtl_options,
     )

@@ -47,12 +47,28 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cosim.accel import stream_engine as se
+from cosim.accel.declared import EngineDeclaration, EngineParam
 from cosim.errors import ParameterError
 
 KIND = "nm_sparse_engine"
-PATTERN, TOKENS, IN_LEN, OUT_CFG = 0x10, 0x14, 0x18, 0x1C
+#: Parameters and registers of rtl/sta/nm_sparse_engine.sv and its TLM twin (checked against both).
+DECLARATION = EngineDeclaration(
+    KIND,
+    rtl="rtl/sta/nm_sparse_engine.sv",
+    tlm="tlm/accel/sta/nm_sparse_engine.cpp",
+    params=(
+        EngineParam("lanes", 16, 1, 32, "output rows in parallel"),
+        EngineParam("slots", 4, 1, 16, "multipliers per lane, a power of two"),
+        EngineParam("m_max", 8, 2, 16, "largest M of an N:M pattern: 2, 4, 8 or 16"),
+        EngineParam("in_max", 128, 4, 128, "activation row bytes = input beat bytes"),
+        EngineParam("t_max", 16, 1, 64, "tokens per job"),
+    ),
+    registers={"PATTERN": 0x10, "TOKENS": 0x14, "IN_LEN": 0x18, "OUT_CFG": 0x1C},
+)
+PATTERN, TOKENS, IN_LEN, OUT_CFG = (
+    DECLARATION.registers[r] for r in ("PATTERN", "TOKENS", "IN_LEN", "OUT_CFG")
+)
 CTRL_KEEP = 2
-STATUS_ERROR = 4
 OUT_REQUANT, OUT_RELU = 1 << 8, 1 << 9
 
 
@@ -187,11 +203,11 @@ class EngineShape:
     """Parameters of one engine build: LANES, SLOTS, M_MAX, IN_MAX (bytes of an
     activation row = input beat bytes), T_MAX."""
 
-    lanes: int = 16
-    slots: int = 4
-    m_max: int = 8
-    in_max: int = 128
-    t_max: int = 16
+    lanes: int = DECLARATION.default("lanes")
+    slots: int = DECLARATION.default("slots")
+    m_max: int = DECLARATION.default("m_max")
+    in_max: int = DECLARATION.default("in_max")
+    t_max: int = DECLARATION.default("t_max")
 
     def __post_init__(self) -> None:
         checks = (
@@ -228,16 +244,11 @@ class EngineShape:
         return self.lanes | self.slots << 8 | _log2(self.m_max) << 16 | se.VERSION << 24
 
     def rtl_params(self) -> dict[str, int]:
-        return {
-            "LANES": self.lanes,
-            "SLOTS": self.slots,
-            "M_MAX": self.m_max,
-            "IN_MAX": self.in_max,
-            "T_MAX": self.t_max,
-        }
+        return DECLARATION.rtl_params(**self.tlm_params())
 
     def tlm_params(self) -> dict[str, int]:
-        return {k.lower(): v for k, v in self.rtl_params().items()}
+        names = ("lanes", "slots", "m_max", "in_max", "t_max")
+        return DECLARATION.tlm_params(**{n: getattr(self, n) for n in names})
 
     def check_job(self, pattern: NMPattern, tokens: int, in_len: int) -> None:
         """ParameterError naming what is out of range for this engine."""
@@ -316,21 +327,12 @@ class NMFunctional(se.FunctionalEngine):
     def __init__(self, name: str, shape: EngineShape, done: Any) -> None:
         super().__init__(name, shape.in_beat_bytes, shape.out_beat_bytes, done)
         self.shape = shape
-        self.error = False
         self.x = np.zeros((shape.t_max, shape.in_max), np.int64)
         self._acc = np.zeros((shape.t_max, shape.lanes), np.int64)
         self._job: dict[str, Any] = {}
 
     def info(self) -> int:
         return self.shape.info()
-
-    def csr_access(self, payload: Any) -> None:
-        if not payload.is_write and payload.address == se.STATUS:
-            super().csr_access(payload)
-            if self.error:
-                payload.data[0] |= STATUS_ERROR
-            return
-        super().csr_access(payload)
 
     def _config(self) -> tuple[NMPattern, int, int] | None:
         r = self.regs
@@ -349,10 +351,8 @@ class NMFunctional(se.FunctionalEngine):
     def start(self, flags: int) -> None:
         cfg = self._config()
         if cfg is None:
-            self.error = True
-            self.busy = False
+            self.refuse()
             return
-        self.error = False
         pat, t, n = cfg
         self._acc[:] = 0
         self._job = {

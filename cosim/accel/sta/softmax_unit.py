@@ -26,19 +26,32 @@ import numpy as np
 
 from cosim.accel import fixed_point as fxp
 from cosim.accel import stream_engine as se
+from cosim.accel.declared import EngineDeclaration, EngineParam
 from cosim.errors import ParameterError
 
 KIND = "softmax_unit"
-LEN, MULT, SHIFT, OUT_Q, ROWS = 0x10, 0x14, 0x18, 0x1C, 0x20
-STATUS_ERROR = 4
+#: Parameters and registers of rtl/sta/softmax_unit.sv and its TLM twin (checked against both).
+DECLARATION = EngineDeclaration(
+    KIND,
+    rtl="rtl/sta/softmax_unit.sv",
+    tlm="tlm/accel/sta/softmax_unit.cpp",
+    params=(
+        EngineParam("lanes", 16, 1, 32, "elements per beat"),
+        EngineParam("max_len", 256, 1, 4096, "longest row, a multiple of lanes"),
+    ),
+    registers={"LEN": 0x10, "MULT": 0x14, "SHIFT": 0x18, "OUT_Q": 0x1C, "ROWS": 0x20},
+)
+LEN, MULT, SHIFT, OUT_Q, ROWS = (
+    DECLARATION.registers[r] for r in ("LEN", "MULT", "SHIFT", "OUT_Q", "ROWS")
+)
 
 
 @dataclass(frozen=True)
 class SoftmaxShape:
     """LANES elements per beat, MAX_LEN elements per row at most."""
 
-    lanes: int = 16
-    max_len: int = 256
+    lanes: int = DECLARATION.default("lanes")
+    max_len: int = DECLARATION.default("max_len")
 
     def __post_init__(self) -> None:
         if not 1 <= self.lanes <= 32:
@@ -60,10 +73,10 @@ class SoftmaxShape:
         return self.lanes | (self.max_len // self.lanes) << 8 | se.VERSION << 24
 
     def rtl_params(self) -> dict[str, int]:
-        return {"LANES": self.lanes, "MAX_LEN": self.max_len}
+        return DECLARATION.rtl_params(lanes=self.lanes, max_len=self.max_len)
 
     def tlm_params(self) -> dict[str, int]:
-        return {"lanes": self.lanes, "max_len": self.max_len}
+        return DECLARATION.tlm_params(lanes=self.lanes, max_len=self.max_len)
 
 
 @dataclass(frozen=True)
@@ -109,18 +122,12 @@ class SoftmaxFunctional(se.FunctionalEngine):
         super().__init__(name, shape.beat_bytes, shape.beat_bytes, done)
         self.shape = shape
         self.regs.update(len=1, rows=1)
-        self.error = False
         self._rows_left = 0
         self._row: list[np.ndarray] = []
         self._cfg: SoftmaxConfig | None = None
 
     def info(self) -> int:
         return self.shape.info()
-
-    def csr_access(self, payload: Any) -> None:
-        super().csr_access(payload)
-        if not payload.is_write and payload.address == se.STATUS and self.error:
-            payload.data[0] |= STATUS_ERROR
 
     def start(self, flags: int) -> None:
         r = self.regs
@@ -132,9 +139,8 @@ class SoftmaxFunctional(se.FunctionalEngine):
             if r["rows"] < 1:
                 raise ParameterError("rows")
         except ParameterError:
-            self.error, self.busy = True, False
+            self.refuse()
             return
-        self.error = False
         self._cfg = cfg
         self._rows_left = r["rows"]
         self._row = []

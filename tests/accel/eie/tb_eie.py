@@ -16,10 +16,24 @@ import numpy as np
 from tb_common import csr, params, receive, rng, send, start
 
 from cosim.accel.eie import format as fmt
+from cosim.accel.eie.engine import DECLARATION
 
-CTRL, STATUS, CONFIG, COL_START, COL_COUNT, ROWS = 0x00, 0x04, 0x08, 0x0C, 0x10, 0x14
-DENSE_BASE, ACT_WPTR, CYCLES, INFO = 0x18, 0x1C, 0x20, 0x24
-C_ACTS, C_ENTRIES, C_ZERO_W, C_PTR, C_LOAD, C_OUT = 0x44, 0x48, 0x4C, 0x54, 0x60, 0x64
+R = DECLARATION.register_map()
+CTRL, STATUS, CONFIG, COL_START, COL_COUNT, ROWS = (
+    R[n] for n in ("CTRL", "STATUS", "CONFIG", "COL_START", "COL_COUNT", "ROWS")
+)
+DENSE_BASE, ACT_WPTR, CYCLES, INFO = (R[n] for n in ("DENSE_BASE", "ACT_WPTR", "CYCLES", "INFO"))
+C_ACTS, C_ENTRIES, C_ZERO_W, C_PTR, C_LOAD, C_OUT = (
+    R[n]
+    for n in (
+        "activations",
+        "entries",
+        "zero_weights",
+        "pointer_reads",
+        "load_beats",
+        "result_beats",
+    )
+)
 SKIP, DENSE, RELU, CLEAR, DRAIN = 1, 2, 4, 8, 16
 
 
@@ -115,7 +129,7 @@ async def check_layer(dut, idx, cb, a, cfg=SKIP | CLEAR | DRAIN, gen=None, **kw)
     assert await csr(dut, False, C_ENTRIES) == entries
     assert await csr(dut, False, C_PTR) == 2 * len(cols) * geo.pes
     for k, w in enumerate(expected_work(layer, cols)):
-        assert await csr(dut, False, 0x80 + 4 * k) == w, f"work of PE {k}"
+        assert await csr(dut, False, DECLARATION.arrays["WORK"] + 4 * k) == w, f"work of PE {k}"
     assert await csr(dut, False, C_OUT) == rows
 
 
@@ -210,9 +224,9 @@ async def registers_and_errors(dut):
     p = params()
     info = await csr(dut, False, INFO)
     assert info & 0xFF == p["PES"] and (info >> 8) & 0xFF == p["FIFO_DEPTH"] and info >> 24 == 1
-    assert await csr(dut, False, 0x28) == p["MAT_WORDS"]
-    assert await csr(dut, False, 0x2C) == p["ACT_DEPTH"]
-    assert await csr(dut, False, 0x30) == p["ROWS_MAX"]
+    assert await csr(dut, False, R["MAT_WORDS"]) == p["MAT_WORDS"]
+    assert await csr(dut, False, R["ACT_DEPTH"]) == p["ACT_DEPTH"]
+    assert await csr(dut, False, R["ROWS_MAX"]) == p["ROWS_MAX"]
     assert await csr(dut, False, STATUS) == 0
     # A job whose column range leaves the buffer is refused.
     await csr(dut, True, COL_START, p["ACT_DEPTH"] - 1)

@@ -16,9 +16,12 @@ def sink_block(sim, blocking: bool):
 
     import cosim
     from cosim.accel.eie import format as fmt
+    from cosim.accel.eie.engine import DECLARATION, REGISTERS
 
     geo = fmt.EieGeometry(pes=4, fifo_depth=4, act_depth=64, mat_words=256, rows_max=64)
-    lib = rtl.build("eie", geo.rtl_parameters())
+    lib = rtl.build(
+        "eie", DECLARATION.rtl_params(pes=4, fifo_depth=4, act_depth=64, mat_words=256, rows_max=64)
+    )
     blk = rtl.block(sim, "eie", lib, clock="1 ns", busy="busy", idle="gate")
     csr = blk.register_port("csr")
     ld, act = blk.stream_in("ld", blocking=blocking), blk.stream_in("act", blocking=blocking)
@@ -40,16 +43,16 @@ def sink_block(sim, blocking: bool):
 
     @sim.process
     async def driver():
-        out["info"] = int.from_bytes(bytes(await host.read(0x24, 4)), "little")
+        out["info"] = int.from_bytes(bytes(await host.read(REGISTERS["INFO"], 4)), "little")
         await host.write(1 << 16, fmt.model_image(layer, geo))
         await host.write(2 << 16, fmt.activation_image(np.ones(40, np.int16)))
-        for reg, v in ((0x08, 1), (0x0C, 0), (0x10, 40), (0x14, 8)):  # skip, no drain
-            await host.write(reg, word(v))
+        for reg, v in (("CONFIG", 1), ("COL_START", 0), ("COL_COUNT", 40), ("ROWS", 8)):
+            await host.write(REGISTERS[reg], word(v))  # skip, no drain
         await host.write(0x00, word(1))
         t0 = cosim.now()
         await done.wait()
         out["done_ps"] = cosim.now() - t0
-        out["cycles"] = int.from_bytes(bytes(await host.read(0x20, 4)), "little")
+        out["cycles"] = int.from_bytes(bytes(await host.read(REGISTERS["CYCLES"], 4)), "little")
 
     sim.run()
     out["idle_cycles"] = sim.stats["eie.idle_cycles"]

@@ -12,9 +12,13 @@ import numpy as np
 from tb_common import csr, params, receive, rng, send, start, unpack
 
 from cosim.accel.s2ta import format as fmt
+from cosim.accel.s2ta.engine import DECLARATION
 
-CTRL, STATUS, DEPTH, CONFIG, CYCLES, INFO = 0x00, 0x04, 0x08, 0x0C, 0x10, 0x14
-C_MACS, C_GATED, C_ISSUE, C_BLOCKS, C_ACT_NZ, C_SEL_NZ, C_OUT = range(0x20, 0x3C, 4)
+R = DECLARATION.register_map()
+CTRL, STATUS, DEPTH, CONFIG, CYCLES, INFO = (
+    R[n] for n in ("CTRL", "STATUS", "DEPTH", "CONFIG", "CYCLES", "INFO")
+)
+C_MACS, C_GATED, C_ISSUE, C_BLOCKS, C_ACT_NZ, C_SEL_NZ, C_OUT = (R[n] for n in DECLARATION.counters)
 
 
 def geometry() -> fmt.S2taGeometry:
@@ -61,7 +65,9 @@ async def job(dut, a, w, a_nnz, gen=None, valid_prob=1.0, ready_prob=1.0):
     assert status == 0b10, f"STATUS should be done, got {status:#b}"
     c = np.array([unpack(v, 32, g.cols) for v in out], dtype=np.int64)
     names = ("macs", "gated", "issue", "blocks", "act_nz", "sel_nz", "out")
-    counters = {n: await csr(dut, False, 0x20 + 4 * i) for i, n in enumerate(names)}
+    counters = {
+        n: await csr(dut, False, DECLARATION.counter_base + 4 * i) for i, n in enumerate(names)
+    }
     return c, counters, await csr(dut, False, CYCLES)
 
 

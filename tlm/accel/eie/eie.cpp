@@ -19,20 +19,20 @@
 // mixed-abstraction test). Counters are updated when a job starts (exact once it is
 // done); register accesses take the first edge after they arrive plus one (registered
 // ack), stream beats one per cycle.
-#include <tlm_utils/simple_target_socket.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
-#include "cosim/model.h"
+#include "../engine_tlm.h"
 
 namespace cosim {
 namespace {
 
-constexpr std::uint64_t kCtrl = 0x00, kStatus = 0x04, kConfig = 0x08, kColStart = 0x0C, kColCount = 0x10,
-                        kRows = 0x14, kDenseBase = 0x18, kActWptr = 0x1C, kCycles = 0x20, kInfo = 0x24,
-                        kMatWords = 0x28, kActDepth = 0x2C, kRowsMax = 0x30;
+using accel::EngineTlm;
+// The standard header (CTRL, STATUS, CYCLES, INFO: engine_tlm.h), then EIE's registers.
+constexpr std::uint64_t kConfig = 0x10, kColStart = 0x14, kColCount = 0x18, kRows = 0x1C, kDenseBase = 0x20,
+                        kActWptr = 0x24, kMatWords = 0x28, kActDepth = 0x2C, kRowsMax = 0x30,
+                        kCounterBase = 0x40, kWorkBase = 0x80;
 enum Counter_ : unsigned { kBusy, kActs, kEntries, kZeroW, kWords, kPtr, kActReads, kStall, kLoad, kOut, kActWrites, kNumCounters };
 
 struct Pe {
@@ -44,11 +44,11 @@ struct Pe {
   std::uint32_t work = 0;
 };
 
-class EieTlm : public Model {
+class EieTlm : public EngineTlm {
  public:
+  // STATUS sees done at the done edge; STATUS.error is sticky (CTRL bit 2 clears it).
   EieTlm(const sc_core::sc_module_name& name, const Params& p)
-      : Model(name, "eie_tlm", p),
-        csr_("csr"),
+      : EngineTlm(name, "eie_tlm", p, accel::DoneSeen::AtDoneEdge, accel::ErrorKept::UntilCleared),
         ld_("ld"),
         act_("act"),
         out_("out"),
@@ -57,7 +57,6 @@ class EieTlm : public Model {
         act_depth_(unsigned(p.get_uint("act_depth"))),
         mat_words_(unsigned(p.get_uint("mat_words"))),
         rows_max_(unsigned(p.get_uint("rows_max"))),
-        period_(p.get_time_ps("clock")),
         jobs_(counter("jobs", "jobs started")),
         pe_(pes_),
         acts_(act_depth_, 0) {
@@ -69,54 +68,28 @@ class EieTlm : public Model {
       pe.acc.assign(rows_max_, 0);
       pe.acc_v.assign(rows_max_, 0);
     }
-    expose_target("csr", csr_);
     expose_target("ld", ld_);
     expose_target("act", act_);
     expose_target("out", out_);
-    expose_event("done", done_);
-    csr_.register_b_transport(this, &EieTlm::csr_access);
     ld_.register_b_transport(this, &EieTlm::load);
     act_.register_b_transport(this, &EieTlm::activations);
     out_.register_b_transport(this, &EieTlm::results);
   }
 
  private:
-  std::uint64_t edge_after(Picos t) const { return t / period_ + 1; }
-  Picos at(std::uint64_t edge) const { return edge * period_; }
-  bool busy_at(Picos t) const { return running_ && !(done_known_ && at(done_edge_) <= t); }
-
   // ------------------------------------------------------------------ registers
-  void csr_access(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
-    if (gp.get_data_length() != 4 || gp.get_byte_enable_ptr() != nullptr) {
-      set_error(gp, tlm::TLM_BURST_ERROR_RESPONSE, name(), "the register port takes 4-byte accesses");
-      return;
+  std::uint32_t info() const override { return pes_ | (fifo_depth_ << 8) | accel::kVersion; }
+
+  void control(std::uint32_t v, std::uint64_t) override {
+    if (v & 2u) {
+      std::fill(std::begin(counters_), std::end(counters_), 0u);
+      for (auto& pe : pe_) pe.work = 0;
     }
-    const Picos arrival = now_ps() + to_ps(delay);
-    const std::uint64_t e = std::max(edge_after(arrival), csr_free_);
-    csr_free_ = e + 2;
-    const std::uint64_t a = gp.get_address();
-    std::uint32_t v = 0;
-    if (gp.is_write()) {
-      std::memcpy(&v, gp.get_data_ptr(), 4);
-      write_reg(a, v, e);
-    } else if (gp.is_read()) {
-      v = read_reg(a, at(e));
-      std::memcpy(gp.get_data_ptr(), &v, 4);
-    }
-    delay = from_ps(at(e + 1) - now_ps());
-    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+    if (v & 4u) clear_error();
   }
 
-  void write_reg(std::uint64_t a, std::uint32_t v, std::uint64_t e) {
+  void write_reg(std::uint64_t a, std::uint32_t v, std::uint64_t) override {
     switch (a) {
-      case kCtrl:
-        if (v & 2u) {
-          std::fill(std::begin(counters_), std::end(counters_), 0u);
-          for (auto& pe : pe_) pe.work = 0;
-        }
-        if (v & 4u) err_ = false;
-        if ((v & 1u) && !busy_at(at(e))) start(e);
-        break;
       case kConfig: cfg_ = v & 0xFFFFu; break;
       case kColStart: col_start_ = v; break;
       case kColCount: col_count_ = v; break;
@@ -127,24 +100,19 @@ class EieTlm : public Model {
     }
   }
 
-  std::uint32_t read_reg(std::uint64_t a, Picos t) const {
-    if (a >= 0x80 && a < 0x100) {
-      const unsigned k = unsigned((a - 0x80) / 4);
+  std::uint32_t read_reg(std::uint64_t a, std::uint64_t) const override {
+    if (a >= kWorkBase && a < 0x100) {
+      const unsigned k = unsigned((a - kWorkBase) / 4);
       return k < pes_ ? pe_[k].work : 0;
     }
-    if (a >= 0x40 && a < 0x40 + 4 * kNumCounters) return counters_[(a - 0x40) / 4];
-    const bool busy = busy_at(t);
-    const bool done = running_ ? (done_known_ && at(done_edge_) <= t) : done_flag_;
+    if (a >= kCounterBase && a < kCounterBase + 4 * kNumCounters) return counters_[(a - kCounterBase) / 4];
     switch (a) {
-      case kStatus: return (busy ? 1u : 0u) | (done ? 2u : 0u) | (err_ ? 4u : 0u);
       case kConfig: return cfg_;
       case kColStart: return col_start_;
       case kColCount: return col_count_;
       case kRows: return rows_;
       case kDenseBase: return dense_base_;
       case kActWptr: return act_wptr_;
-      case kCycles: return done ? cycles_ : 0;
-      case kInfo: return pes_ | (fifo_depth_ << 8) | (1u << 24);
       case kMatWords: return mat_words_;
       case kActDepth: return act_depth_;
       case kRowsMax: return rows_max_;
@@ -190,7 +158,7 @@ class EieTlm : public Model {
       ld_addr_ = std::uint32_t((beat >> 16) & 0xFFFFFFu);
       ld_left_ = std::uint32_t(beat >> 40);
       ld_bad_ = ld_target_ == 3 || (ld_pe_ != 255 && ld_pe_ >= pes_);
-      if (ld_bad_) err_ = true;
+      if (ld_bad_) raise_error();
       return;
     }
     --ld_left_;
@@ -215,7 +183,7 @@ class EieTlm : public Model {
     if (ok)
       ++counters_[kLoad];
     else
-      err_ = true;
+      raise_error();
     ld_addr_ += ld_target_ == 0 ? 2 : ld_target_ == 2 ? 4 : 1;
   }
 
@@ -226,7 +194,7 @@ class EieTlm : public Model {
     for (std::uint64_t i = 0; i < n; ++i, ++act_wptr_) {
       ++counters_[kActWrites];
       if (act_wptr_ >= act_depth_ / 16) {
-        err_ = true;
+        raise_error();
         continue;
       }
       std::memcpy(&acts_[std::size_t(act_wptr_) * 16], gp.get_data_ptr() + 32 * i, 32);
@@ -235,21 +203,14 @@ class EieTlm : public Model {
   }
 
   // ------------------------------------------------------------------ a job
-  void start(std::uint64_t e) {
+  bool start(std::uint64_t e, std::uint32_t) override {
     const bool dense = cfg_ & 2u;
     const std::uint64_t end_col = std::uint64_t(col_start_) + col_count_;
     const bool range_ok = end_col <= act_depth_ && rows_ <= rows_max_ &&
                           (!dense || std::uint64_t(dense_base_) + std::uint64_t(col_count_) * rows_ <=
                                          std::uint64_t(mat_words_) * 16);
-    if (!range_ok) {
-      err_ = true;
-      return;
-    }
+    if (!range_ok) return false;
     jobs_.inc();
-    running_ = true;
-    done_known_ = false;
-    done_flag_ = false;
-    start_edge_ = e;
     job_relu_ = cfg_ & 4u;
     job_drain_ = (cfg_ & 16u) && rows_ != 0;
     job_rows_ = rows_;
@@ -308,6 +269,7 @@ class EieTlm : public Model {
     out_next_ = exit + 1;
     rows_read_ = 0;
     if (!job_drain_) finish(exit);
+    return true;
   }
 
   // Apply the broadcast columns to PE k; n[t * pes] gets the entries of column t.
@@ -359,14 +321,7 @@ class EieTlm : public Model {
     }
   }
 
-  void finish(std::uint64_t edge) {
-    done_edge_ = edge;
-    done_known_ = true;
-    cycles_ = std::uint32_t(edge - start_edge_);
-    counters_[kBusy] += cycles_;
-    const Picos now = now_ps();
-    done_.notify(from_ps(at(edge) > now ? at(edge) - now : 0));
-  }
+  void on_finish(std::uint64_t cycles) override { counters_[kBusy] += std::uint32_t(cycles); }
 
   // ------------------------------------------------------------------ results
   void results(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
@@ -378,7 +333,7 @@ class EieTlm : public Model {
       return;
     }
     const std::uint64_t beats = len / rb;
-    const bool draining = running_ && job_drain_ && !done_known_;
+    const bool draining = job_running() && job_drain_;
     if (!draining || rows_read_ + beats > job_rows_) {
       set_error(gp, tlm::TLM_COMMAND_ERROR_RESPONSE, name(),
                 "asked for " + std::to_string(beats) + " result beats but " +
@@ -404,25 +359,21 @@ class EieTlm : public Model {
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 
-  tlm_utils::simple_target_socket<EieTlm, kBusWidth> csr_, ld_, act_, out_;
-  sc_core::sc_event done_;
+  tlm_utils::simple_target_socket<EieTlm, kBusWidth> ld_, act_, out_;
   unsigned pes_, fifo_depth_, act_depth_, mat_words_, rows_max_;
-  Picos period_;
   Counter& jobs_;
   std::vector<Pe> pe_;
   std::vector<std::int16_t> acts_;
   // registers
-  std::uint32_t cfg_ = 1, col_start_ = 0, col_count_ = 0, rows_ = 0, dense_base_ = 0, act_wptr_ = 0, cycles_ = 0;
+  std::uint32_t cfg_ = 1, col_start_ = 0, col_count_ = 0, rows_ = 0, dense_base_ = 0, act_wptr_ = 0;
   std::uint32_t counters_[kNumCounters] = {};
-  bool err_ = false;
   // load-stream parser
   unsigned ld_target_ = 0, ld_pe_ = 0;
   std::uint32_t ld_addr_ = 0, ld_left_ = 0;
   bool ld_bad_ = false;
   // timing
-  std::uint64_t csr_free_ = 0, ld_next_ = 0, act_next_ = 0, out_next_ = 0;
-  std::uint64_t start_edge_ = 0, done_edge_ = 0, rows_read_ = 0;
-  bool running_ = false, done_known_ = false, done_flag_ = false, job_relu_ = false, job_drain_ = false;
+  std::uint64_t ld_next_ = 0, act_next_ = 0, out_next_ = 0, rows_read_ = 0;
+  bool job_relu_ = false, job_drain_ = false;
   std::uint32_t job_rows_ = 0;
 };
 

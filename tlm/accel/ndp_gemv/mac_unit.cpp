@@ -21,19 +21,14 @@
 #include <deque>
 #include <vector>
 
-#include "../clocked_twin.h"
-#include "cosim/model.h"
+#include "../engine_tlm.h"
 #include "../../ndp/layout.h"
 #include "../../ndp/unit_ops.h"
 
 namespace cosim::ndp {
 namespace {
 
-using accel::ClockGrid;
-using accel::kCtrl;
-using accel::kCycles;
-using accel::kInfo;
-using accel::kStatus;
+using accel::EngineTlm;
 
 constexpr std::uint64_t kDtype = 0x10, kN = 0x14, kRows = 0x18;
 
@@ -43,11 +38,12 @@ unsigned log2u(unsigned v) {
   return l;
 }
 
-class MacUnitTlm : public Model {
+class MacUnitTlm : public EngineTlm {
  public:
+  // STATUS sees done at the done edge; a refused job ends one edge after its start with
+  // STATUS.error, which the next start clears.
   MacUnitTlm(const sc_core::sc_module_name& name, const Params& p)
-      : Model(name, "ndp_mac_unit_tlm", p),
-        csr_("csr"),
+      : EngineTlm(name, "ndp_mac_unit_tlm", p, accel::DoneSeen::AtDoneEdge, accel::ErrorKept::UntilStart),
         in_("in"),
         out_("out"),
         burst_(unsigned(p.get_uint("burst_bytes"))),
@@ -58,7 +54,6 @@ class MacUnitTlm : public Model {
         beats_in_(counter("in.beats", "input beats taken")),
         results_(counter("out.beats", "results given")),
         macs_(counter("macs", "multiply-accumulates of enabled lanes")) {
-    clk_.period = p.get_time_ps("clock");
     if ((burst_ & (burst_ - 1)) != 0)
       throw std::invalid_argument(std::string(this->name()) + ": burst_bytes = " + std::to_string(burst_) +
                                   " must be a power of two (4..128)");
@@ -66,11 +61,8 @@ class MacUnitTlm : public Model {
     if (xbytes_ % burst_ != 0 || xbeats < 2 || (xbeats & (xbeats - 1)) != 0)
       throw std::invalid_argument(std::string(this->name()) + ": xbytes = " + std::to_string(xbytes_) +
                                   " must be burst_bytes times a power of two >= 2");
-    expose_target("csr", csr_);
     expose_target("in", in_);
     expose_target("out", out_);
-    expose_event("done", done_);
-    csr_.register_b_transport(this, &MacUnitTlm::csr_access);
     in_.register_b_transport(this, &MacUnitTlm::inputs);
     out_.register_b_transport(this, &MacUnitTlm::outputs);
   }
@@ -82,19 +74,13 @@ class MacUnitTlm : public Model {
   unsigned elem() const { return fp() ? 2 : 1; }
   std::uint64_t row_bytes() const { return std::uint64_t(job_n_) * elem(); }
   std::uint64_t beats_per_row() const { return (row_bytes() + burst_ - 1) / burst_; }
-  bool busy_at(Picos t) const { return phase_ == Phase::LoadX || phase_ == Phase::Run || (phase_ == Phase::Done && clk_.at(done_edge_) > t); }
-
   void finish(std::uint64_t edge) {
     phase_ = Phase::Done;
-    done_edge_ = edge;
-    cycles_ = std::uint32_t(edge - start_edge_);
-    const Picos now = now_ps();
-    done_.notify(from_ps(clk_.at(edge) > now ? clk_.at(edge) - now : 0));
+    EngineTlm::finish(edge);
   }
 
-  void start(std::uint64_t e, std::uint32_t ctrl) {
+  bool start(std::uint64_t e, std::uint32_t ctrl) override {
     jobs_.inc();
-    start_edge_ = e;
     in_next_ = out_next_ = e + 1;
     job_dtype_ = dtype_;
     job_n_ = n_;
@@ -107,48 +93,34 @@ class MacUnitTlm : public Model {
     refused_ = !((dtype_ == 1 || dtype_ == 3) && n_ != 0 && nbytes <= xbytes_);
     phase_ = Phase::Idle;
     const bool load = (ctrl & 2) != 0;
+    if (refused_) raise_error();
     if (refused_ || (!load && rows_ == 0)) {
       finish(e + 1);
-      return;
+      return true;
     }
     phase_ = load ? Phase::LoadX : Phase::Run;
+    return true;
   }
 
-  void csr_access(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
-    if (gp.get_data_length() != 4 || gp.get_byte_enable_ptr() != nullptr) {
-      set_error(gp, tlm::TLM_BURST_ERROR_RESPONSE, name(), "the register port takes 4-byte accesses");
-      return;
+  // ------------------------------------------------------------------ registers
+  std::uint32_t info() const override {
+    const unsigned xb = std::min(255u, xbytes_ / burst_);
+    return burst_ | (latency_ << 8) | (xb << 16) | accel::kVersion;
+  }
+
+  void write_reg(std::uint64_t a, std::uint32_t v, std::uint64_t) override {
+    if (a == kDtype) dtype_ = v;
+    if (a == kN) n_ = v;
+    if (a == kRows) rows_ = v;
+  }
+
+  std::uint32_t read_reg(std::uint64_t a, std::uint64_t) const override {
+    switch (a) {
+      case kDtype: return dtype_;
+      case kN: return n_;
+      case kRows: return rows_;
+      default: return 0;
     }
-    const std::uint64_t e = csr_timing_.access(clk_, now_ps() + to_ps(delay));
-    const std::uint64_t a = gp.get_address();
-    unsigned char* d = gp.get_data_ptr();
-    if (gp.is_write()) {
-      const std::uint32_t v = accel::load_u32(d);
-      if (a == kDtype) dtype_ = v;
-      if (a == kN) n_ = v;
-      if (a == kRows) rows_ = v;
-      if (a == kCtrl && (v & 1) && !busy_at(clk_.at(e))) start(e, v);
-    } else {
-      const bool busy = busy_at(clk_.at(e));
-      const bool done = phase_ == Phase::Done && clk_.at(done_edge_) <= clk_.at(e);
-      std::uint32_t v = 0;
-      switch (a) {
-        case kStatus: v = (refused_ && done ? 4u : 0u) | (done ? 2u : 0u) | (busy ? 1u : 0u); break;
-        case kCycles: v = done ? cycles_ : 0; break;
-        case kInfo: {
-          const unsigned xb = std::min(255u, xbytes_ / burst_);
-          v = burst_ | (latency_ << 8) | (xb << 16) | (1u << 24);
-          break;
-        }
-        case kDtype: v = dtype_; break;
-        case kN: v = n_; break;
-        case kRows: v = rows_; break;
-        default: v = 0;
-      }
-      accel::store_u32(d, v);
-    }
-    delay = from_ps(clk_.at(e + 1) - now_ps());
-    gp.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 
   std::uint64_t wanted() const {
@@ -168,12 +140,12 @@ class MacUnitTlm : public Model {
                     std::to_string(wanted()) + " now: write DTYPE, N, ROWS, then CTRL)");
       return;
     }
-    const std::uint64_t first = std::max(clk_.edge_after(now_ps() + to_ps(delay)), in_next_);
+    const std::uint64_t first = std::max(edge_after(now_ps() + to_ps(delay)), in_next_);
     const unsigned char* d = gp.get_data_ptr();
     for (std::uint64_t k = 0; k < beats; ++k) take(d + k * burst_, first + k);
     in_next_ = first + beats;
     beats_in_.inc(beats);
-    delay = from_ps(clk_.at(first + beats - 1) - now_ps());
+    delay = from_ps(at(first + beats - 1) - now_ps());
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 
@@ -212,7 +184,7 @@ class MacUnitTlm : public Model {
                     " rows have all their beats (send a row's beats before reading its result)");
       return;
     }
-    std::uint64_t e = std::max(clk_.edge_after(now_ps() + to_ps(delay)), out_next_);
+    std::uint64_t e = std::max(edge_after(now_ps() + to_ps(delay)), out_next_);
     unsigned char* d = gp.get_data_ptr();
     for (std::uint64_t k = 0; k < n; ++k, ++rows_out_) {
       e = std::max(e, ready_[rows_out_]);
@@ -222,22 +194,19 @@ class MacUnitTlm : public Model {
     out_next_ = e + 1;
     results_.inc(n);
     if (rows_out_ == job_rows_) finish(e);
-    delay = from_ps(clk_.at(e) - now_ps());
+    delay = from_ps(at(e) - now_ps());
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 
-  tlm_utils::simple_target_socket<MacUnitTlm, kBusWidth> csr_, in_, out_;
-  sc_core::sc_event done_;
-  ClockGrid clk_;
-  accel::RegisterPortTiming csr_timing_;
+  tlm_utils::simple_target_socket<MacUnitTlm, kBusWidth> in_, out_;
   unsigned burst_, xbytes_, latency_;
   std::vector<std::uint8_t> xbuf_, row_;
   std::vector<std::vector<std::uint8_t>> values_;
   std::vector<std::uint64_t> ready_;
   Phase phase_ = Phase::Idle;
   bool refused_ = false;
-  std::uint32_t dtype_ = 1, n_ = 0, rows_ = 0, job_dtype_ = 1, job_n_ = 0, job_rows_ = 0, cycles_ = 0;
-  std::uint64_t start_edge_ = 0, done_edge_ = 0, in_next_ = 0, out_next_ = 0, rows_in_ = 0, rows_out_ = 0;
+  std::uint32_t dtype_ = 1, n_ = 0, rows_ = 0, job_dtype_ = 1, job_n_ = 0, job_rows_ = 0;
+  std::uint64_t in_next_ = 0, out_next_ = 0, rows_in_ = 0, rows_out_ = 0;
   Counter &jobs_, &beats_in_, &results_, &macs_;
 };
 

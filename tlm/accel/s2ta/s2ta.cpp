@@ -14,43 +14,38 @@
 //    issue the results drain, one row per beat.
 // A stream write whose beats need the other stream's beats first (the weights of the
 // same block) waits in simulated time until they come, as the RTL's ready would make it.
-#include <tlm_utils/simple_target_socket.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
-#include "cosim/model.h"
+#include "../engine_tlm.h"
 
 namespace cosim {
 namespace {
 
-constexpr std::uint64_t kCtrl = 0x00, kStatus = 0x04, kDepth = 0x08, kConfig = 0x0C, kCycles = 0x10, kInfo = 0x14,
-                        kCounters = 0x20;
+using accel::EngineTlm;
+// The standard header (CTRL, STATUS, CYCLES, INFO: engine_tlm.h), then S2TA's registers.
+constexpr std::uint64_t kDepth = 0x10, kConfig = 0x14, kCounterBase = 0x20;
 enum CounterIndex : unsigned { kMacs, kGated, kIssue, kBlocks, kActNz, kSelNz, kOut, kNumCounters };
 constexpr std::uint64_t kUnknown = UINT64_MAX;
 
-class S2taTlm : public Model {
+class S2taTlm : public EngineTlm {
  public:
+  // STATUS sees done at the done edge; the engine refuses no job (A_NNZ saturates).
   S2taTlm(const sc_core::sc_module_name& name, const Params& p)
-      : Model(name, "s2ta_tlm", p),
-        csr_("csr"),
+      : EngineTlm(name, "s2ta_tlm", p, accel::DoneSeen::AtDoneEdge, accel::ErrorKept::UntilStart),
         act_("act"),
         wgt_("wgt"),
         out_("out"),
         rows_(unsigned(p.get_uint("rows"))),
         cols_(unsigned(p.get_uint("cols"))),
         w_nnz_(unsigned(p.get_uint("w_nnz"))),
-        period_(p.get_time_ps("clock")),
         jobs_(counter("jobs", "jobs started")) {
     if (cols_ * (8 + 8 * w_nnz_) > 1024 || rows_ * 64 > 1024)
       throw std::invalid_argument(std::string(this->name()) + ": beats are limited to 1024 bits");
-    expose_target("csr", csr_);
     expose_target("act", act_);
     expose_target("wgt", wgt_);
     expose_target("out", out_);
-    expose_event("done", done_);
-    csr_.register_b_transport(this, &S2taTlm::csr_access);
     act_.register_b_transport(this, &S2taTlm::act_beats);
     wgt_.register_b_transport(this, &S2taTlm::wgt_beats);
     out_.register_b_transport(this, &S2taTlm::results);
@@ -58,49 +53,28 @@ class S2taTlm : public Model {
 
  private:
   unsigned wb() const { return 1 + w_nnz_; }  // bytes of one weight block
-  std::uint64_t edge_after(Picos t) const { return t / period_ + 1; }
-  Picos at(std::uint64_t edge) const { return edge * period_; }
-  bool busy_at(Picos t) const { return running_ && !(done_known_ && at(done_edge_) <= t); }
 
   // ------------------------------------------------------------------ registers
-  void csr_access(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
-    if (gp.get_data_length() != 4 || gp.get_byte_enable_ptr() != nullptr) {
-      set_error(gp, tlm::TLM_BURST_ERROR_RESPONSE, name(), "the register port takes 4-byte accesses");
-      return;
-    }
-    const std::uint64_t e = std::max(edge_after(now_ps() + to_ps(delay)), csr_free_);
-    csr_free_ = e + 2;
-    const std::uint64_t a = gp.get_address();
-    std::uint32_t v = 0;
-    if (gp.is_write()) {
-      std::memcpy(&v, gp.get_data_ptr(), 4);
-      if (a == kCtrl) {
-        if (v & 2u) std::fill(std::begin(counters_), std::end(counters_), 0u);
-        if ((v & 1u) && !busy_at(at(e))) start(e);
-      } else if (a == kDepth) {
-        depth_ = v;
-      } else if (a == kConfig) {
-        config_ = v & 0xFu;
-      }
-    } else if (gp.is_read()) {
-      const bool done = done_known_ && at(done_edge_) <= at(e);
-      if (a == kStatus) v = (done ? 2u : 0u) | (busy_at(at(e)) ? 1u : 0u);
-      if (a == kDepth) v = depth_;
-      if (a == kConfig) v = config_;
-      if (a == kCycles) v = done ? cycles_ : 0;
-      if (a == kInfo) v = rows_ | (cols_ << 8) | (w_nnz_ << 16) | (1u << 24);
-      if (a >= kCounters && a < kCounters + 4 * kNumCounters && a % 4 == 0) v = counters_[(a - kCounters) / 4];
-      std::memcpy(gp.get_data_ptr(), &v, 4);
-    }
-    delay = from_ps(at(e + 1) - now_ps());
-    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  std::uint32_t info() const override { return rows_ | (cols_ << 8) | (w_nnz_ << 16) | accel::kVersion; }
+
+  void control(std::uint32_t v, std::uint64_t) override {
+    if (v & 2u) std::fill(std::begin(counters_), std::end(counters_), 0u);
   }
 
-  void start(std::uint64_t e) {
+  void write_reg(std::uint64_t a, std::uint32_t v, std::uint64_t) override {
+    if (a == kDepth) depth_ = v;
+    if (a == kConfig) config_ = v & 0xFu;
+  }
+
+  std::uint32_t read_reg(std::uint64_t a, std::uint64_t) const override {
+    if (a == kDepth) return depth_;
+    if (a == kConfig) return config_;
+    if (a >= kCounterBase && a < kCounterBase + 4 * kNumCounters && a % 4 == 0) return counters_[(a - kCounterBase) / 4];
+    return 0;
+  }
+
+  bool start(std::uint64_t e, std::uint32_t) override {
     jobs_.inc();
-    running_ = true;
-    done_known_ = false;
-    start_edge_ = e;
     kb_ = depth_;
     k_ = (config_ == 0 || config_ > 8) ? 8 : config_;
     acts_.assign(std::size_t(kb_) * rows_ * 8, 0);
@@ -113,6 +87,7 @@ class S2taTlm : public Model {
     rows_read_ = 0;
     if (kb_ == 0) drain_edge_ = e + 2;
     progress_.notify(sc_core::SC_ZERO_TIME);
+    return true;
   }
 
   // ------------------------------------------------------------------ streams in
@@ -129,7 +104,7 @@ class S2taTlm : public Model {
     }
     std::uint32_t& count = act ? a_count_ : w_count_;
     const std::uint64_t beats = len / bytes;
-    if (!running_ || done_known_ || count + beats > kb_) {
+    if (!job_running() || count + beats > kb_) {
       set_error(gp, tlm::TLM_COMMAND_ERROR_RESPONSE, name(),
                 "no job is waiting for " + std::to_string(beats) +
                     " beats (write DEPTH and CONFIG, then 1 to CTRL, and send DEPTH beats on each stream)");
@@ -143,7 +118,7 @@ class S2taTlm : public Model {
       const std::uint32_t b = first + std::uint32_t(i);
       std::memcpy(&store[std::size_t(b) * bytes], gp.get_data_ptr() + i * bytes, bytes);
       while (b > 0 && l_edge_[b - 1] == kUnknown) sc_core::wait(progress_);  // the other stream
-      std::uint64_t x = std::max(next, start_edge_ + 1);
+      std::uint64_t x = std::max(next, start_edge() + 1);
       if (b > 0) x = std::max({x, l_edge_[b - 1], edge[b - 1] + 1});
       edge[b] = x;
       next = x + 1;
@@ -223,10 +198,10 @@ class S2taTlm : public Model {
       return;
     }
     const std::uint64_t n = len / rb;
-    if (!running_ || done_known_ || rows_read_ + n > rows_) {
+    if (!job_running() || rows_read_ + n > rows_) {
       set_error(gp, tlm::TLM_COMMAND_ERROR_RESPONSE, name(),
                 "asked for " + std::to_string(n) + " result rows but " +
-                    std::to_string(running_ && !done_known_ ? rows_ - rows_read_ : 0) + " are left");
+                    std::to_string(job_running() ? rows_ - rows_read_ : 0) + " are left");
       return;
     }
     while (loaded_ < kb_) sc_core::wait(progress_);  // the results need every block
@@ -238,30 +213,22 @@ class S2taTlm : public Model {
     }
     drain_edge_ = std::max(drain_edge_, e - rows_read_);  // later reads keep one row per edge
     counters_[kOut] += std::uint32_t(n);
-    if (rows_read_ == rows_) {
-      done_edge_ = e;
-      done_known_ = true;
-      cycles_ = std::uint32_t(e - start_edge_);
-      const Picos now = now_ps();
-      done_.notify(from_ps(at(e) > now ? at(e) - now : 0));
-    }
+    if (rows_read_ == rows_) finish(e);
     delay = from_ps(at(e) - now_ps());
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 
-  tlm_utils::simple_target_socket<S2taTlm, kBusWidth> csr_, act_, wgt_, out_;
-  sc_core::sc_event done_, progress_;
+  tlm_utils::simple_target_socket<S2taTlm, kBusWidth> act_, wgt_, out_;
+  sc_core::sc_event progress_;
   unsigned rows_, cols_, w_nnz_;
-  Picos period_;
   Counter& jobs_;
-  std::uint32_t depth_ = 0, config_ = 8, cycles_ = 0, kb_ = 0, k_ = 8;
+  std::uint32_t depth_ = 0, config_ = 8, kb_ = 0, k_ = 8;
   std::uint32_t counters_[kNumCounters] = {};
   std::vector<std::uint8_t> acts_, wgts_;
   std::vector<std::uint64_t> a_edge_, w_edge_, l_edge_;
   std::uint32_t a_count_ = 0, w_count_ = 0, loaded_ = 0;
   std::vector<std::int32_t> acc_;
-  std::uint64_t csr_free_ = 0, start_edge_ = 0, drain_edge_ = 0, done_edge_ = 0, rows_read_ = 0;
-  bool running_ = false, done_known_ = false;
+  std::uint64_t drain_edge_ = 0, rows_read_ = 0;
 };
 
 ModelSpec s2ta_tlm_spec() {

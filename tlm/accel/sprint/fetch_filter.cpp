@@ -12,19 +12,18 @@
 
 #include <vector>
 
-#include "../clocked_twin.h"
-#include "cosim/model.h"
+#include "../engine_tlm.h"
 
 namespace cosim::accel {
 namespace {
 
 constexpr std::uint64_t kKeys = 0x10, kHits = 0x14, kMisses = 0x18, kEntries = 0x1C, kSearch = 0x20;
 
-class FetchFilterTlm : public Model {
+class FetchFilterTlm : public EngineTlm {
  public:
+  // STATUS sees done at the done edge; the filter refuses no job.
   FetchFilterTlm(const sc_core::sc_module_name& name, const Params& p)
-      : Model(name, "sprint_fetch_filter_tlm", p),
-        csr_("csr"),
+      : EngineTlm(name, "sprint_fetch_filter_tlm", p, DoneSeen::AtDoneEdge, ErrorKept::UntilStart),
         in_("in"),
         out_("out"),
         max_keys_(unsigned(p.get_uint("max_keys"))),
@@ -35,7 +34,6 @@ class FetchFilterTlm : public Model {
         pin_cur_(slots_, false),
         pin_prev_(slots_, false),
         jobs_(counter("jobs", "queries filtered")) {
-    clk_.period = p.get_time_ps("clock");
     const unsigned words = max_keys_ / 64;
     if (max_keys_ % 64 != 0 || (words & (words - 1)) != 0)
       throw std::invalid_argument(std::string(this->name()) + ": max_keys = " + std::to_string(max_keys_) +
@@ -43,11 +41,8 @@ class FetchFilterTlm : public Model {
     if ((slots_ & (slots_ - 1)) != 0)
       throw std::invalid_argument(std::string(this->name()) + ": slots = " + std::to_string(slots_) +
                                   " must be a power of two");
-    expose_target("csr", csr_);
     expose_target("in", in_);
     expose_target("out", out_);
-    expose_event("done", done_);
-    csr_.register_b_transport(this, &FetchFilterTlm::csr_access);
     in_.register_b_transport(this, &FetchFilterTlm::inputs);
     out_.register_b_transport(this, &FetchFilterTlm::outputs);
   }
@@ -59,56 +54,39 @@ class FetchFilterTlm : public Model {
     std::uint64_t cost;  // edges from the FSM's scan edge to the edge it offers the entry
   };
 
-  bool busy_at(Picos t) const {
-    return phase_ == Phase::Mask || phase_ == Phase::Emit || (phase_ == Phase::Done && clk_.at(done_edge_) > t);
-  }
   std::uint64_t words() const { return (job_keys_ + 63) / 64; }
 
   void finish(std::uint64_t edge) {
     phase_ = Phase::Done;
-    done_edge_ = edge;
-    cycles_ = std::uint32_t(edge - start_edge_);
-    const Picos now = now_ps();
-    done_.notify(from_ps(clk_.at(edge) > now ? clk_.at(edge) - now : 0));
+    EngineTlm::finish(edge);
   }
 
-  void csr_access(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
-    if (gp.get_data_length() != 4 || gp.get_byte_enable_ptr() != nullptr) {
-      set_error(gp, tlm::TLM_BURST_ERROR_RESPONSE, name(), "the register port takes 4-byte accesses");
-      return;
+  // ------------------------------------------------------------------ registers
+  std::uint32_t info() const override { return (slots_ - 1) | ((max_keys_ / 64) << 8) | kVersion; }
+
+  // A start with CTRL bit 1 is a reset job.
+  bool start(std::uint64_t e, std::uint32_t ctrl) override {
+    if (ctrl & 2) reset(e);
+    else start_query(e);
+    return true;
+  }
+
+  void write_reg(std::uint64_t a, std::uint32_t v, std::uint64_t) override {
+    if (a == kKeys) keys_ = v;
+  }
+
+  std::uint32_t read_reg(std::uint64_t a, std::uint64_t) const override {
+    switch (a) {
+      case kKeys: return keys_;
+      case kHits: return hits_;
+      case kMisses: return misses_;
+      case kEntries: return entries_;
+      case kSearch: return search_;
+      default: return 0;
     }
-    const std::uint64_t e = csr_timing_.access(clk_, now_ps() + to_ps(delay));
-    const std::uint64_t a = gp.get_address();
-    unsigned char* d = gp.get_data_ptr();
-    if (gp.is_write()) {
-      const std::uint32_t v = load_u32(d);
-      if (a == kKeys) keys_ = v;
-      if (a == kCtrl && (v & 1) && !busy_at(clk_.at(e))) {
-        if (v & 2) reset(e);
-        else start_query(e);
-      }
-    } else {
-      const bool done = phase_ == Phase::Done && clk_.at(done_edge_) <= clk_.at(e);
-      std::uint32_t v = 0;
-      switch (a) {
-        case kStatus: v = (done ? 2u : 0u) | (busy_at(clk_.at(e)) ? 1u : 0u); break;
-        case kCycles: v = done ? cycles_ : 0; break;
-        case kInfo: v = (slots_ - 1) | ((max_keys_ / 64) << 8) | (1u << 24); break;
-        case kKeys: v = keys_; break;
-        case kHits: v = hits_; break;
-        case kMisses: v = misses_; break;
-        case kEntries: v = entries_; break;
-        case kSearch: v = search_; break;
-        default: v = 0;
-      }
-      store_u32(d, v);
-    }
-    delay = from_ps(clk_.at(e + 1) - now_ps());
-    gp.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 
   void reset(std::uint64_t e) {
-    start_edge_ = e;
     std::fill(key_slot_.begin(), key_slot_.end(), -1);
     std::fill(slot_key_.begin(), slot_key_.end(), -1);
     std::fill(pin_cur_.begin(), pin_cur_.end(), false);
@@ -120,7 +98,6 @@ class FetchFilterTlm : public Model {
 
   void start_query(std::uint64_t e) {
     jobs_.inc();
-    start_edge_ = e;
     job_keys_ = keys_;
     entries_ = 0;
     mask_.clear();
@@ -147,7 +124,7 @@ class FetchFilterTlm : public Model {
                 "send ceil(KEYS / 64) beats)");
       return;
     }
-    const std::uint64_t first = std::max(clk_.edge_after(now_ps() + to_ps(delay)), in_next_);
+    const std::uint64_t first = std::max(edge_after(now_ps() + to_ps(delay)), in_next_);
     for (std::uint64_t k = 0; k < beats; ++k) {
       std::uint64_t w;
       std::memcpy(&w, gp.get_data_ptr() + 8 * k, 8);
@@ -157,7 +134,7 @@ class FetchFilterTlm : public Model {
     }
     const std::uint64_t last = first + beats - 1;
     in_next_ = last + 1;
-    delay = from_ps(clk_.at(last) - now_ps());
+    delay = from_ps(at(last) - now_ps());
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
     if (mask_.size() == words()) scan(last + 1);
   }
@@ -228,7 +205,7 @@ class FetchFilterTlm : public Model {
                     " remain (one per set mask bit below KEYS; send the whole mask first)");
       return;
     }
-    std::uint64_t h = clk_.edge_after(now_ps() + to_ps(delay));
+    std::uint64_t h = edge_after(now_ps() + to_ps(delay));
     for (std::uint64_t k = 0; k < n; ++k, ++next_entry_) {
       const Entry& en = entry_list_[next_entry_];
       h = std::max(h, fsm_edge_ + en.cost);
@@ -237,16 +214,13 @@ class FetchFilterTlm : public Model {
       if (k + 1 < n) ++h;
     }
     if (next_entry_ == entry_list_.size()) finish(h + words() - std::uint64_t(last_word_));
-    delay = from_ps(clk_.at(h) - now_ps());
+    delay = from_ps(at(h) - now_ps());
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 
-  tlm_utils::simple_target_socket<FetchFilterTlm, kBusWidth> csr_, in_, out_;
-  sc_core::sc_event done_;
-  ClockGrid clk_;
-  RegisterPortTiming csr_timing_;
+  tlm_utils::simple_target_socket<FetchFilterTlm, kBusWidth> in_, out_;
   unsigned max_keys_, slots_;
-  std::uint32_t keys_, job_keys_ = 0, cycles_ = 0, hits_ = 0, misses_ = 0, entries_ = 0, search_ = 0;
+  std::uint32_t keys_, job_keys_ = 0, hits_ = 0, misses_ = 0, entries_ = 0, search_ = 0;
   std::vector<int> key_slot_, slot_key_;
   std::vector<bool> pin_cur_, pin_prev_;
   std::vector<std::uint64_t> mask_;
@@ -256,7 +230,7 @@ class FetchFilterTlm : public Model {
   bool batch_new_ = false;
   std::int64_t last_word_ = -1;
   Phase phase_ = Phase::Idle;
-  std::uint64_t start_edge_ = 0, done_edge_ = 0, in_next_ = 0, fsm_edge_ = 0;
+  std::uint64_t in_next_ = 0, fsm_edge_ = 0;
   Counter& jobs_;
 };
 

@@ -16,8 +16,7 @@
 
 #include <vector>
 
-#include "../clocked_twin.h"
-#include "cosim/model.h"
+#include "../engine_tlm.h"
 #include "../online_softmax.h"
 
 namespace cosim::accel {
@@ -27,11 +26,12 @@ constexpr std::uint64_t kMult = 0x10, kShift = 0x14, kNq = 0x18, kPairs = 0x1C, 
 constexpr std::uint8_t kTagQuery = 1, kTagKey = 2, kTagValue = 3, kTagEnd = 4;
 constexpr unsigned kDivSteps = 30;
 
-class RecomputeTlm : public Model {
+class RecomputeTlm : public EngineTlm {
  public:
+  // STATUS sees done at the done edge; a beat out of order sets STATUS.error until the
+  // next start.
   RecomputeTlm(const sc_core::sc_module_name& name, const Params& p)
-      : Model(name, "sprint_recompute_tlm", p),
-        csr_("csr"),
+      : EngineTlm(name, "sprint_recompute_tlm", p, DoneSeen::AtDoneEdge, ErrorKept::UntilStart),
         in_("in"),
         out_("out"),
         d_(unsigned(p.get_uint("d"))),
@@ -40,18 +40,14 @@ class RecomputeTlm : public Model {
         jobs_(counter("jobs", "jobs started")),
         beats_(counter("in.beats", "beats taken")),
         outputs_(counter("out.beats", "outputs given")) {
-    clk_.period = p.get_time_ps("clock");
     if (d_ != 8 && d_ != 16 && d_ != 32 && d_ != 64)
       throw std::invalid_argument(std::string(this->name()) + ": d = " + std::to_string(d_) +
                                   " must be 8, 16, 32 or 64");
     if (lanes_ == 0 || d_ % lanes_ != 0 || (lanes_ & (lanes_ - 1)) != 0)
       throw std::invalid_argument(std::string(this->name()) + ": lanes = " + std::to_string(lanes_) +
                                   " must be a power of two dividing d = " + std::to_string(d_));
-    expose_target("csr", csr_);
     expose_target("in", in_);
     expose_target("out", out_);
-    expose_event("done", done_);
-    csr_.register_b_transport(this, &RecomputeTlm::csr_access);
     in_.register_b_transport(this, &RecomputeTlm::inputs);
     out_.register_b_transport(this, &RecomputeTlm::outputs);
   }
@@ -60,63 +56,45 @@ class RecomputeTlm : public Model {
   enum class Phase { Idle, Run, Done };
   unsigned steps() const { return d_ / lanes_; }
   unsigned beat_bytes() const { return d_ + 1; }
-  bool busy_at(Picos t) const { return phase_ == Phase::Run || (phase_ == Phase::Done && clk_.at(done_edge_) > t); }
 
   void finish(std::uint64_t edge) {
     phase_ = Phase::Done;
-    done_edge_ = edge;
-    cycles_ = std::uint32_t(edge - start_edge_);
-    const Picos now = now_ps();
-    done_.notify(from_ps(clk_.at(edge) > now ? clk_.at(edge) - now : 0));
+    EngineTlm::finish(edge);
   }
 
-  void csr_access(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
-    if (gp.get_data_length() != 4 || gp.get_byte_enable_ptr() != nullptr) {
-      set_error(gp, tlm::TLM_BURST_ERROR_RESPONSE, name(), "the register port takes 4-byte accesses");
-      return;
-    }
-    const std::uint64_t e = csr_timing_.access(clk_, now_ps() + to_ps(delay));
-    const std::uint64_t a = gp.get_address();
-    unsigned char* d = gp.get_data_ptr();
-    if (gp.is_write()) {
-      const std::uint32_t v = load_u32(d);
-      if (a == kMult) mult_ = v & 0xFFFF;
-      if (a == kShift) shift_ = v & 0x3F;
-      if (a == kNq) nq_ = v;
-      if (a == kCtrl && (v & 1) && !busy_at(clk_.at(e))) start(e);
-    } else {
-      const bool done = phase_ == Phase::Done && clk_.at(done_edge_) <= clk_.at(e);
-      std::uint32_t v = 0;
-      switch (a) {
-        case kStatus: v = (err_ ? 4u : 0u) | (done ? 2u : 0u) | (busy_at(clk_.at(e)) ? 1u : 0u); break;
-        case kCycles: v = done ? cycles_ : 0; break;
-        case kInfo: v = d_ | (lanes_ << 8) | (1u << 24); break;
-        case kMult: v = mult_; break;
-        case kShift: v = shift_; break;
-        case kNq: v = nq_; break;
-        case kPairs: v = pairs_; break;
-        case kRescales: v = rescales_; break;
-        case kEmpty: v = empty_; break;
-        default: v = 0;
-      }
-      store_u32(d, v);
-    }
-    delay = from_ps(clk_.at(e + 1) - now_ps());
-    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  // ------------------------------------------------------------------ registers
+  std::uint32_t info() const override { return d_ | (lanes_ << 8) | kVersion; }
+
+  void write_reg(std::uint64_t a, std::uint32_t v, std::uint64_t) override {
+    if (a == kMult) mult_ = v & 0xFFFF;
+    if (a == kShift) shift_ = v & 0x3F;
+    if (a == kNq) nq_ = v;
   }
 
-  void start(std::uint64_t e) {
+  std::uint32_t read_reg(std::uint64_t a, std::uint64_t) const override {
+    switch (a) {
+      case kMult: return mult_;
+      case kShift: return shift_;
+      case kNq: return nq_;
+      case kPairs: return pairs_;
+      case kRescales: return rescales_;
+      case kEmpty: return empty_;
+      default: return 0;
+    }
+  }
+
+  bool start(std::uint64_t e, std::uint32_t) override {
     jobs_.inc();
-    start_edge_ = e;
     in_next_ = e + 1;
     job_nq_ = nq_;
     queries_done_ = pairs_ = rescales_ = empty_ = 0;
-    err_ = in_query_ = expect_v_ = output_pending_ = false;
+    in_query_ = expect_v_ = output_pending_ = false;
     if (job_nq_ == 0) {
       finish(e + 1);
-      return;
+      return true;
     }
     phase_ = Phase::Run;
+    return true;
   }
 
   bool ordered(std::uint8_t tag) const {
@@ -147,7 +125,7 @@ class RecomputeTlm : public Model {
                   "an END beat must be the last of a write (read its output before sending more beats)");
         return;
       }
-    std::uint64_t e = std::max(clk_.edge_after(now_ps() + to_ps(delay)), in_next_);
+    std::uint64_t e = std::max(edge_after(now_ps() + to_ps(delay)), in_next_);
     std::uint64_t last = e;
     for (std::uint64_t k = 0; k < beats; ++k) {
       last = e;
@@ -155,7 +133,7 @@ class RecomputeTlm : public Model {
     }
     in_next_ = e;
     beats_.inc(beats);
-    delay = from_ps(clk_.at(last) - now_ps());
+    delay = from_ps(at(last) - now_ps());
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 
@@ -164,7 +142,7 @@ class RecomputeTlm : public Model {
     const std::uint8_t tag = beat[d_];
     const auto* row = reinterpret_cast<const std::int8_t*>(beat);
     if (!ordered(tag)) {
-      err_ = true;
+      raise_error();
       return e + 1;
     }
     switch (tag) {
@@ -210,29 +188,26 @@ class RecomputeTlm : public Model {
                                 : std::string("no output: send a query's END beat before reading its output"));
       return;
     }
-    const std::uint64_t e = std::max(clk_.edge_after(now_ps() + to_ps(delay)), out_edge_);
+    const std::uint64_t e = std::max(edge_after(now_ps() + to_ps(delay)), out_edge_);
     std::memcpy(gp.get_data_ptr(), output_.data(), ob);
     output_pending_ = false;
     in_next_ = e + 1;
     outputs_.inc();
     if (++queries_done_ == job_nq_) finish(e);
-    delay = from_ps(clk_.at(e) - now_ps());
+    delay = from_ps(at(e) - now_ps());
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 
-  tlm_utils::simple_target_socket<RecomputeTlm, kBusWidth> csr_, in_, out_;
-  sc_core::sc_event done_;
-  ClockGrid clk_;
-  RegisterPortTiming csr_timing_;
+  tlm_utils::simple_target_socket<RecomputeTlm, kBusWidth> in_, out_;
   unsigned d_, lanes_;
   std::vector<std::int8_t> q_;
   std::vector<std::int16_t> output_;
   OnlineSoftmax state_;
   Phase phase_ = Phase::Idle;
-  bool err_ = false, in_query_ = false, expect_v_ = false, output_pending_ = false;
-  std::uint32_t mult_ = 1, shift_ = 1, nq_ = 0, job_nq_ = 0, cycles_ = 0;
+  bool in_query_ = false, expect_v_ = false, output_pending_ = false;
+  std::uint32_t mult_ = 1, shift_ = 1, nq_ = 0, job_nq_ = 0;
   std::uint32_t queries_done_ = 0, pairs_ = 0, rescales_ = 0, empty_ = 0;
-  std::uint64_t start_edge_ = 0, done_edge_ = 0, in_next_ = 0, out_edge_ = 0;
+  std::uint64_t in_next_ = 0, out_edge_ = 0;
   Counter &jobs_, &beats_, &outputs_;
 };
 
