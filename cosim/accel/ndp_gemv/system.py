@@ -37,7 +37,7 @@ import numpy as np
 
 import cosim
 from cosim import energy
-from cosim.accel.control import BUFFER, CommandWindow
+from cosim.accel.control import BUFFER, CommandWindow, Fifo
 from cosim.accel.device import AcceleratorDriver
 from cosim.accel.ndp_gemv.mac_unit import MacUnitDriver, mac_unit
 from cosim.errors import ParameterError, SimulationError
@@ -207,10 +207,9 @@ class GemvAccelerator:
         counts = [len(range(u, m, units)) for u in range(units)]
         for u, drv in zip(self.units, counts, strict=True):
             await u.run(drv)
-        queues: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(units)]
-        ready = [self.sim.event(f"gemv_accel.q{u}") for u in range(units)]
-        order: list[list[int]] = [[] for _ in range(units)]
-        sent = [self.sim.event(f"gemv_accel.sent{u}") for u in range(units)]
+        # completed rows per unit, and the rows each unit has been sent (for its results)
+        rows_in = [Fifo(self.sim, f"gemv_accel.rows{u}", max(1, counts[u])) for u in range(units)]
+        sent = [Fifo(self.sim, f"gemv_accel.sent{u}", max(1, counts[u])) for u in range(units)]
         y = np.zeros(m, dtype=np.uint32)
         blocks = self._blocks(a)
         parts: dict[int, np.ndarray] = {}
@@ -218,32 +217,26 @@ class GemvAccelerator:
         done_rows = 0
         peak = 0
         work = iter(range(len(blocks)))
-        arrived: list[tuple[int, np.ndarray]] = []
-        block_ready = self.sim.event("gemv_accel.block")
+        arrived = Fifo(self.sim, "gemv_accel.blocks", max(1, len(blocks)))
         base = soc.DRAM
 
         async def fetch(sock: Any) -> None:
             for k in work:
                 addr, length, _, _ = blocks[k]
-                arrived.append((k, await sock.read(base + addr, length)))
-                block_ready.notify()
+                await arrived.put((k, await sock.read(base + addr, length)))
 
         async def feed(u: int) -> None:
             for _ in range(counts[u]):
-                while not queues[u]:
-                    await ready[u]
-                i, raw = queues[u].pop(0)
+                i, raw = await rows_in[u].get()
                 await self.units[u].send(raw)
-                order[u].append(i)
-                sent[u].notify()
+                await sent[u].put(i)
 
         async def drain(u: int) -> None:
             # a result is read once its row is in (the abstract twins cannot block)
-            for k in range(counts[u]):
-                while len(order[u]) <= k:
-                    await sent[u]
+            for _ in range(counts[u]):
+                i = await sent[u].get()
                 v = await self.units[u].results(1)
-                y[order[u][k]] = v[0]
+                y[i] = v[0]
 
         t_stream = cosim.now()
         fetchers = [cosim.spawn(fetch(s)) for s in self.streams]
@@ -251,9 +244,7 @@ class GemvAccelerator:
             cosim.spawn(drain(u)) for u in range(units)
         ]
         for _ in range(len(blocks)):
-            while not arrived:
-                await block_ready
-            k, data = arrived.pop(0)
+            k, data = await arrived.get()
             _, _, rows, cols = blocks[k]
             chunks = np.asarray(data, np.uint8).reshape(-1, bb)
             for row, col, chunk in zip(rows.tolist(), cols.tolist(), chunks, strict=True):
@@ -265,8 +256,7 @@ class GemvAccelerator:
                 if got[row] == per_row:
                     del got[row]
                     u = done_rows % units
-                    queues[u].append((row, parts.pop(row)))
-                    ready[u].notify()
+                    await rows_in[u].put((row, parts.pop(row)))
                     done_rows += 1
             peak = max(peak, len(parts) * a.row_stride)
         t_streamed = cosim.now()
