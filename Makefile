@@ -11,7 +11,7 @@ BUILD_INPUTS := pyproject.toml CMakeLists.txt $(shell find core tlm bridges -nam
 # rebuilds are incremental): the [build-system] requirements plus cmake and ninja.
 BUILD_TOOLS = $$($(VPY) -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml","rb"))["build-system"]["requires"]))') cmake==4.4.5 ninja==1.13.2
 
-.PHONY: run demo test setup system-packages lint bench clean
+.PHONY: run demo test setup system-packages lint stubs bench clean
 
 # The main demo: EIE (scenarios/eie.py) on the full system, its report and metrics.
 run: setup
@@ -42,6 +42,11 @@ $(STAMP): $(VPY) $(BUILD_INPUTS) | system-packages
 lint: setup
 	$(VENV)/bin/ruff check cosim tests bench scenarios tools
 	$(VENV)/bin/ruff format --check cosim tests bench scenarios tools
+
+# Typed stubs of the compiled extension (cosim/_core.pyi), for editors and type checkers;
+# tests/test_stubs.py fails when they differ from the built extension.
+stubs: setup
+	$(VPY) -m nanobind.stubgen -q --exclude-values -m cosim._core -o cosim/_core.pyi
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(VPY) $$b || exit 1; done

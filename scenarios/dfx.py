@@ -4,12 +4,12 @@ Appliance for Accelerating Transformer-based Text Generation", MICRO 2022).
 
 One run, one system (cosim.build_soc: host CPU, fabric, DMA, scratchpad, host DRAM; plus
 DFX clusters of cosim.accel.dfx on the fabric): the host writes the prompt into every
-device's HBM, rings the doorbells and waits for the generated tokens, cluster after
-cluster: the chosen device count (the accelerator), one device (the baseline), and with
-scaling=true the other counts of 1, 2 and 4 for the scaling table. Each device streams
-its share of the weights from its HBM through its FP16 matrix tile, runs LayerNorm,
-softmax and GELU on its vector unit, keeps its heads' KV cache in HBM, and adds partial
-sums over the ring links (reduce-scatter + all-gather).
+device's HBM, starts every device through its command window and waits for the generated
+tokens, cluster after cluster: the chosen device count (the accelerator), one device
+(the baseline), and with scaling=true the other counts of 1, 2 and 4 for the scaling
+table. Each device streams its share of the weights from its HBM through its FP16 matrix
+tile, runs LayerNorm, softmax and GELU on its vector unit, keeps its heads' KV cache in
+HBM, and adds partial sums over the ring links (reduce-scatter + all-gather).
 
 Checks: every generated token and every step's logits of every cluster equal the exact
 numpy model of that device count bit for bit (cosim.accel.dfx.numerics.golden_generate), the
@@ -141,13 +141,6 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         )
         c.install(w)
         clusters.append(c)
-    device_procs = {
-        c.name: [
-            sim.process(dev.run(cfg.generate), name=f"{c.name}_dev{k}")
-            for k, dev in enumerate(c.devs)
-        ]
-        for c in clusters
-    }
     host_results: dict[str, tuple[list[int], Any]] = {}
 
     @sim.process
@@ -161,7 +154,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     # ---------------------------------------------------------------- checks
     results: dict[int, dict[str, Any]] = {}
     for c in clusters:
-        runs = [p.result for p in device_procs[c.name]]
+        runs = [dev.generated for dev in c.devs]
         host_tokens, phase = host_results[c.name]
         gold = dfx.golden_generate(w, prompt, cfg.generate, c.devices, c.numerics)
         exact = all(r.tokens == gold.tokens[cfg.prompt :] for r in runs) and all(

@@ -28,6 +28,7 @@ import numpy as np
 
 import cosim
 from cosim import area
+from cosim.accel.device import AcceleratorDriver
 from cosim.accel.sta import nm_sparse as nm
 from cosim.accel.sta import system as sta
 from cosim.energy import by_component, format_breakdown
@@ -150,18 +151,18 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     acc.install(x, installed)
     in_dram: list[np.ndarray] = []
 
+    driver = AcceleratorDriver(soc.host, acc.window)
+
     @sim.process
     async def host_driver() -> None:
         for i in range(len(passes)):
-            await soc.host.write32(acc.DOORBELL, i)
-            await soc.host.wait_irq(acc.doorbell.irq)
+            await driver.run(sta.RUN_PASS, i)
             raw = await soc.host.read(acc.out_at, dims.seq * dims.d)
             in_dram.append(np.asarray(raw).view(np.int8).reshape(dims.seq, dims.d).copy())
             report_progress(i + 1, len(passes), unit="passes")
 
-    controller = sim.process(acc.serve(), name="sta_controller")
     sim.run()
-    results: list[sta.PassResult] = controller.result
+    results = acc.results
 
     checks = []
     for res, gold, out in zip(results, golden, in_dram, strict=True):

@@ -139,8 +139,24 @@ extern bool g_resuming;
 extern PyObject* g_resume;
 
 // Binds EventObj, Request ("Awaitable"), ProcessHandle ("Process") and the free
-// functions delay/sync/any_of/all_of into `m`.
+// functions delay/sync/any_of/all_of into `m` (awaitables_py.cpp).
 void bind_awaitables(nb::module_& m);
+
+// The await protocol of the three Python types, which the bindings put in their type
+// slots: awaiting a Request yields it to the process's C++ thread; awaiting an Event or
+// a Process makes the Request that waits for it.
+PyObject* request_await(PyObject* self);
+PyObject* request_next(PyObject* self);
+PySendResult request_send(PyObject* self, PyObject* arg, PyObject** result);
+PyObject* event_await(PyObject* self);
+PyObject* process_await(PyObject* self);
+
+// The Python types of Request, EventObj and ProcessHandle, recorded once they are bound,
+// and the tests of an object against them.
+void set_python_types(PyTypeObject* request, PyTypeObject* event, PyTypeObject* process);
+bool is_request(PyObject* o);
+bool is_event(PyObject* o);
+bool is_process(PyObject* o);
 
 // Build a Request object (a new Python object).
 nb::object make_request(Request&& r);

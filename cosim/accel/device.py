@@ -18,12 +18,10 @@ accelerator scenario wires the same way (docs/accelerators.md).
     cycles, = await drv.run(1, *args, results=1)       # MMIO, then wait for the interrupt
 
 Pieces:
-- control registers the host programs through the fabric (a Python TLM target at
-  `base`): 0x00 CMD (W: run command n), 0x04 STATUS (R: bit 0 busy, bit 1 done, bit 2
-  error; W: 1s clear done and error), 0x08 IRQ_ENABLE (bit 0), 0x10 + 4i ARG[i] (i < 16),
-  0x50 + 4i RESULT[i] (i < 8);
-- the sequencer: the accelerator's control unit, a Python process that runs the command
-  handler registered for the number written to CMD. It works at command and tile
+- the command window the host programs through the fabric at `base`
+  (cosim.accel.control.CommandWindow: CMD, STATUS, IRQ_ENABLE, 16 ARG, 8 RESULT);
+- the sequencer: the accelerator's control unit, which runs the command handler
+  registered for the number written to CMD. It works at command and tile
   granularity (register writes, stream transfers, waiting for an engine's `done`), never
   per cycle; its transactions go out through its own initiator on a local bus;
 - the local bus (a router with one cycle of latency): the engines' ports, the
@@ -38,25 +36,34 @@ the engines and memories it drives: an assumption stated in every scenario's rep
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 import cosim
-from cosim import _core
-from cosim.accel.control import ControllerPort
+from cosim.accel.control import (
+    ARG0,
+    BUFFER,
+    CMD,
+    IRQ_ENABLE,
+    N_ARGS,
+    N_RESULTS,
+    RESULT0,
+    STATUS,
+    STATUS_BUSY,
+    STATUS_DONE,
+    STATUS_ERROR,
+    AcceleratorError,
+    CommandWindow,
+    ControllerPort,
+    Handler,
+)
 from cosim.accel.engine import Engine
-from cosim.errors import CosimError, ParameterError
+from cosim.errors import ParameterError
 from cosim.system.host import HostCpu, InterruptLine
 from cosim.units import parse_time
 
-CMD, STATUS, IRQ_ENABLE = 0x00, 0x04, 0x08
-ARG0, RESULT0 = 0x10, 0x50
-N_ARGS, N_RESULTS = 16, 8
-WINDOW = 0x100
-STATUS_BUSY, STATUS_DONE, STATUS_ERROR = 1, 2, 4
 #: The command window's register table and codes, for code generated from them (the C
 #: board header of the RISC-V host, cosim.system.riscv_host).
 REGISTERS = {
@@ -72,14 +79,10 @@ CODES = {
     "STATUS_ERROR": STATUS_ERROR,
     "N_ARGS": N_ARGS,
     "N_RESULTS": N_RESULTS,
-    "WINDOW": WINDOW,
+    "WINDOW": BUFFER,  # the registers end where the optional buffer starts
 }
 #: Default largest single transfer the sequencer issues when it copies data.
 DEFAULT_CHUNK = 4096
-
-
-class AcceleratorError(CosimError):
-    """A command ended with STATUS.error (unknown command, or one started while busy)."""
 
 
 class Sequencer(ControllerPort):
@@ -150,33 +153,6 @@ class Sequencer(ControllerPort):
         await cosim.delay(n * self.device.clock)
 
 
-Handler = Callable[[Sequencer], Awaitable[Sequence[int] | None]]
-
-
-class _ControlRegisters:
-    """The host-visible control window (a Python TLM target)."""
-
-    def __init__(self, device: Accelerator) -> None:
-        self.dev = device
-
-    def b_transport(self, p: Any, delay: int) -> int:
-        if p.length != 4 or p.address % 4 or p.address >= WINDOW or p.byte_enable is not None:
-            p.set_error(
-                _core.Response.ADDRESS_ERROR,
-                f"accelerator '{self.dev.name}': control registers take aligned 4-byte "
-                f"accesses in [0x0, {WINDOW - 1:#x}], got {p.length} B at {p.address:#x}",
-            )
-            return delay
-        a = p.address
-        if p.is_write:
-            (v,) = struct.unpack("<I", p.data.tobytes())
-            self.dev._write(a, v, delay)
-        else:
-            p.data[:] = np.frombuffer(struct.pack("<I", self.dev._read(a)), np.uint8)
-        p.set_ok()
-        return delay + self.dev.register_latency
-
-
 class Accelerator:
     """An accelerator on `soc`: control registers at `base` on the fabric, a sequencer
     with a local bus, and an interrupt. Engines are attached with attach()."""
@@ -203,22 +179,9 @@ class Accelerator:
         if not 16 <= chunk <= 1 << 20:
             raise ParameterError(f"accelerator '{name}': chunk = {chunk} is out of range 16..2**20")
         self.chunk = chunk
-        self.register_latency = register_cycles * self.clock
-        self._handlers: dict[int, tuple[str, Handler]] = {}
-        self._args = [0] * N_ARGS
-        self._results = [0] * N_RESULTS
-        self._busy = self._done = self._error = False
-        self._irq_enable = False
-        self._pending: int | None = None
         self._streams: list[tuple[int, int]] = []
         self._next_window = 0x6000_0000
         self._engines: dict[str, tuple[Engine, int, int]] = {}
-        self.irq = sim.event(f"{name}.irq")
-        self._start = sim.event(f"{name}.start")
-        self.commands_run = 0
-        # Host-visible control window.
-        self._regs = sim.target(f"{name}_ctl", _ControlRegisters(self))
-        soc.fabric.map(self._regs.port("socket"), base, WINDOW)
         # The sequencer's local bus: engines, scratchpad port, uplink to the fabric.
         self.bus = sim.model("router", f"{name}_bus", latency=self.clock)
         self.socket = sim.initiator(f"{name}_seq")
@@ -229,7 +192,17 @@ class Accelerator:
             self.bus.map(soc.scratchpad.port("port"), soc.SPAD, soc.scratchpad.size)
         self.bus.map(soc.fabric.port("target"), soc.DRAM, soc.dram.capacity, translate=False)
         self.sequencer = Sequencer(self)
-        sim.process(self._run(), name=f"{name}_sequencer", daemon=True)
+        # Host-visible command window; its handlers get the sequencer.
+        self.window = CommandWindow(
+            sim, name, clock=self.clock, register_cycles=register_cycles, context=self.sequencer
+        )
+        self.window.map(soc.fabric, base)
+        self.irq = self.window.irq
+        self.register_latency = self.window.register_latency
+
+    @property
+    def commands_run(self) -> int:
+        return self.window.commands_run
 
     # ------------------------------------------------------------------ wiring
     def attach(
@@ -265,110 +238,70 @@ class Accelerator:
         return InterruptLine(self.sim, engine.done, f"{self.name}_{engine.name}_done")
 
     def command(self, code: int, name: str) -> Callable[[Handler], Handler]:
-        """Register the handler of command `code` (decorator)."""
-        if not 1 <= code <= 255 or code in self._handlers:
-            raise ParameterError(
-                f"accelerator '{self.name}': command {code} must be 1..255 and registered once"
-            )
-
-        def register(fn: Handler) -> Handler:
-            self._handlers[code] = (name, fn)
-            return fn
-
-        return register
-
-    # ------------------------------------------------------------ registers
-    def _write(self, a: int, v: int, delay: int) -> None:
-        if a == CMD:
-            if self._busy or v not in self._handlers:
-                self._error = True
-                self._done = True
-                if self._irq_enable:
-                    self.irq.notify(delay)
-                return
-            self._busy, self._done, self._pending = True, False, v
-            self._start.notify(delay)
-        elif a == STATUS:
-            if v & STATUS_DONE:
-                self._done = False
-            if v & STATUS_ERROR:
-                self._error = False
-        elif a == IRQ_ENABLE:
-            self._irq_enable = bool(v & 1)
-        elif ARG0 <= a < ARG0 + 4 * N_ARGS:
-            self._args[(a - ARG0) // 4] = v
-
-    def _read(self, a: int) -> int:
-        if a == STATUS:
-            return (
-                (STATUS_BUSY if self._busy else 0)
-                | (STATUS_DONE if self._done else 0)
-                | (STATUS_ERROR if self._error else 0)
-            )
-        if a == IRQ_ENABLE:
-            return int(self._irq_enable)
-        if ARG0 <= a < ARG0 + 4 * N_ARGS:
-            return self._args[(a - ARG0) // 4]
-        if RESULT0 <= a < RESULT0 + 4 * N_RESULTS:
-            return self._results[(a - RESULT0) // 4]
-        return 0
-
-    # ------------------------------------------------------------ the sequencer
-    async def _run(self) -> None:
-        while True:
-            await self._start
-            code = self._pending
-            assert code is not None
-            name, handler = self._handlers[code]
-            self.sequencer.args = list(self._args)
-            t0 = cosim.now()
-            results = list(await handler(self.sequencer) or [])
-            if len(results) > N_RESULTS:
-                raise AcceleratorError(
-                    f"accelerator '{self.name}': command '{name}' returned {len(results)} "
-                    f"results; the window holds {N_RESULTS}"
-                )
-            self._results = [int(r) & 0xFFFF_FFFF for r in results] + [0] * (
-                N_RESULTS - len(results)
-            )
-            if self.sim.trace.enabled:
-                self.sim.trace.span(self.name, name, t0, cosim.now())
-            self.commands_run += 1
-            self._busy, self._done, self._pending = False, True, None
-            if self._irq_enable:
-                self.irq.notify()
+        """Register the handler of command `code` (decorator); it gets the sequencer."""
+        return self.window.command(code, name)
 
 
 class AcceleratorDriver:
-    """The host's driver for an Accelerator: write the arguments, the command, wait for
-    the interrupt, read the results. Each access is an uncached MMIO access of the host
-    (its cost comes from the host_cpu model), the wait an interrupt."""
+    """The host's driver for a command window (an Accelerator's, or a CommandWindow on
+    the fabric): write the arguments and the command, wait for the completion, read the
+    results. Each access is an uncached MMIO access of the host (its cost comes from the
+    host_cpu model). The wait is the interrupt, acknowledged by clearing STATUS.done, or
+    with `poll_ops` set, polling STATUS with that many driver operations between reads
+    (no interrupt to acknowledge; the next command clears done)."""
 
-    def __init__(self, host: HostCpu, device: Accelerator) -> None:
+    def __init__(
+        self, host: HostCpu, device: Accelerator | CommandWindow, poll_ops: int | None = None
+    ) -> None:
         self.host = host
-        self.device = device
-        self.irq = InterruptLine(device.sim, device.irq, f"{device.name}_irq")
+        self.window = device.window if isinstance(device, Accelerator) else device
+        if self.window.base is None:
+            raise ParameterError(f"command window '{self.window.name}' is not mapped on a fabric")
+        self.base: int = self.window.base
+        self.poll_ops = poll_ops
+        self.irq = (
+            InterruptLine(device.sim, self.window.irq, f"{device.name}_irq")
+            if poll_ops is None
+            else None
+        )
         self._enabled = False
 
     async def run(self, command: int, *args: int, results: int = 0) -> list[int]:
-        base = self.device.base
+        """start() then finish(): the command's results."""
+        await self.start(command, *args, results=results)
+        return await self.finish(command, results)
+
+    async def start(self, command: int, *args: int, results: int = 0) -> None:
+        """Write the arguments and the command (and IRQ_ENABLE, once)."""
+        base = self.base
         if len(args) > N_ARGS or results > N_RESULTS:
             raise ParameterError(
-                f"accelerator '{self.device.name}': at most {N_ARGS} arguments and "
+                f"accelerator '{self.window.name}': at most {N_ARGS} arguments and "
                 f"{N_RESULTS} results"
             )
-        if not self._enabled:
+        if self.irq is not None and not self._enabled:
             await self.host.write32(base + IRQ_ENABLE, 1)
             self._enabled = True
         for i, a in enumerate(args):
             await self.host.write32(base + ARG0 + 4 * i, int(a) & 0xFFFF_FFFF)
         await self.host.write32(base + CMD, command)
-        await self.host.wait_irq(self.irq)
-        status = await self.host.read32(base + STATUS)
-        await self.host.write32(base + STATUS, STATUS_DONE | STATUS_ERROR)
+
+    async def finish(self, command: int, results: int = 0) -> list[int]:
+        """Wait for the command started last to complete; its first `results` results."""
+        base = self.base
+        if self.irq is not None:
+            await self.host.wait_irq(self.irq)
+            status = await self.host.read32(base + STATUS)
+            await self.host.write32(base + STATUS, STATUS_DONE | STATUS_ERROR)
+        else:
+            assert self.poll_ops is not None
+            while (status := await self.host.read32(base + STATUS)) & STATUS_BUSY:
+                await self.host.compute(self.poll_ops)
+            if status & STATUS_ERROR:
+                await self.host.write32(base + STATUS, STATUS_ERROR)
         if status & STATUS_ERROR:
             raise AcceleratorError(
-                f"accelerator '{self.device.name}': command {command} failed (STATUS "
+                f"accelerator '{self.window.name}': command {command} failed (STATUS "
                 f"{status:#x}: unknown command or started while busy)"
             )
         return [await self.host.read32(base + RESULT0 + 4 * i) for i in range(results)]

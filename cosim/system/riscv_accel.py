@@ -32,7 +32,7 @@ def accel_board(soc: Any, device: Any, **cpu: Any) -> Board:
     its register table and codes from cosim.accel.device), the job layout and two
     interrupt lines: GO (the scenario hands the driver a job) and ACCEL (the device)."""
     board = Board.for_soc(soc, **cpu)
-    board.regions["accel"] = (device.base, acc_regs.WINDOW)
+    board.regions["accel"] = (device.base, device.window.size)
     board.registers["accel"] = dict(acc_regs.REGISTERS)
     board.constants.update({f"ACCEL_{k}": v for k, v in acc_regs.CODES.items()})
     board.constants.update({"ACCEL_JOB_ARGS": JOB_ARGS, "ACCEL_JOB_RESULTS": JOB_RESULTS})

@@ -37,10 +37,6 @@
 // per 32 B) before the units' first column read. SUM/MAX: each unit reduces its
 // elements; the partials are read out over each channel's data bus (CL + one burst per
 // unit) and combined by the controller (a pairwise tree, one tCK per level).
-#include <nanobind/nanobind.h>
-#include <nanobind/stl/string.h>
-#include <nanobind/stl/vector.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -48,15 +44,10 @@
 #include <memory>
 #include <tlm_utils/simple_target_socket.h>
 
-#include "../dram/access.h"
+#include "ndp.h"
+
 #include "cosim/energy.h"
-#include "cosim/model.h"
-#include "cosim/python.h"
 #include "cosim/trace.h"
-#include "layout.h"
-#include "rtl_datapath.h"
-#include "sequencer.h"
-#include "unit_ops.h"
 
 namespace cosim::ndp {
 
@@ -91,658 +82,578 @@ const RegisterEnergy reg_ndp_energy({
      "64-bit integer add"},
 });
 
-class Ndp : public Model {
- public:
-  SC_HAS_PROCESS(Ndp);
+Ndp::Ndp(const sc_core::sc_module_name& name, const Params& p)
+    : Model(name, "ndp", p),
+      socket_("target"),
+      mem_(find_memory(p.get_string("memory"), this->name())),
+      engine_(mem_.engine()),
+      cfg_(engine_.config()),
+      geom_(build_geometry(cfg_, unsigned(p.get_uint("units_per_channel")), this->name())),
+      seq_(cfg_, geom_.units_per_channel, unsigned(p.get_uint("unit_interval")),
+           unsigned(p.get_uint("unit_latency"))),
+      command_latency_(p.get_time_ps("command_latency")),
+      register_latency_(p.get_time_ps("register_latency")),
+      regs_(kRegsEnd, 0),
+      xbuf_(p.get_uint("buffer_bytes"), 0),
+      track_(tracer().track(this->name())),
+      errors_(counter("errors", "commands that failed")),
+      act_(counter("cmd.act", "ACT commands of the units")),
+      pre_(counter("cmd.pre", "banks precharged by the units (PRE, and PREA before refreshes / at the end)")),
+      rd_(counter("cmd.rd", "internal column reads (one burst each)")),
+      wr_(counter("cmd.wr", "internal column writes (one burst each)")),
+      ref_(counter("cmd.ref", "refreshes that fell due while the units held the banks")),
+      bytes_internal_(counter("bytes_internal", "bytes the units read and wrote in their banks", "B")),
+      bytes_external_(counter("bytes_external",
+                              "bytes over the channels' data buses (vector broadcast, partial read-out)", "B")),
+      busy_(counter("busy_time", "time commands spent executing (start to done)", "ps")),
+      overlap_(counter("host_overlap", "commands during which the host accessed the memory")),
+      internal_bw_(value("internal_bandwidth", "bytes_internal / busy_time", "B/s")),
+      peak_internal_(value("peak_internal_bandwidth",
+                           "all units at one burst per unit_interval (bank-local reads)", "B/s")),
+      e_act_(energy_event(this->name(), "act", "dram." + cfg_.preset + ".act", "ACT+PRE pairs of the units")),
+      e_rd_(energy_event(this->name(), "rd", "dram." + cfg_.preset + ".rd", "internal read bursts")),
+      e_wr_(energy_event(this->name(), "wr", "dram." + cfg_.preset + ".wr", "internal write bursts")),
+      e_io_(energy_event(this->name(), "io", "dram." + cfg_.preset + ".io",
+                         "bits over the channels' interfaces (vector broadcast, partials)")),
+      e_buf_(energy_event(this->name(), "buffer", "sram_read_32b_8kb",
+                          "32-bit words read from / written to the vector buffers")) {
+  for (const char* op : {"layout", "release", "gemv", "add", "mul", "axpy", "sum", "max"})
+    op_counts_[op] = &counter(std::string("commands.") + op, std::string(op) + " commands completed");
+  const dram::Timing& t = cfg_.timing;
+  peak_internal_.set(double(geom_.units()) * geom_.burst_bytes / (double(seq_.unit_interval()) * t.tck_ps * 1e-12));
+  if (!p.get_string("datapath").empty()) attach_datapath(p.get_string("datapath"));
+  mem_reads_ = dynamic_cast<Counter*>(stats().find(mem_.instance_name() + ".reads"));
+  mem_writes_ = dynamic_cast<Counter*>(stats().find(mem_.instance_name() + ".writes"));
+  expose_target("target", socket_);
+  expose_event("done", done_);
+  socket_.register_b_transport(this, &Ndp::b_transport);
+  socket_.register_transport_dbg(this, &Ndp::transport_dbg);
+  SC_THREAD(run);
+}
 
-  Ndp(const sc_core::sc_module_name& name, const Params& p)
-      : Model(name, "ndp", p),
-        socket_("target"),
-        mem_(find_memory(p.get_string("memory"), this->name())),
-        engine_(mem_.engine()),
-        cfg_(engine_.config()),
-        geom_(build_geometry(cfg_, unsigned(p.get_uint("units_per_channel")), this->name())),
-        seq_(cfg_, geom_.units_per_channel, unsigned(p.get_uint("unit_interval")),
-             unsigned(p.get_uint("unit_latency"))),
-        command_latency_(p.get_time_ps("command_latency")),
-        register_latency_(p.get_time_ps("register_latency")),
-        regs_(kRegsEnd, 0),
-        xbuf_(p.get_uint("buffer_bytes"), 0),
-        track_(tracer().track(this->name())),
-        errors_(counter("errors", "commands that failed")),
-        act_(counter("cmd.act", "ACT commands of the units")),
-        pre_(counter("cmd.pre", "banks precharged by the units (PRE, and PREA before refreshes / at the end)")),
-        rd_(counter("cmd.rd", "internal column reads (one burst each)")),
-        wr_(counter("cmd.wr", "internal column writes (one burst each)")),
-        ref_(counter("cmd.ref", "refreshes that fell due while the units held the banks")),
-        bytes_internal_(counter("bytes_internal", "bytes the units read and wrote in their banks", "B")),
-        bytes_external_(counter("bytes_external",
-                                "bytes over the channels' data buses (vector broadcast, partial read-out)", "B")),
-        busy_(counter("busy_time", "time commands spent executing (start to done)", "ps")),
-        overlap_(counter("host_overlap", "commands during which the host accessed the memory")),
-        internal_bw_(value("internal_bandwidth", "bytes_internal / busy_time", "B/s")),
-        peak_internal_(value("peak_internal_bandwidth",
-                             "all units at one burst per unit_interval (bank-local reads)", "B/s")),
-        e_act_(energy_event(this->name(), "act", "dram." + cfg_.preset + ".act", "ACT+PRE pairs of the units")),
-        e_rd_(energy_event(this->name(), "rd", "dram." + cfg_.preset + ".rd", "internal read bursts")),
-        e_wr_(energy_event(this->name(), "wr", "dram." + cfg_.preset + ".wr", "internal write bursts")),
-        e_io_(energy_event(this->name(), "io", "dram." + cfg_.preset + ".io",
-                           "bits over the channels' interfaces (vector broadcast, partials)")),
-        e_buf_(energy_event(this->name(), "buffer", "sram_read_32b_8kb",
-                            "32-bit words read from / written to the vector buffers")) {
-    for (const char* op : {"layout", "release", "gemv", "add", "mul", "axpy", "sum", "max"})
-      op_counts_[op] = &counter(std::string("commands.") + op, std::string(op) + " commands completed");
-    const dram::Timing& t = cfg_.timing;
-    peak_internal_.set(double(geom_.units()) * geom_.burst_bytes / (double(seq_.unit_interval()) * t.tck_ps * 1e-12));
-    if (!p.get_string("datapath").empty()) attach_datapath(p.get_string("datapath"));
-    mem_reads_ = dynamic_cast<Counter*>(stats().find(mem_.instance_name() + ".reads"));
-    mem_writes_ = dynamic_cast<Counter*>(stats().find(mem_.instance_name() + ".writes"));
-    expose_target("target", socket_);
-    expose_event("done", done_);
-    socket_.register_b_transport(this, &Ndp::b_transport);
-    socket_.register_transport_dbg(this, &Ndp::transport_dbg);
-    SC_THREAD(run);
+Region Ndp::region_for(Kind kind, DType dtype, std::uint64_t m, std::uint64_t n, std::uint64_t base_row) const {
+  Region r = make_region(geom_, kind, dtype, m, n, base_row);
+  r.address = engine_.encode(dram::Location{0, 0, 0, 0, base_row, 0});
+  return r;
+}
+
+dram::DramAccess& Ndp::find_memory(const std::string& name, const std::string& self) {
+  dram::DramAccess* d = dram::find_dram(name);
+  if (d == nullptr)
+    throw std::invalid_argument("ndp '" + self + "': parameter 'memory': there is no dram model named '" + name +
+                                "' (give the full name of a dram model created before this one, e.g. 'dram' or "
+                                "'soc.dram')");
+  return *d;
+}
+
+Geometry Ndp::build_geometry(const dram::Config& cfg, unsigned units, const std::string& self) {
+  try {
+    return make_geometry(cfg, units);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("ndp '" + self + "': " + e.what());
   }
+}
 
-  const std::string& last_error() const { return last_error_; }
-  std::string datapath() const { return rtl_ ? rtl_->library() : std::string(); }
-  const Geometry& geometry() const { return geom_; }
-  const Sequencer& sequencer() const { return seq_; }
-  dram::DramAccess& memory() { return mem_; }
-  const std::map<std::uint64_t, Region>& regions() const { return regions_; }
-  std::uint64_t xbuf_bytes() const { return xbuf_.size(); }
+void Ndp::attach_datapath(const std::string& library) {
+  const std::string who = std::string("ndp '") + name() + "': parameter 'datapath': ";
+  try {
+    rtl_ = std::make_unique<RtlMacDatapath>(library);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(who + e.what());
+  }
+  if (rtl_->burst_bytes() != geom_.burst_bytes)
+    throw std::invalid_argument(who + "the RTL unit takes " + std::to_string(rtl_->burst_bytes()) +
+                                "-byte beats but a burst of the dram is " + std::to_string(geom_.burst_bytes) +
+                                " B (build it with BURST_BYTES=" + std::to_string(geom_.burst_bytes) + ")");
+  if (rtl_->xbytes() < xbuf_.size())
+    throw std::invalid_argument(who + "the RTL unit's x buffer holds " + std::to_string(rtl_->xbytes()) +
+                                " B, less than buffer_bytes = " + std::to_string(xbuf_.size()) +
+                                " (build it with XBYTES >= buffer_bytes)");
+  if (rtl_->latency() != seq_.unit_latency())
+    throw std::invalid_argument(who + "unit_latency = " + std::to_string(seq_.unit_latency()) +
+                                " cycles, but the RTL unit's pipeline depth is " + std::to_string(rtl_->latency()) +
+                                " cycles (set unit_latency=" + std::to_string(rtl_->latency()) + ")");
+  datapath_cycles_ = &counter("datapath_cycles", "clock cycles of the RTL datapath (parameter datapath)");
+}
 
-  struct Report {
-    std::string op;
-    Picos issued = 0, start = 0, done = 0;
-    Cycle start_cycle = 0, units_from = 0, read_floor = 0, done_cycle = 0;
-    std::vector<Cycle> first_act;  // units of channel 0
-    std::vector<Cycle> unit_done;  // units of channel 0
-    std::vector<Cycle> channel_done;
-    Counts counts;
-    std::uint64_t internal_read = 0, internal_written = 0, external = 0;
-    std::uint64_t macs = 0, alu_ops = 0;
+std::uint32_t Ndp::reg(std::uint64_t off) const {
+  std::uint32_t v;
+  std::memcpy(&v, &regs_[off], 4);
+  return v;
+}
+
+std::uint64_t Ndp::reg64(std::uint64_t off) const {
+  std::uint64_t v;
+  std::memcpy(&v, &regs_[off], 8);
+  return v;
+}
+
+unsigned char* Ndp::locate(tlm::tlm_generic_payload& gp) {
+  const std::uint64_t a = gp.get_address(), n = gp.get_data_length();
+  auto in = [&](std::uint64_t base, std::uint64_t size) { return a >= base && n <= size && a - base <= size - n; };
+  if (in(0, kRegsEnd)) return &regs_[a];
+  if (in(kXbuf, xbuf_.size())) return &xbuf_[a - kXbuf];
+  set_error(gp, tlm::TLM_ADDRESS_ERROR_RESPONSE, name(),
+            "no register or buffer at offset " + hex(a) + " (+" + std::to_string(n) + " B): registers at 0x0.." +
+                hex(kRegsEnd - 1) + ", the vector buffer at " + hex(kXbuf) + " (" + std::to_string(xbuf_.size()) +
+                " B, parameter buffer_bytes)");
+  return nullptr;
+}
+
+void Ndp::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  if (gp.get_byte_enable_ptr() != nullptr) {
+    set_error(gp, tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE, name(), "byte enables are not supported");
+    return;
+  }
+  unsigned char* p = locate(gp);
+  if (p == nullptr) return;
+  const std::uint64_t a = gp.get_address();
+  const unsigned n = gp.get_data_length();
+  const bool touches_cmd = a <= kCmd + 3 && a + n > kCmd;
+  if (gp.is_write() && reg(kStatus) == kBusy) {
+    set_error(gp, tlm::TLM_COMMAND_ERROR_RESPONSE, name(),
+              std::string("a ") + op_name(reg(kCmd)) + " command is still running; wait for 'done'");
+    return;
+  }
+  if (gp.is_write()) {
+    std::memcpy(p, gp.get_data_ptr(), n);
+    if (touches_cmd) {
+      set_reg(kStatus, kBusy);
+      issued_ = now_ps() + to_ps(delay) + register_latency_;
+      start_.notify(delay + from_ps(register_latency_));
+    }
+  } else if (gp.is_read()) {
+    std::memcpy(gp.get_data_ptr(), p, n);
+  }
+  delay += from_ps(register_latency_);
+  gp.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+unsigned Ndp::transport_dbg(tlm::tlm_generic_payload& gp) {
+  const std::uint64_t a = gp.get_address(), n = gp.get_data_length();
+  unsigned char* p = nullptr;
+  if (a < kRegsEnd && n <= kRegsEnd - a) p = &regs_[a];
+  else if (a >= kXbuf && a - kXbuf < xbuf_.size() && n <= xbuf_.size() - (a - kXbuf)) p = &xbuf_[a - kXbuf];
+  if (p == nullptr) return 0;
+  if (gp.is_read()) std::memcpy(gp.get_data_ptr(), p, n);
+  else if (gp.is_write()) std::memcpy(p, gp.get_data_ptr(), n);
+  return unsigned(n);
+}
+
+DType Ndp::dtype_reg() const {
+  const std::uint32_t d = reg(kDtype);
+  if (!valid_dtype(d))
+    throw std::invalid_argument("DTYPE = " + std::to_string(d) + " is not a data type: 1 int8, 2 int32, 3 fp16, 4 fp32");
+  return DType(d);
+}
+
+std::string Ndp::region_list() const {
+  if (regions_.empty()) return "none is registered";
+  std::string s = "registered: ";
+  std::size_t k = 0;
+  for (const auto& [addr, r] : regions_) {
+    if (k++ == 4) {
+      s += ", ... (" + std::to_string(regions_.size()) + " in all)";
+      break;
+    }
+    s += (k > 1 ? "; " : "") + r.describe();
+  }
+  return s;
+}
+
+const Region& Ndp::operand(const char* what, std::uint64_t addr, Kind kind, DType dtype, std::uint64_t m,
+                      std::uint64_t n) const {
+  auto it = regions_.find(addr);
+  if (it == regions_.end())
+    throw std::invalid_argument(std::string(what) + " = " + hex(addr) + ": no " + kind_name(kind) +
+                                " is laid out for the units at that address (lay it out with "
+                                "cosim.system.ndp_layout and register it with LAYOUT); " +
+                                region_list());
+  const Region& r = it->second;
+  const bool same = r.kind == kind && r.dtype == dtype && r.m == m && (kind == Kind::Vector || r.n == n);
+  if (!same) {
+    const std::string want = kind == Kind::Matrix
+                                 ? std::to_string(m) + "x" + std::to_string(n) + " " + dtype_name(dtype) + " matrix"
+                                 : "length-" + std::to_string(m) + " " + dtype_name(dtype) + " vector";
+    throw std::invalid_argument(std::string(what) + " = " + hex(addr) + " is laid out as a " + r.describe() +
+                                ", but the command needs a " + want);
+  }
+  return r;
+}
+
+void Ndp::check_address(const char* what, std::uint64_t addr, std::uint64_t* base_row) const {
+  if (addr >= mem_.capacity())
+    throw std::invalid_argument(std::string(what) + " = " + hex(addr) + " is outside the dram '" +
+                                mem_.instance_name() + "' (addresses 0x0.." + hex(mem_.capacity() - 1) + ")");
+  const dram::Location l = engine_.decode(addr);
+  const bool aligned = addr % geom_.burst_bytes == 0 && l.channel == 0 && l.rank == 0 && l.bankgroup == 0 &&
+                       l.bank == 0 && l.column == 0;
+  if (!aligned) {
+    const std::uint64_t start = engine_.encode(dram::Location{0, 0, 0, 0, l.row, 0});
+    throw std::invalid_argument(
+        std::string(what) + " = " + hex(addr) + " is not aligned to a row band: it is byte " +
+        std::to_string(addr % geom_.burst_bytes) + " of column " + std::to_string(l.column) + " of channel " +
+        std::to_string(l.channel) + ", bank group " + std::to_string(l.bankgroup) + ", bank " +
+        std::to_string(l.bank) + ", row " + std::to_string(l.row) +
+        "; a unit region starts at column 0 of channel 0, bank group 0, bank 0 of a row (row " +
+        std::to_string(l.row) + " starts at " + hex(start) + ")");
+  }
+  *base_row = l.row;
+}
+
+std::vector<std::uint8_t> Ndp::gather(const Region& r, unsigned unit, std::uint64_t bytes) {
+  std::vector<std::uint8_t> out(bytes);
+  for (std::uint64_t off = 0; off < bytes; off += geom_.burst_bytes) {
+    const std::uint64_t a = engine_.encode(geom_.locate(unit, off, r.base_row));
+    std::memcpy(out.data() + off, mem_.data() + a, std::min<std::uint64_t>(geom_.burst_bytes, bytes - off));
+  }
+  return out;
+}
+
+void Ndp::scatter(const Region& r, unsigned unit, const std::vector<std::uint8_t>& data) {
+  for (std::uint64_t off = 0; off < data.size(); off += geom_.burst_bytes) {
+    const std::uint64_t a = engine_.encode(geom_.locate(unit, off, r.base_row));
+    std::memcpy(mem_.data() + a, data.data() + off, std::min<std::uint64_t>(geom_.burst_bytes, data.size() - off));
+  }
+}
+
+std::vector<Ndp::Chunk> Ndp::chunks(std::uint64_t bytes) const {
+  std::vector<Chunk> out;
+  const std::uint64_t rb = geom_.row_bytes, bb = geom_.burst_bytes;
+  for (std::uint64_t off = 0; off < bytes;) {
+    const std::uint64_t k = off / rb, end = std::min(bytes, (k + 1) * rb);
+    out.push_back({unsigned(k % geom_.banks_per_unit), k, unsigned((off % rb) / bb), unsigned((end - off + bb - 1) / bb)});
+    off = end;
+  }
+  return out;
+}
+
+Job Ndp::job(const Region& r, const Chunk& c, bool write, int dep) const {
+  return Job{c.bank, r.base_row + c.k / geom_.banks_per_unit, c.col0, c.ncols, write, dep};
+}
+
+EnergyEvent& Ndp::op_event(const std::string& kind, const std::string& key, const std::string& desc) {
+  auto it = op_events_.find(kind);
+  if (it != op_events_.end()) return *it->second;
+  EnergyEvent& e = energy_event(name(), kind, key, desc);
+  op_events_[kind] = &e;
+  return e;
+}
+
+const char* Ndp::add_key(DType t) {
+  switch (t) {
+    case DType::Int8: return "int8_add";
+    case DType::Int32: return "int32_add";
+    case DType::Fp16: return "fp16_add";
+    case DType::Fp32: return "fp32_add";
+  }
+  return "int32_add";
+}
+
+const char* Ndp::mult_key(DType t) {
+  switch (t) {
+    case DType::Int8: return "int8_mult";
+    case DType::Int32: return "int32_mult";
+    case DType::Fp16: return "fp16_mult";
+    case DType::Fp32: return "fp32_mult";
+  }
+  return "int32_mult";
+}
+
+void Ndp::charge(const std::string& key, std::uint64_t n, const char* what) {
+  if (n != 0) op_event(key, key, what).add(n);
+}
+
+void Ndp::program_shape() {
+  plan_.programs.assign(geom_.channels, std::vector<std::vector<Job>>(geom_.units_per_channel));
+}
+
+std::vector<Job>& Ndp::program(unsigned unit) {
+  return plan_.programs[unit / geom_.units_per_channel][unit % geom_.units_per_channel];
+}
+
+void Ndp::layout_command(bool release) {
+  std::uint64_t base_row = 0;
+  const std::uint64_t d = reg64(kD);
+  check_address("D", d, &base_row);
+  if (release) {
+    if (regions_.erase(d) == 0)
+      throw std::invalid_argument("D = " + hex(d) + ": no region is registered there to release; " + region_list());
+    return;
+  }
+  const std::uint32_t kind = reg(kKind);
+  if (kind != 1 && kind != 2)
+    throw std::invalid_argument("KIND = " + std::to_string(kind) + " is not a region kind: 1 matrix, 2 vector");
+  const DType dtype = dtype_reg();
+  Region r = make_region(geom_, Kind(kind), dtype, reg(kM), reg(kN), base_row);
+  r.address = d;
+  if (r.base_row + r.rows > geom_.rows)
+    throw std::invalid_argument("D = " + hex(d) + ": a " + r.describe().substr(0, r.describe().find(" at ")) +
+                                " needs rows " + std::to_string(base_row) + ".." +
+                                std::to_string(base_row + r.rows - 1) + " of every bank, but the banks have rows 0.." +
+                                std::to_string(geom_.rows - 1));
+  for (const auto& [addr, o] : regions_)
+    if (addr != d && r.base_row < o.base_row + o.rows && o.base_row < r.base_row + r.rows)
+      throw std::invalid_argument("D = " + hex(d) + ": rows " + std::to_string(r.base_row) + ".." +
+                                  std::to_string(r.base_row + r.rows - 1) + " overlap the " + o.describe());
+  regions_[d] = r;
+}
+
+void Ndp::gemv_command() {
+  const DType dt = dtype_reg();
+  if (dt != DType::Int8 && dt != DType::Fp16)
+    throw std::invalid_argument(std::string("GEMV supports DTYPE int8 (int32 accumulation, int32 y) and fp16 "
+                                            "(fp32 accumulation, fp32 y); got ") +
+                                dtype_name(dt));
+  const std::uint64_t m = reg(kM), n = reg(kN);
+  const std::uint64_t e = dtype_bytes(dt);
+  if (n * e > xbuf_.size() || n == 0)
+    throw std::invalid_argument("N = " + std::to_string(n) + " is out of range: x (N x " + std::to_string(e) +
+                                " B) must fit the vector buffer of " + std::to_string(xbuf_.size()) +
+                                " B (parameter buffer_bytes), so N is 1.." + std::to_string(xbuf_.size() / e));
+  const Region& a = operand("A", reg64(kA), Kind::Matrix, dt, m, n);
+  const DType yt = dt == DType::Int8 ? DType::Int32 : DType::Fp32;
+  const Region& y = operand("D", reg64(kD), Kind::Vector, yt, m, 1);
+  const unsigned T = geom_.units(), lanes = geom_.burst_bytes / unsigned(e);
+  program_shape();
+  plan_.x_bursts = round_burst(n * e) / geom_.burst_bytes;
+  std::vector<std::uint8_t> x(xbuf_.begin(), xbuf_.begin() + std::ptrdiff_t(n * e));
+  for (unsigned t = 0; t < T; ++t) {
+    const std::uint64_t rows = a.local_count(t, T);
+    if (rows == 0) continue;
+    const std::uint64_t rbytes = rows * a.row_stride, wbytes = round_burst(rows * 4);
+    std::vector<Job>& prog = program(t);
+    for (const Chunk& c : chunks(rbytes)) prog.push_back(job(a, c, false, -1));
+    const int dep = int(prog.size()) - 1;
+    for (const Chunk& c : chunks(wbytes)) prog.push_back(job(y, c, true, dep));
+    std::vector<std::uint8_t> y_stream = gather(y, t, wbytes);
+    if (rtl_) {
+      const std::uint64_t c0 = rtl_->cycles();
+      rtl_->gemv(a, gather(a, t, rbytes), rows, x.data(), y_stream);
+      datapath_cycles_->inc(rtl_->cycles() - c0);
+    } else {
+      gemv_unit(a, gather(a, t, rbytes), rows, x.data(), lanes, y_stream);
+    }
+    plan_.writes.push_back({&y, t, std::move(y_stream)});
+    const std::uint64_t slots = rows * (a.row_stride / e);
+    plan_.macs += slots;
+    plan_.alu_ops += rows * (lanes - 1);
+    e_buf_.add(rows * (a.row_stride / 4));  // the x words paired with A's bursts
+  }
+  charge(mult_key(dt), plan_.macs, "multiplies");
+  charge(dt == DType::Int8 ? "int32_add" : "fp32_add", plan_.macs + plan_.alu_ops, "accumulates and lane sums");
+  const std::uint64_t xbytes = plan_.x_bursts * geom_.burst_bytes * geom_.channels;
+  e_io_.add(xbytes * 8);
+  e_buf_.add(xbytes / 4);
+  report_.external += xbytes;
+}
+
+void Ndp::elementwise_command(std::uint32_t op) {
+  const DType dt = dtype_reg();
+  const std::uint64_t m = reg(kM);
+  const Region& a = operand("A", reg64(kA), Kind::Vector, dt, m, 1);
+  const Region& b = operand("B", reg64(kB), Kind::Vector, dt, m, 1);
+  const Region& d = operand("D", reg64(kD), Kind::Vector, dt, m, 1);
+  const unsigned T = geom_.units(), e = dtype_bytes(dt), lanes = geom_.burst_bytes / e;
+  const EltOp eop = op == kAdd ? EltOp::Add : op == kMul ? EltOp::Mul : EltOp::Axpy;
+  program_shape();
+  std::uint64_t slots = 0;
+  for (unsigned t = 0; t < T; ++t) {
+    const std::uint64_t count = a.local_count(t, T);
+    if (count == 0) continue;
+    const std::uint64_t bytes = round_burst(count * e);
+    const std::vector<Chunk> cs = chunks(bytes);
+    std::vector<Job>& prog = program(t);
+    // Visit the unit's banks in turn: a, then b, then the result, of banks_per_unit
+    // consecutive stream rows, so one bank's row opens while another is read.
+    for (std::size_t g = 0; g < cs.size(); g += geom_.banks_per_unit) {
+      const std::size_t ge = std::min(cs.size(), g + geom_.banks_per_unit);
+      for (std::size_t i = g; i < ge; ++i) prog.push_back(job(a, cs[i], false, -1));
+      const std::size_t b0 = prog.size();
+      for (std::size_t i = g; i < ge; ++i) prog.push_back(job(b, cs[i], false, -1));
+      for (std::size_t i = g; i < ge; ++i) prog.push_back(job(d, cs[i], true, int(b0 + (i - g))));
+    }
+    std::vector<std::uint8_t> out = gather(d, t, bytes);
+    elementwise_unit(eop, dt, count, gather(a, t, bytes).data(), gather(b, t, bytes).data(), reg(kAlpha),
+                     out.data());
+    plan_.writes.push_back({&d, t, std::move(out)});
+    slots += bytes / geom_.burst_bytes * lanes;
+  }
+  plan_.alu_ops = slots * (eop == EltOp::Axpy ? 2 : 1);
+  const bool fp = dt == DType::Fp16 || dt == DType::Fp32;
+  if (eop == EltOp::Add) charge(add_key(dt), slots, "element-wise adds");
+  if (eop == EltOp::Mul) charge(mult_key(dt), slots, "element-wise multiplies");
+  if (eop == EltOp::Axpy) {
+    charge(fp ? "fp32_mult" : "int32_mult", slots, "axpy multiplies");
+    charge(fp ? "fp32_add" : "int32_add", slots, "axpy adds");
+  }
+}
+
+void Ndp::reduce_command(bool is_max) {
+  const DType dt = dtype_reg();
+  const std::uint64_t m = reg(kM);
+  const Region& a = operand("A", reg64(kA), Kind::Vector, dt, m, 1);
+  const unsigned T = geom_.units(), e = dtype_bytes(dt), lanes = geom_.burst_bytes / e;
+  program_shape();
+  std::vector<Partial> parts(T);
+  std::uint64_t slots = 0;
+  for (unsigned t = 0; t < T; ++t) {
+    const std::uint64_t count = a.local_count(t, T);
+    if (count == 0) continue;
+    const std::uint64_t bytes = round_burst(count * e);
+    for (const Chunk& c : chunks(bytes)) program(t).push_back(job(a, c, false, -1));
+    parts[t] = reduce_unit(is_max, dt, count, gather(a, t, bytes).data(), lanes);
+    slots += bytes / geom_.burst_bytes * lanes + (lanes - 1);
+  }
+  plan_.reduction = true;
+  plan_.dtype = dt;
+  plan_.result = combine(is_max, dt, parts);
+  plan_.alu_ops = slots + (T - 1);
+  const bool fp = dt == DType::Fp16 || dt == DType::Fp32;
+  const char* key = is_max ? add_key(dt) : fp ? "fp32_add" : "int64_add";
+  charge(key, plan_.alu_ops, is_max ? "comparisons (charged as adds of the width)" : "reduction adds");
+  const std::uint64_t partial_bytes = std::uint64_t(T) * geom_.burst_bytes;
+  e_io_.add(partial_bytes * 8);
+  report_.external += partial_bytes;
+}
+
+void Ndp::execute_plan() {
+  const dram::Timing& tm = cfg_.timing;
+  const Picos poll = engine_.ps_of_cycle(8);
+  auto queued = [&] {
+    for (unsigned c = 0; c < geom_.channels; ++c)
+      if (engine_.queued(c, false) + engine_.queued(c, true) != 0) return true;
+    return false;
   };
-  const Report& last_report() const { return report_; }
-
-  Region region_for(Kind kind, DType dtype, std::uint64_t m, std::uint64_t n, std::uint64_t base_row) const {
-    Region r = make_region(geom_, kind, dtype, m, n, base_row);
-    r.address = engine_.encode(dram::Location{0, 0, 0, 0, base_row, 0});
-    return r;
-  }
-
- private:
-  static dram::DramAccess& find_memory(const std::string& name, const std::string& self) {
-    dram::DramAccess* d = dram::find_dram(name);
-    if (d == nullptr)
-      throw std::invalid_argument("ndp '" + self + "': parameter 'memory': there is no dram model named '" + name +
-                                  "' (give the full name of a dram model created before this one, e.g. 'dram' or "
-                                  "'soc.dram')");
-    return *d;
-  }
-  static Geometry build_geometry(const dram::Config& cfg, unsigned units, const std::string& self) {
-    try {
-      return make_geometry(cfg, units);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument("ndp '" + self + "': " + e.what());
+  while (queued()) sc_core::wait(from_ps(poll));
+  const std::uint64_t host_before = host_accesses();
+  const Picos t0 = now_ps();
+  report_.start = t0;
+  const Cycle now_c = engine_.cycle_of_ps(t0);
+  report_.start_cycle = now_c;
+  Cycle done = now_c, readout = now_c;
+  std::vector<Cycle> closed(geom_.channels);
+  report_.channel_done.assign(geom_.channels, 0);
+  for (unsigned c = 0; c < geom_.channels; ++c) {
+    const Cycle pre = std::max(now_c, engine_.quiet_cycle(c));  // mode entry: PREA
+    const Cycle from = pre + tm.rp;
+    const Cycle floor = plan_.x_bursts != 0 ? pre + tm.cwl + plan_.x_bursts * tm.burst : 0;
+    const ChannelSchedule s = seq_.run(plan_.programs[c], from, floor);
+    if (c == 0) {
+      report_.units_from = from;
+      report_.read_floor = floor;
+      report_.first_act = s.first_act;
+      report_.unit_done = s.unit_done;
     }
-  }
-
-  // The units' GEMV datapath on RTL (rtl_datapath.h): it must take the dram's bursts,
-  // hold the largest x and have the pipeline depth the sequencer assumes.
-  void attach_datapath(const std::string& library) {
-    const std::string who = std::string("ndp '") + name() + "': parameter 'datapath': ";
-    try {
-      rtl_ = std::make_unique<RtlMacDatapath>(library);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(who + e.what());
+    Cycle end = s.done;
+    if (plan_.reduction) {
+      const Cycle out = s.results + tm.cl + Cycle(geom_.units_per_channel) * tm.burst;
+      readout = std::max(readout, out);
+      end = std::max(end, out);
     }
-    if (rtl_->burst_bytes() != geom_.burst_bytes)
-      throw std::invalid_argument(who + "the RTL unit takes " + std::to_string(rtl_->burst_bytes()) +
-                                  "-byte beats but a burst of the dram is " + std::to_string(geom_.burst_bytes) +
-                                  " B (build it with BURST_BYTES=" + std::to_string(geom_.burst_bytes) + ")");
-    if (rtl_->xbytes() < xbuf_.size())
-      throw std::invalid_argument(who + "the RTL unit's x buffer holds " + std::to_string(rtl_->xbytes()) +
-                                  " B, less than buffer_bytes = " + std::to_string(xbuf_.size()) +
-                                  " (build it with XBYTES >= buffer_bytes)");
-    if (rtl_->latency() != seq_.unit_latency())
-      throw std::invalid_argument(who + "unit_latency = " + std::to_string(seq_.unit_latency()) +
-                                  " cycles, but the RTL unit's pipeline depth is " + std::to_string(rtl_->latency()) +
-                                  " cycles (set unit_latency=" + std::to_string(rtl_->latency()) + ")");
-    datapath_cycles_ = &counter("datapath_cycles", "clock cycles of the RTL datapath (parameter datapath)");
+    report_.channel_done[c] = end;
+    closed[c] = s.closed;
+    done = std::max(done, end);
+    report_.counts.act += s.counts.act;
+    report_.counts.pre += s.counts.pre;
+    report_.counts.rd += s.counts.rd;
+    report_.counts.wr += s.counts.wr;
+    report_.counts.ref = std::max(report_.counts.ref, s.counts.ref);
+    ref_.inc(s.counts.ref);
   }
+  if (plan_.reduction) {
+    unsigned levels = 0;
+    while ((1u << levels) < geom_.units()) ++levels;
+    done = std::max(done, readout + levels);
+  }
+  report_.done_cycle = done;
+  const Counts& k = report_.counts;
+  act_.inc(k.act);
+  pre_.inc(k.pre);
+  rd_.inc(k.rd);
+  wr_.inc(k.wr);
+  e_act_.add(k.act);
+  e_rd_.add(k.rd);
+  e_wr_.add(k.wr);
+  report_.internal_read = k.rd * geom_.burst_bytes;
+  report_.internal_written = k.wr * geom_.burst_bytes;
+  bytes_internal_.inc(report_.internal_read + report_.internal_written);
+  bytes_external_.inc(report_.external);
+  const Picos end_ps = engine_.ps_of_cycle(done);
+  if (end_ps > now_ps()) sc_core::wait(from_ps(end_ps - now_ps()));
+  for (const Pending& w : plan_.writes) scatter(*w.region, w.unit, w.data);
+  for (unsigned c = 0; c < geom_.channels; ++c) engine_.close_banks(c, closed[c]);
+  if (plan_.reduction) {
+    const bool fp = plan_.dtype == DType::Fp16 || plan_.dtype == DType::Fp32;
+    std::uint64_t bits;
+    if (fp) std::memcpy(&bits, &plan_.result.f, 8);
+    else bits = std::uint64_t(plan_.result.i);
+    set_reg64(kResult, bits);
+  }
+  if (host_accesses() != host_before) {
+    overlap_.inc();
+    SC_REPORT_WARNING("cosim/ndp", (std::string(name()) + ": the host accessed '" + mem_.instance_name() +
+                                    "' while the units held its banks; those accesses were not arbitrated "
+                                    "against the units (wait for 'done')")
+                                       .c_str());
+  }
+}
 
-  // ----------------------------------------------------------------- registers
-  std::uint32_t reg(std::uint64_t off) const {
-    std::uint32_t v;
-    std::memcpy(&v, &regs_[off], 4);
-    return v;
-  }
-  std::uint64_t reg64(std::uint64_t off) const {
-    std::uint64_t v;
-    std::memcpy(&v, &regs_[off], 8);
-    return v;
-  }
-  void set_reg(std::uint64_t off, std::uint32_t v) { std::memcpy(&regs_[off], &v, 4); }
-  void set_reg64(std::uint64_t off, std::uint64_t v) { std::memcpy(&regs_[off], &v, 8); }
+std::uint64_t Ndp::host_accesses() const {
+  return (mem_reads_ ? mem_reads_->value() : 0) + (mem_writes_ ? mem_writes_->value() : 0);
+}
 
-  unsigned char* locate(tlm::tlm_generic_payload& gp) {
-    const std::uint64_t a = gp.get_address(), n = gp.get_data_length();
-    auto in = [&](std::uint64_t base, std::uint64_t size) { return a >= base && n <= size && a - base <= size - n; };
-    if (in(0, kRegsEnd)) return &regs_[a];
-    if (in(kXbuf, xbuf_.size())) return &xbuf_[a - kXbuf];
-    set_error(gp, tlm::TLM_ADDRESS_ERROR_RESPONSE, name(),
-              "no register or buffer at offset " + hex(a) + " (+" + std::to_string(n) + " B): registers at 0x0.." +
-                  hex(kRegsEnd - 1) + ", the vector buffer at " + hex(kXbuf) + " (" + std::to_string(xbuf_.size()) +
-                  " B, parameter buffer_bytes)");
-    return nullptr;
-  }
-
-  void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
-    if (gp.get_byte_enable_ptr() != nullptr) {
-      set_error(gp, tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE, name(), "byte enables are not supported");
+void Ndp::execute(std::uint32_t op) {
+  plan_ = Plan{};
+  report_ = Report{};
+  report_.op = op_name(op);
+  report_.issued = issued_;
+  switch (op) {
+    case kLayout:
+    case kRelease:
+      layout_command(op == kRelease);
+      report_.start = report_.done = now_ps();
       return;
-    }
-    unsigned char* p = locate(gp);
-    if (p == nullptr) return;
-    const std::uint64_t a = gp.get_address();
-    const unsigned n = gp.get_data_length();
-    const bool touches_cmd = a <= kCmd + 3 && a + n > kCmd;
-    if (gp.is_write() && reg(kStatus) == kBusy) {
-      set_error(gp, tlm::TLM_COMMAND_ERROR_RESPONSE, name(),
-                std::string("a ") + op_name(reg(kCmd)) + " command is still running; wait for 'done'");
-      return;
-    }
-    if (gp.is_write()) {
-      std::memcpy(p, gp.get_data_ptr(), n);
-      if (touches_cmd) {
-        set_reg(kStatus, kBusy);
-        issued_ = now_ps() + to_ps(delay) + register_latency_;
-        start_.notify(delay + from_ps(register_latency_));
-      }
-    } else if (gp.is_read()) {
-      std::memcpy(gp.get_data_ptr(), p, n);
-    }
-    delay += from_ps(register_latency_);
-    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+    case kGemv: gemv_command(); break;
+    case kAdd:
+    case kMul:
+    case kAxpy: elementwise_command(op); break;
+    case kSum:
+    case kMax: reduce_command(op == kMax); break;
+    default:
+      throw std::invalid_argument("CMD = " + std::to_string(op) +
+                                  " is not a command: 1 LAYOUT, 2 RELEASE, 3 GEMV, 4 ADD, 5 MUL, 6 AXPY, 7 SUM, 8 MAX");
   }
+  report_.macs = plan_.macs;
+  report_.alu_ops = plan_.alu_ops;
+  execute_plan();
+  report_.done = now_ps();
+  busy_.inc(report_.done - report_.start);
+  if (busy_.value() != 0)
+    internal_bw_.set(double(bytes_internal_.value()) / (double(busy_.value()) * 1e-12));
+}
 
-  unsigned transport_dbg(tlm::tlm_generic_payload& gp) {
-    const std::uint64_t a = gp.get_address(), n = gp.get_data_length();
-    unsigned char* p = nullptr;
-    if (a < kRegsEnd && n <= kRegsEnd - a) p = &regs_[a];
-    else if (a >= kXbuf && a - kXbuf < xbuf_.size() && n <= xbuf_.size() - (a - kXbuf)) p = &xbuf_[a - kXbuf];
-    if (p == nullptr) return 0;
-    if (gp.is_read()) std::memcpy(gp.get_data_ptr(), p, n);
-    else if (gp.is_write()) std::memcpy(p, gp.get_data_ptr(), n);
-    return unsigned(n);
-  }
-
-  // ------------------------------------------------------------------ operands
-  DType dtype_reg() const {
-    const std::uint32_t d = reg(kDtype);
-    if (!valid_dtype(d))
-      throw std::invalid_argument("DTYPE = " + std::to_string(d) + " is not a data type: 1 int8, 2 int32, 3 fp16, 4 fp32");
-    return DType(d);
-  }
-
-  std::string region_list() const {
-    if (regions_.empty()) return "none is registered";
-    std::string s = "registered: ";
-    std::size_t k = 0;
-    for (const auto& [addr, r] : regions_) {
-      if (k++ == 4) {
-        s += ", ... (" + std::to_string(regions_.size()) + " in all)";
-        break;
-      }
-      s += (k > 1 ? "; " : "") + r.describe();
-    }
-    return s;
-  }
-
-  // The region registered at `addr` (operand `what` of the command), checked against the
-  // shape and type the command states.
-  const Region& operand(const char* what, std::uint64_t addr, Kind kind, DType dtype, std::uint64_t m,
-                        std::uint64_t n) const {
-    auto it = regions_.find(addr);
-    if (it == regions_.end())
-      throw std::invalid_argument(std::string(what) + " = " + hex(addr) + ": no " + kind_name(kind) +
-                                  " is laid out for the units at that address (lay it out with "
-                                  "cosim.system.ndp_layout and register it with LAYOUT); " +
-                                  region_list());
-    const Region& r = it->second;
-    const bool same = r.kind == kind && r.dtype == dtype && r.m == m && (kind == Kind::Vector || r.n == n);
-    if (!same) {
-      const std::string want = kind == Kind::Matrix
-                                   ? std::to_string(m) + "x" + std::to_string(n) + " " + dtype_name(dtype) + " matrix"
-                                   : "length-" + std::to_string(m) + " " + dtype_name(dtype) + " vector";
-      throw std::invalid_argument(std::string(what) + " = " + hex(addr) + " is laid out as a " + r.describe() +
-                                  ", but the command needs a " + want);
-    }
-    return r;
-  }
-
-  void check_address(const char* what, std::uint64_t addr, std::uint64_t* base_row) const {
-    if (addr >= mem_.capacity())
-      throw std::invalid_argument(std::string(what) + " = " + hex(addr) + " is outside the dram '" +
-                                  mem_.instance_name() + "' (addresses 0x0.." + hex(mem_.capacity() - 1) + ")");
-    const dram::Location l = engine_.decode(addr);
-    const bool aligned = addr % geom_.burst_bytes == 0 && l.channel == 0 && l.rank == 0 && l.bankgroup == 0 &&
-                         l.bank == 0 && l.column == 0;
-    if (!aligned) {
-      const std::uint64_t start = engine_.encode(dram::Location{0, 0, 0, 0, l.row, 0});
-      throw std::invalid_argument(
-          std::string(what) + " = " + hex(addr) + " is not aligned to a row band: it is byte " +
-          std::to_string(addr % geom_.burst_bytes) + " of column " + std::to_string(l.column) + " of channel " +
-          std::to_string(l.channel) + ", bank group " + std::to_string(l.bankgroup) + ", bank " +
-          std::to_string(l.bank) + ", row " + std::to_string(l.row) +
-          "; a unit region starts at column 0 of channel 0, bank group 0, bank 0 of a row (row " +
-          std::to_string(l.row) + " starts at " + hex(start) + ")");
-    }
-    *base_row = l.row;
-  }
-
-  // ----------------------------------------------------------------- streams
-  std::uint64_t round_burst(std::uint64_t b) const { return (b + geom_.burst_bytes - 1) / geom_.burst_bytes * geom_.burst_bytes; }
-
-  std::vector<std::uint8_t> gather(const Region& r, unsigned unit, std::uint64_t bytes) {
-    std::vector<std::uint8_t> out(bytes);
-    for (std::uint64_t off = 0; off < bytes; off += geom_.burst_bytes) {
-      const std::uint64_t a = engine_.encode(geom_.locate(unit, off, r.base_row));
-      std::memcpy(out.data() + off, mem_.data() + a, std::min<std::uint64_t>(geom_.burst_bytes, bytes - off));
-    }
-    return out;
-  }
-
-  void scatter(const Region& r, unsigned unit, const std::vector<std::uint8_t>& data) {
-    for (std::uint64_t off = 0; off < data.size(); off += geom_.burst_bytes) {
-      const std::uint64_t a = engine_.encode(geom_.locate(unit, off, r.base_row));
-      std::memcpy(mem_.data() + a, data.data() + off, std::min<std::uint64_t>(geom_.burst_bytes, data.size() - off));
-    }
-  }
-
-  // Jobs for bytes [0, bytes) of a unit's stream in region r, split at DRAM rows.
-  struct Chunk {
-    unsigned bank;
-    std::uint64_t k;  // the stream's DRAM row
-    unsigned col0, ncols;
-  };
-  std::vector<Chunk> chunks(std::uint64_t bytes) const {
-    std::vector<Chunk> out;
-    const std::uint64_t rb = geom_.row_bytes, bb = geom_.burst_bytes;
-    for (std::uint64_t off = 0; off < bytes;) {
-      const std::uint64_t k = off / rb, end = std::min(bytes, (k + 1) * rb);
-      out.push_back({unsigned(k % geom_.banks_per_unit), k, unsigned((off % rb) / bb), unsigned((end - off + bb - 1) / bb)});
-      off = end;
-    }
-    return out;
-  }
-  Job job(const Region& r, const Chunk& c, bool write, int dep) const {
-    return Job{c.bank, r.base_row + c.k / geom_.banks_per_unit, c.col0, c.ncols, write, dep};
-  }
-
-  // ------------------------------------------------------------------ commands
-  struct Pending {
-    const Region* region;
-    unsigned unit;
-    std::vector<std::uint8_t> data;
-  };
-  struct Plan {
-    std::vector<std::vector<std::vector<Job>>> programs;  // [channel][unit]
-    std::vector<Pending> writes;
-    std::uint64_t x_bursts = 0;    // GEMV: bursts of x broadcast into each channel
-    bool reduction = false;
-    Partial result;
-    DType dtype = DType::Int8;
-    std::uint64_t macs = 0, alu_ops = 0;
-  };
-
-  EnergyEvent& op_event(const std::string& kind, const std::string& key, const std::string& desc) {
-    auto it = op_events_.find(kind);
-    if (it != op_events_.end()) return *it->second;
-    EnergyEvent& e = energy_event(name(), kind, key, desc);
-    op_events_[kind] = &e;
-    return e;
-  }
-  static const char* add_key(DType t) {
-    switch (t) {
-      case DType::Int8: return "int8_add";
-      case DType::Int32: return "int32_add";
-      case DType::Fp16: return "fp16_add";
-      case DType::Fp32: return "fp32_add";
-    }
-    return "int32_add";
-  }
-  static const char* mult_key(DType t) {
-    switch (t) {
-      case DType::Int8: return "int8_mult";
-      case DType::Int32: return "int32_mult";
-      case DType::Fp16: return "fp16_mult";
-      case DType::Fp32: return "fp32_mult";
-    }
-    return "int32_mult";
-  }
-  void charge(const std::string& key, std::uint64_t n, const char* what) {
-    if (n != 0) op_event(key, key, what).add(n);
-  }
-
-  void program_shape() {
-    plan_.programs.assign(geom_.channels, std::vector<std::vector<Job>>(geom_.units_per_channel));
-  }
-  std::vector<Job>& program(unsigned unit) {
-    return plan_.programs[unit / geom_.units_per_channel][unit % geom_.units_per_channel];
-  }
-
-  void layout_command(bool release) {
-    std::uint64_t base_row = 0;
-    const std::uint64_t d = reg64(kD);
-    check_address("D", d, &base_row);
-    if (release) {
-      if (regions_.erase(d) == 0)
-        throw std::invalid_argument("D = " + hex(d) + ": no region is registered there to release; " + region_list());
-      return;
-    }
-    const std::uint32_t kind = reg(kKind);
-    if (kind != 1 && kind != 2)
-      throw std::invalid_argument("KIND = " + std::to_string(kind) + " is not a region kind: 1 matrix, 2 vector");
-    const DType dtype = dtype_reg();
-    Region r = make_region(geom_, Kind(kind), dtype, reg(kM), reg(kN), base_row);
-    r.address = d;
-    if (r.base_row + r.rows > geom_.rows)
-      throw std::invalid_argument("D = " + hex(d) + ": a " + r.describe().substr(0, r.describe().find(" at ")) +
-                                  " needs rows " + std::to_string(base_row) + ".." +
-                                  std::to_string(base_row + r.rows - 1) + " of every bank, but the banks have rows 0.." +
-                                  std::to_string(geom_.rows - 1));
-    for (const auto& [addr, o] : regions_)
-      if (addr != d && r.base_row < o.base_row + o.rows && o.base_row < r.base_row + r.rows)
-        throw std::invalid_argument("D = " + hex(d) + ": rows " + std::to_string(r.base_row) + ".." +
-                                    std::to_string(r.base_row + r.rows - 1) + " overlap the " + o.describe());
-    regions_[d] = r;
-  }
-
-  void gemv_command() {
-    const DType dt = dtype_reg();
-    if (dt != DType::Int8 && dt != DType::Fp16)
-      throw std::invalid_argument(std::string("GEMV supports DTYPE int8 (int32 accumulation, int32 y) and fp16 "
-                                              "(fp32 accumulation, fp32 y); got ") +
-                                  dtype_name(dt));
-    const std::uint64_t m = reg(kM), n = reg(kN);
-    const std::uint64_t e = dtype_bytes(dt);
-    if (n * e > xbuf_.size() || n == 0)
-      throw std::invalid_argument("N = " + std::to_string(n) + " is out of range: x (N x " + std::to_string(e) +
-                                  " B) must fit the vector buffer of " + std::to_string(xbuf_.size()) +
-                                  " B (parameter buffer_bytes), so N is 1.." + std::to_string(xbuf_.size() / e));
-    const Region& a = operand("A", reg64(kA), Kind::Matrix, dt, m, n);
-    const DType yt = dt == DType::Int8 ? DType::Int32 : DType::Fp32;
-    const Region& y = operand("D", reg64(kD), Kind::Vector, yt, m, 1);
-    const unsigned T = geom_.units(), lanes = geom_.burst_bytes / unsigned(e);
-    program_shape();
-    plan_.x_bursts = round_burst(n * e) / geom_.burst_bytes;
-    std::vector<std::uint8_t> x(xbuf_.begin(), xbuf_.begin() + std::ptrdiff_t(n * e));
-    for (unsigned t = 0; t < T; ++t) {
-      const std::uint64_t rows = a.local_count(t, T);
-      if (rows == 0) continue;
-      const std::uint64_t rbytes = rows * a.row_stride, wbytes = round_burst(rows * 4);
-      std::vector<Job>& prog = program(t);
-      for (const Chunk& c : chunks(rbytes)) prog.push_back(job(a, c, false, -1));
-      const int dep = int(prog.size()) - 1;
-      for (const Chunk& c : chunks(wbytes)) prog.push_back(job(y, c, true, dep));
-      std::vector<std::uint8_t> y_stream = gather(y, t, wbytes);
-      if (rtl_) {
-        const std::uint64_t c0 = rtl_->cycles();
-        rtl_->gemv(a, gather(a, t, rbytes), rows, x.data(), y_stream);
-        datapath_cycles_->inc(rtl_->cycles() - c0);
-      } else {
-        gemv_unit(a, gather(a, t, rbytes), rows, x.data(), lanes, y_stream);
-      }
-      plan_.writes.push_back({&y, t, std::move(y_stream)});
-      const std::uint64_t slots = rows * (a.row_stride / e);
-      plan_.macs += slots;
-      plan_.alu_ops += rows * (lanes - 1);
-      e_buf_.add(rows * (a.row_stride / 4));  // the x words paired with A's bursts
-    }
-    charge(mult_key(dt), plan_.macs, "multiplies");
-    charge(dt == DType::Int8 ? "int32_add" : "fp32_add", plan_.macs + plan_.alu_ops, "accumulates and lane sums");
-    const std::uint64_t xbytes = plan_.x_bursts * geom_.burst_bytes * geom_.channels;
-    e_io_.add(xbytes * 8);
-    e_buf_.add(xbytes / 4);
-    report_.external += xbytes;
-  }
-
-  void elementwise_command(std::uint32_t op) {
-    const DType dt = dtype_reg();
-    const std::uint64_t m = reg(kM);
-    const Region& a = operand("A", reg64(kA), Kind::Vector, dt, m, 1);
-    const Region& b = operand("B", reg64(kB), Kind::Vector, dt, m, 1);
-    const Region& d = operand("D", reg64(kD), Kind::Vector, dt, m, 1);
-    const unsigned T = geom_.units(), e = dtype_bytes(dt), lanes = geom_.burst_bytes / e;
-    const EltOp eop = op == kAdd ? EltOp::Add : op == kMul ? EltOp::Mul : EltOp::Axpy;
-    program_shape();
-    std::uint64_t slots = 0;
-    for (unsigned t = 0; t < T; ++t) {
-      const std::uint64_t count = a.local_count(t, T);
-      if (count == 0) continue;
-      const std::uint64_t bytes = round_burst(count * e);
-      const std::vector<Chunk> cs = chunks(bytes);
-      std::vector<Job>& prog = program(t);
-      // Visit the unit's banks in turn: a, then b, then the result, of banks_per_unit
-      // consecutive stream rows, so one bank's row opens while another is read.
-      for (std::size_t g = 0; g < cs.size(); g += geom_.banks_per_unit) {
-        const std::size_t ge = std::min(cs.size(), g + geom_.banks_per_unit);
-        for (std::size_t i = g; i < ge; ++i) prog.push_back(job(a, cs[i], false, -1));
-        const std::size_t b0 = prog.size();
-        for (std::size_t i = g; i < ge; ++i) prog.push_back(job(b, cs[i], false, -1));
-        for (std::size_t i = g; i < ge; ++i) prog.push_back(job(d, cs[i], true, int(b0 + (i - g))));
-      }
-      std::vector<std::uint8_t> out = gather(d, t, bytes);
-      elementwise_unit(eop, dt, count, gather(a, t, bytes).data(), gather(b, t, bytes).data(), reg(kAlpha),
-                       out.data());
-      plan_.writes.push_back({&d, t, std::move(out)});
-      slots += bytes / geom_.burst_bytes * lanes;
-    }
-    plan_.alu_ops = slots * (eop == EltOp::Axpy ? 2 : 1);
-    const bool fp = dt == DType::Fp16 || dt == DType::Fp32;
-    if (eop == EltOp::Add) charge(add_key(dt), slots, "element-wise adds");
-    if (eop == EltOp::Mul) charge(mult_key(dt), slots, "element-wise multiplies");
-    if (eop == EltOp::Axpy) {
-      charge(fp ? "fp32_mult" : "int32_mult", slots, "axpy multiplies");
-      charge(fp ? "fp32_add" : "int32_add", slots, "axpy adds");
-    }
-  }
-
-  void reduce_command(bool is_max) {
-    const DType dt = dtype_reg();
-    const std::uint64_t m = reg(kM);
-    const Region& a = operand("A", reg64(kA), Kind::Vector, dt, m, 1);
-    const unsigned T = geom_.units(), e = dtype_bytes(dt), lanes = geom_.burst_bytes / e;
-    program_shape();
-    std::vector<Partial> parts(T);
-    std::uint64_t slots = 0;
-    for (unsigned t = 0; t < T; ++t) {
-      const std::uint64_t count = a.local_count(t, T);
-      if (count == 0) continue;
-      const std::uint64_t bytes = round_burst(count * e);
-      for (const Chunk& c : chunks(bytes)) program(t).push_back(job(a, c, false, -1));
-      parts[t] = reduce_unit(is_max, dt, count, gather(a, t, bytes).data(), lanes);
-      slots += bytes / geom_.burst_bytes * lanes + (lanes - 1);
-    }
-    plan_.reduction = true;
-    plan_.dtype = dt;
-    plan_.result = combine(is_max, dt, parts);
-    plan_.alu_ops = slots + (T - 1);
-    const bool fp = dt == DType::Fp16 || dt == DType::Fp32;
-    const char* key = is_max ? add_key(dt) : fp ? "fp32_add" : "int64_add";
-    charge(key, plan_.alu_ops, is_max ? "comparisons (charged as adds of the width)" : "reduction adds");
-    const std::uint64_t partial_bytes = std::uint64_t(T) * geom_.burst_bytes;
-    e_io_.add(partial_bytes * 8);
-    report_.external += partial_bytes;
-  }
-
-  // Wait until the controller has nothing queued, schedule the units channel by channel,
-  // wait for the command to complete and commit its results.
-  void execute_plan() {
-    const dram::Timing& tm = cfg_.timing;
-    const Picos poll = engine_.ps_of_cycle(8);
-    auto queued = [&] {
-      for (unsigned c = 0; c < geom_.channels; ++c)
-        if (engine_.queued(c, false) + engine_.queued(c, true) != 0) return true;
-      return false;
-    };
-    while (queued()) sc_core::wait(from_ps(poll));
-    const std::uint64_t host_before = host_accesses();
+void Ndp::run() {
+  while (true) {
+    sc_core::wait(start_);
+    const std::uint32_t op = reg(kCmd);
+    if (command_latency_ != 0) sc_core::wait(from_ps(command_latency_));
     const Picos t0 = now_ps();
-    report_.start = t0;
-    const Cycle now_c = engine_.cycle_of_ps(t0);
-    report_.start_cycle = now_c;
-    Cycle done = now_c, readout = now_c;
-    std::vector<Cycle> closed(geom_.channels);
-    report_.channel_done.assign(geom_.channels, 0);
-    for (unsigned c = 0; c < geom_.channels; ++c) {
-      const Cycle pre = std::max(now_c, engine_.quiet_cycle(c));  // mode entry: PREA
-      const Cycle from = pre + tm.rp;
-      const Cycle floor = plan_.x_bursts != 0 ? pre + tm.cwl + plan_.x_bursts * tm.burst : 0;
-      const ChannelSchedule s = seq_.run(plan_.programs[c], from, floor);
-      if (c == 0) {
-        report_.units_from = from;
-        report_.read_floor = floor;
-        report_.first_act = s.first_act;
-        report_.unit_done = s.unit_done;
-      }
-      Cycle end = s.done;
-      if (plan_.reduction) {
-        const Cycle out = s.results + tm.cl + Cycle(geom_.units_per_channel) * tm.burst;
-        readout = std::max(readout, out);
-        end = std::max(end, out);
-      }
-      report_.channel_done[c] = end;
-      closed[c] = s.closed;
-      done = std::max(done, end);
-      report_.counts.act += s.counts.act;
-      report_.counts.pre += s.counts.pre;
-      report_.counts.rd += s.counts.rd;
-      report_.counts.wr += s.counts.wr;
-      report_.counts.ref = std::max(report_.counts.ref, s.counts.ref);
-      ref_.inc(s.counts.ref);
+    bool ok = true;
+    try {
+      execute(op);
+      last_error_.clear();
+    } catch (const std::exception& e) {
+      ok = false;
+      last_error_ = std::string(op_name(op)) + ": " + e.what();
+      errors_.inc();
     }
-    if (plan_.reduction) {
-      unsigned levels = 0;
-      while ((1u << levels) < geom_.units()) ++levels;
-      done = std::max(done, readout + levels);
-    }
-    report_.done_cycle = done;
-    const Counts& k = report_.counts;
-    act_.inc(k.act);
-    pre_.inc(k.pre);
-    rd_.inc(k.rd);
-    wr_.inc(k.wr);
-    e_act_.add(k.act);
-    e_rd_.add(k.rd);
-    e_wr_.add(k.wr);
-    report_.internal_read = k.rd * geom_.burst_bytes;
-    report_.internal_written = k.wr * geom_.burst_bytes;
-    bytes_internal_.inc(report_.internal_read + report_.internal_written);
-    bytes_external_.inc(report_.external);
-    const Picos end_ps = engine_.ps_of_cycle(done);
-    if (end_ps > now_ps()) sc_core::wait(from_ps(end_ps - now_ps()));
-    for (const Pending& w : plan_.writes) scatter(*w.region, w.unit, w.data);
-    for (unsigned c = 0; c < geom_.channels; ++c) engine_.close_banks(c, closed[c]);
-    if (plan_.reduction) {
-      const bool fp = plan_.dtype == DType::Fp16 || plan_.dtype == DType::Fp32;
-      std::uint64_t bits;
-      if (fp) std::memcpy(&bits, &plan_.result.f, 8);
-      else bits = std::uint64_t(plan_.result.i);
-      set_reg64(kResult, bits);
-    }
-    if (host_accesses() != host_before) {
-      overlap_.inc();
-      SC_REPORT_WARNING("cosim/ndp", (std::string(name()) + ": the host accessed '" + mem_.instance_name() +
-                                      "' while the units held its banks; those accesses were not arbitrated "
-                                      "against the units (wait for 'done')")
-                                         .c_str());
-    }
+    if (ok && op_counts_.count(op_name(op)) != 0) op_counts_[op_name(op)]->inc();
+    tracer().span(track_, op_name(op), t0, now_ps() - t0);
+    set_reg(kStatus, ok ? kDone : kError);
+    done_.notify();
   }
-
-  std::uint64_t host_accesses() const {
-    return (mem_reads_ ? mem_reads_->value() : 0) + (mem_writes_ ? mem_writes_->value() : 0);
-  }
-
-  void execute(std::uint32_t op) {
-    plan_ = Plan{};
-    report_ = Report{};
-    report_.op = op_name(op);
-    report_.issued = issued_;
-    switch (op) {
-      case kLayout:
-      case kRelease:
-        layout_command(op == kRelease);
-        report_.start = report_.done = now_ps();
-        return;
-      case kGemv: gemv_command(); break;
-      case kAdd:
-      case kMul:
-      case kAxpy: elementwise_command(op); break;
-      case kSum:
-      case kMax: reduce_command(op == kMax); break;
-      default:
-        throw std::invalid_argument("CMD = " + std::to_string(op) +
-                                    " is not a command: 1 LAYOUT, 2 RELEASE, 3 GEMV, 4 ADD, 5 MUL, 6 AXPY, 7 SUM, 8 MAX");
-    }
-    report_.macs = plan_.macs;
-    report_.alu_ops = plan_.alu_ops;
-    execute_plan();
-    report_.done = now_ps();
-    busy_.inc(report_.done - report_.start);
-    if (busy_.value() != 0)
-      internal_bw_.set(double(bytes_internal_.value()) / (double(busy_.value()) * 1e-12));
-  }
-
-  void run() {
-    while (true) {
-      sc_core::wait(start_);
-      const std::uint32_t op = reg(kCmd);
-      if (command_latency_ != 0) sc_core::wait(from_ps(command_latency_));
-      const Picos t0 = now_ps();
-      bool ok = true;
-      try {
-        execute(op);
-        last_error_.clear();
-      } catch (const std::exception& e) {
-        ok = false;
-        last_error_ = std::string(op_name(op)) + ": " + e.what();
-        errors_.inc();
-      }
-      if (ok && op_counts_.count(op_name(op)) != 0) op_counts_[op_name(op)]->inc();
-      tracer().span(track_, op_name(op), t0, now_ps() - t0);
-      set_reg(kStatus, ok ? kDone : kError);
-      done_.notify();
-    }
-  }
-
-  tlm_utils::simple_target_socket<Ndp, kBusWidth> socket_;
-  dram::DramAccess& mem_;
-  dram::Engine& engine_;
-  const dram::Config& cfg_;
-  Geometry geom_;
-  Sequencer seq_;
-  Picos command_latency_, register_latency_;
-  std::vector<unsigned char> regs_, xbuf_;
-  std::map<std::uint64_t, Region> regions_;
-  Plan plan_;
-  Report report_;
-  Picos issued_ = 0;
-  sc_core::sc_event start_, done_;
-  std::string last_error_;
-  std::uint32_t track_;
-  Counter &errors_, &act_, &pre_, &rd_, &wr_, &ref_, &bytes_internal_, &bytes_external_, &busy_, &overlap_;
-  Value &internal_bw_, &peak_internal_;
-  EnergyEvent &e_act_, &e_rd_, &e_wr_, &e_io_, &e_buf_;
-  std::map<std::string, EnergyEvent*> op_events_;
-  std::map<std::string, Counter*> op_counts_;
-  Counter* mem_reads_ = nullptr;
-  Counter* mem_writes_ = nullptr;
-  std::unique_ptr<RtlMacDatapath> rtl_;
-  Counter* datapath_cycles_ = nullptr;
-};
+}
 
 namespace {
 
@@ -794,127 +705,6 @@ ModelSpec ndp_spec() {
 }
 
 const RegisterModel reg_ndp(ndp_spec());
-
-namespace nb = nanobind;
-
-nb::dict region_dict(const Region& r) {
-  nb::dict d;
-  d["kind"] = kind_name(r.kind);
-  d["dtype"] = dtype_name(r.dtype);
-  d["m"] = r.m;
-  d["n"] = r.n;
-  d["base_row"] = r.base_row;
-  d["rows"] = r.rows;
-  d["address"] = r.address;
-  d["row_stride"] = r.row_stride;
-  d["stream_bytes"] = r.stream_bytes;
-  return d;
-}
-
-DType dtype_of(const std::string& s) {
-  for (std::uint32_t c = 1; c <= 4; ++c)
-    if (s == dtype_name(DType(c))) return DType(c);
-  throw nb::value_error(("dtype '" + s + "' is not one of int8, int32, fp16, fp32").c_str());
-}
-
-void bind_ndp(nb::module_& m) {
-  nb::class_<Ndp, Model>(m, "NdpModel", "The 'ndp' model (see cosim.system.ndp.NdpDriver).")
-      .def_prop_ro("last_error", &Ndp::last_error, "why the last command failed ('' if it did not)")
-      .def_prop_ro("memory_name", [](Ndp& n) { return n.memory().instance_name(); })
-      .def_prop_ro("datapath", &Ndp::datapath, "the RTL datapath library ('' for the C++ datapath)")
-      .def_prop_ro("buffer_bytes", &Ndp::xbuf_bytes)
-      .def_prop_ro("geometry",
-                   [](Ndp& n) {
-                     const Geometry& g = n.geometry();
-                     nb::dict d;
-                     d["channels"] = g.channels;
-                     d["units_per_channel"] = g.units_per_channel;
-                     d["units"] = g.units();
-                     d["banks"] = g.banks;
-                     d["banks_per_group"] = g.banks_per_group;
-                     d["banks_per_unit"] = g.banks_per_unit;
-                     d["rows"] = g.rows;
-                     d["row_bytes"] = g.row_bytes;
-                     d["burst_bytes"] = g.burst_bytes;
-                     d["unit_interval"] = n.sequencer().unit_interval();
-                     d["unit_latency"] = n.sequencer().unit_latency();
-                     d["tck_ps"] = n.memory().engine().config().timing.tck_ps;
-                     return d;
-                   })
-      .def_prop_ro("regions",
-                   [](Ndp& n) {
-                     nb::list out;
-                     for (const auto& [addr, r] : n.regions()) out.append(region_dict(r));
-                     return out;
-                   })
-      .def("region",
-           [](Ndp& n, const std::string& kind, const std::string& dtype, std::uint64_t m, std::uint64_t cols,
-              std::uint64_t base_row) {
-             if (kind != "matrix" && kind != "vector")
-               throw nb::value_error(("kind '" + kind + "' is not 'matrix' or 'vector'").c_str());
-             try {
-               return region_dict(
-                   n.region_for(kind == "matrix" ? Kind::Matrix : Kind::Vector, dtype_of(dtype), m, cols, base_row));
-             } catch (const std::invalid_argument& e) {
-               throw nb::value_error(e.what());
-             }
-           },
-           nb::arg("kind"), nb::arg("dtype"), nb::arg("m"), nb::arg("n"), nb::arg("base_row"),
-           "The layout of a region (rows per bank, stream bytes, address) as the units see it.")
-      .def("locate",
-           [](Ndp& n, unsigned unit, std::uint64_t offset, std::uint64_t base_row) {
-             const Geometry& g = n.geometry();
-             if (unit >= g.units())
-               throw nb::value_error(("unit " + std::to_string(unit) + " is out of range 0.." +
-                                      std::to_string(g.units() - 1))
-                                         .c_str());
-             const dram::Location l = g.locate(unit, offset, base_row);
-             nb::dict d;
-             d["channel"] = l.channel;
-             d["bankgroup"] = l.bankgroup;
-             d["bank"] = l.bank;
-             d["row"] = l.row;
-             d["column"] = l.column;
-             try {
-               d["address"] = n.memory().engine().encode(l) + offset % g.burst_bytes;
-             } catch (const std::invalid_argument& e) {
-               throw nb::value_error(e.what());
-             }
-             return d;
-           },
-           nb::arg("unit"), nb::arg("offset"), nb::arg("base_row"),
-           "Where byte `offset` of unit `unit`'s stream of a region at `base_row` lies.")
-      .def_prop_ro("last_command", [](Ndp& n) {
-        const Ndp::Report& r = n.last_report();
-        nb::dict d;
-        d["op"] = r.op;
-        d["issued_ps"] = r.issued;
-        d["start_ps"] = r.start;
-        d["done_ps"] = r.done;
-        d["start_cycle"] = r.start_cycle;
-        d["units_from_cycle"] = r.units_from;
-        d["read_floor_cycle"] = r.read_floor;
-        d["done_cycle"] = r.done_cycle;
-        nb::list first_act;  // None: the unit had no work
-        for (Cycle c : r.first_act) first_act.append(c == dram::kNever ? nb::none() : nb::cast(c));
-        d["first_act_cycles"] = first_act;
-        d["unit_done_cycles"] = r.unit_done;
-        d["channel_done_cycles"] = r.channel_done;
-        d["act"] = r.counts.act;
-        d["pre"] = r.counts.pre;
-        d["rd"] = r.counts.rd;
-        d["wr"] = r.counts.wr;
-        d["refreshes"] = r.counts.ref;
-        d["internal_read_bytes"] = r.internal_read;
-        d["internal_written_bytes"] = r.internal_written;
-        d["external_bytes"] = r.external;
-        d["macs"] = r.macs;
-        d["alu_ops"] = r.alu_ops;
-        return d;
-      });
-}
-
-const RegisterPythonBindings reg_ndp_py(bind_ndp);
 
 }  // namespace
 }  // namespace cosim::ndp

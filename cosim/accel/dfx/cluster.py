@@ -1,5 +1,5 @@
 """A DFX cluster (`DfxCluster`): D devices in a ring (cosim.system.link), each mapped on
-the SoC fabric at its own window, with host-visible doorbells. Each device holds heads/D
+the SoC fabric at its own window, with a command window each. Each device holds heads/D
 attention heads, FFN/D columns and vocab/D rows of the LM head; partial sums are added
 over the ring (reduce-scatter then all-gather) after the attention output projection and
 after the FFN (Hong et al., MICRO 2022)."""
@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from cosim.accel.control import Doorbell
+from cosim.accel.device import AcceleratorDriver
 from cosim.accel.dfx import fp16_tile as ft
 from cosim.accel.dfx import vector_unit as vu
-from cosim.accel.dfx.device import DfxDevice
+from cosim.accel.dfx.device import GENERATE, DfxDevice
 from cosim.accel.dfx.numerics import Numerics
 from cosim.accel.dfx.workload import GptDims, GptWeights, shard
 from cosim.accel.phase import Phase, PhaseMeter
@@ -22,8 +22,9 @@ from cosim.system.link import LinkReceiver, ring
 
 class DfxCluster:
     """D devices in a ring, each mapped on the SoC fabric at its own window (as PCIe
-    BARs: the host writes the prompt into every device's HBM and rings every doorbell;
-    device 0 answers with the generated tokens and its interrupt)."""
+    BARs: the host writes the prompt into every device's HBM and starts GENERATE on
+    every device's command window; device 0 answers with the generated tokens and its
+    interrupt)."""
 
     WINDOW = 1 << 32
 
@@ -83,10 +84,14 @@ class DfxCluster:
                 )
             base = window_base + k * self.WINDOW
             soc.fabric.map(dev.bus.port("target"), base, dev.hbm.capacity)
-            soc.fabric.map(dev.doorbell.port, base + dev.hbm.capacity, Doorbell.WINDOW)
-            dev.window = base
-            dev.doorbell_at = base + dev.hbm.capacity
+            dev.window.map(soc.fabric, base + dev.hbm.capacity)
+            dev.hbm_at = base
         self.links = links
+        # the host's drivers: device 0 interrupts, the others are started only
+        self.drivers = [
+            AcceleratorDriver(soc.host, dev.window, poll_ops=None if k == 0 else 0)
+            for k, dev in enumerate(self.devs)
+        ]
 
     def install(self, w: GptWeights) -> None:
         for k, dev in enumerate(self.devs):
@@ -100,14 +105,16 @@ class DfxCluster:
         ]
 
     async def host_run(self, host: Any, prompt: list[int], new: int) -> tuple[list[int], Phase]:
-        """The host's part: write the prompt, ring the doorbells, wait, read the tokens."""
+        """The host's part: write the prompt, start every device, wait for device 0's
+        interrupt (the others are not waited for: device 0 finishes last, with the
+        tokens), read the tokens."""
         data = np.array(prompt, "<u4").view(np.uint8)
         for dev in self.devs:
-            await host.write(dev.window + DfxDevice.IO + 4, data)
+            await host.write(dev.hbm_at + DfxDevice.IO + 4, data)
         meter = PhaseMeter(self.sim)
-        for dev in self.devs:
-            await host.write32(dev.doorbell_at, len(prompt) | new << 16)
-        await host.wait_irq(self.devs[0].doorbell.irq)
+        for drv in self.drivers:
+            await drv.start(GENERATE, len(prompt), new)
+        await self.drivers[0].finish(GENERATE)
         phase = meter.stop()
-        raw = await host.read(self.devs[0].window + DfxDevice.IO + 0x400, 4 * new)
+        raw = await host.read(self.devs[0].hbm_at + DfxDevice.IO + 0x400, 4 * new)
         return [int(v) for v in np.asarray(raw).view("<u4")], phase

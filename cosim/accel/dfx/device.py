@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import cosim
-from cosim.accel.control import Doorbell, EnergyCounters, EnergyEntry, Fifo
+from cosim.accel.control import CommandWindow, EnergyCounters, EnergyEntry, Fifo
 from cosim.accel.dfx import fp16_tile as ft
 from cosim.accel.dfx import vector_unit as vu
 from cosim.accel.dfx.numerics import chunks, pad8
@@ -25,6 +25,9 @@ from cosim.system.link import LinkReceiver
 
 if TYPE_CHECKING:
     from cosim.accel.dfx.cluster import DfxCluster
+
+#: The command that generates tokens (ARG0: prompt length, ARG1: tokens to generate).
+GENERATE = 1
 
 _H = "Horowitz, ISSCC 2014, 45 nm"
 ENERGY = {
@@ -158,8 +161,11 @@ class DfxDevice:
             )
             self.ctl = sim.initiator("controller")
             self.fetch = sim.initiator("streamer")
-            self.doorbell = Doorbell(sim, "doorbell", irq_name=name.replace(".", "_") + "_doorbell")
         self.name = name
+        self.window = CommandWindow(sim, name.replace(".", "_"), clock=clock)
+        self.window.command(GENERATE, "generate")(self._generate)
+        self.generated = DeviceRun()
+        self.hbm_at = 0  # where the host sees this device's HBM (set by the cluster)
         sim.bind(self.ctl, self.bus.port("target"))
         sim.bind(self.fetch, self.bus.port("target"))
         self.bus.map(self.hbm.port("target"), self.HBM, self.hbm.capacity)
@@ -505,12 +511,11 @@ class DfxDevice:
         st = self.sim.stats
         return int(st[f"{self.name}.hbm.bytes_read"] + st[f"{self.name}.hbm.bytes_written"])
 
-    async def run(self, new: int) -> DeviceRun:
-        """The controller: wait for the host, generate `new` tokens after the prompt in
-        HBM (IO area: count, then token ids as uint32), write them back, and (device 0)
-        raise the completion interrupt."""
-        cmd = await self.doorbell.command()
-        n_prompt = cmd & 0xFFFF
+    async def _generate(self, window: CommandWindow) -> None:
+        """The controller's GENERATE: ARG1 tokens after the prompt of ARG0 tokens in HBM
+        (IO area + 4: token ids as uint32); device 0 writes them back (IO + 0x400). What
+        it did lands in `generated`."""
+        n_prompt, new = window.args[0], window.args[1]
         raw = np.asarray(await self.ctl.read(self.HBM + self.IO + 4, 4 * n_prompt), np.uint8)
         prompt = [int(v) for v in raw.view("<u4")]
         fifo = Fifo(
@@ -537,5 +542,4 @@ class DfxDevice:
             await self.ctl.write(
                 self.HBM + self.IO + 0x400, np.array(out.tokens, "<u4").view(np.uint8)
             )
-        self.doorbell.complete()
-        return out
+        self.generated = out

@@ -13,14 +13,14 @@ internal bank bandwidth against the interface's.
     accel = GemvAccelerator(system, impl="tlm", units=8)
     y = await accel.driver.gemv(a_layout, x)     # host side: registers, poll, read y
 
-The host programs it through registers (DTYPE, M, N, A, Y, CMD; x into its buffer),
-polls STATUS like the ndp driver, and reads y from the HBM where the accelerator wrote
-it (contiguous int32 / fp32). A is laid out for the near-bank units (cosim.system.ndp_layout),
-so the read engine fetches 1 KiB address-contiguous blocks grouped by the A rows they
-hold (a block holds one burst of each of several rows): each group of blocks completes
-a set of rows in a small staging buffer, whose peak occupancy is reported. Rows go to the
-units round-robin as they complete; every unit streams its rows in and its results out
-concurrently, one burst per cycle.
+The host programs it through its command window (GEMV with DTYPE, M, N, A, Y as
+arguments; x into the window's buffer), polls STATUS like the ndp driver, and reads y
+from the HBM where the accelerator wrote it (contiguous int32 / fp32). A is laid out for
+the near-bank units (cosim.system.ndp_layout), so the read engine fetches 1 KiB address-
+contiguous blocks grouped by the A rows they hold (a block holds one burst of each of
+several rows): each group of blocks completes a set of rows in a small staging buffer,
+whose peak occupancy is reported. Rows go to the units round-robin as they complete;
+every unit streams its rows in and its results out concurrently, one burst per cycle.
 
 Defaults (assumptions, stated here and in the notes of each run): 8 units of one
 32-byte burst per cycle at 1 GHz = 256 B/cycle, the HBM2 stack's peak; 32 requests of
@@ -30,7 +30,6 @@ engine keeps more requests outstanding than a core).
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,73 +37,34 @@ import numpy as np
 
 import cosim
 from cosim import energy
+from cosim.accel.control import BUFFER, CommandWindow, Fifo
+from cosim.accel.device import AcceleratorDriver
 from cosim.accel.ndp_gemv.mac_unit import MacUnitDriver, mac_unit
 from cosim.errors import ParameterError, SimulationError
 from cosim.system.ndp_layout import DTYPE_CODES, DTYPES, GEMV_OUT, Layout, check_dtype
 from cosim.system.ndp_system import NdpSystem
 
 ACCEL_BASE = 0x7000_0000
-WINDOW = 0x2000
-CMD, STATUS, DTYPE, M, N, A, Y = 0x00, 0x04, 0x08, 0x10, 0x14, 0x18, 0x20
-XBUF = 0x1000
+#: The command, and its arguments (command window ARG[i]; A and Y are 64-bit, two each).
 GEMV = 1
-IDLE, BUSY, DONE, ERROR = 0, 1, 2, 3
+DTYPE, M, N, A, Y = 0, 1, 2, 3, 5
+#: Bytes of the window's buffer, which holds x.
+XBUF_BYTES = 0x1000
 COMPONENT = "gemv_accel"
 
 ACCEL_SOURCE = (
     "assumption: 8 MAC units of one 32-byte burst per cycle at 1 GHz (256 B/cycle, the "
     "HBM2 stack's 256 GB/s peak), the near-bank units' datapath (rtl/ndp_gemv/ndp_mac_unit.sv); "
-    "32 x 1 KiB reads in flight; 2 ns register latency as the ndp model's"
+    "32 x 1 KiB reads in flight; 2-cycle register latency as the ndp model's 2 ns"
 )
 
 
 @dataclass
 class _Job:
+    """What the driver describes out of band: the layout of A, where y goes."""
+
     layout: Layout
-    x: np.ndarray
     y_addr: int
-
-
-class _Registers:
-    """The accelerator's register window (a Python TLM target on the fabric)."""
-
-    def __init__(self, accel: GemvAccelerator) -> None:
-        self.accel = accel
-        self.regs = bytearray(XBUF)
-        self.xbuf = bytearray(WINDOW - XBUF)
-
-    def b_transport(self, payload: Any, delay: int) -> int:
-        a, n = payload.address, payload.length
-        if a + n <= XBUF:
-            buf, off = self.regs, a
-        elif a >= XBUF and a + n <= WINDOW:
-            buf, off = self.xbuf, a - XBUF
-        else:
-            payload.set_error(
-                cosim.Response.ADDRESS_ERROR,
-                f"gemv_accel: no register or buffer at offset {a:#x} (+{n} B)",
-            )
-            return delay
-        if payload.is_write:
-            if a == CMD and self.accel.status == BUSY:
-                payload.set_error(cosim.Response.COMMAND_ERROR, "gemv_accel: a GEMV is running")
-                return delay
-            buf[off : off + n] = payload.data.tobytes()
-            if a == CMD:
-                self.accel.status = BUSY
-                self.accel.start.notify(delay + self.accel.register_latency)
-        else:
-            if a == STATUS:
-                struct.pack_into("<I", self.regs, STATUS, self.accel.status)
-            payload.data[:] = np.frombuffer(bytes(buf[off : off + n]), np.uint8)
-        payload.set_ok()
-        return delay + self.accel.register_latency
-
-    def u32(self, off: int) -> int:
-        return int(struct.unpack_from("<I", self.regs, off)[0])
-
-    def u64(self, off: int) -> int:
-        return int(struct.unpack_from("<Q", self.regs, off)[0])
 
 
 @dataclass
@@ -135,7 +95,6 @@ class GemvAccelerator:
         streams: int = 32,
         request_bytes: int = 1024,
         clock: int | str = "1 ns",
-        register_latency: int = 2000,
         waves: str | None = None,
     ) -> None:
         if units < 1 or streams < 1:
@@ -148,9 +107,6 @@ class GemvAccelerator:
         self.burst = g.burst_bytes
         self.xbytes = int(system.ndp.buffer_bytes)
         self.request_bytes = request_bytes
-        self.register_latency = register_latency
-        self.status = IDLE
-        self.start = sim.event("gemv_accel.start")
         self.engines = [
             mac_unit(
                 sim,
@@ -171,32 +127,21 @@ class GemvAccelerator:
             s = sim.initiator(f"accel_stream{i}")
             sim.bind(s, system.soc.fabric.port("target"))
             self.streams.append(s)
-        self.registers = _Registers(self)
-        target = sim.target("gemv_accel_regs", self.registers)
-        system.soc.fabric.map(target.port("socket"), ACCEL_BASE, WINDOW)
-        system.soc.address_map["gemv_accel"] = (ACCEL_BASE, WINDOW)
+        self.window = CommandWindow(sim, "gemv_accel", clock=clock, buffer_bytes=XBUF_BYTES)
+        self.window.map(system.soc.fabric, ACCEL_BASE)
+        self.window.command(GEMV, "gemv")(self._gemv)
+        system.soc.address_map["gemv_accel"] = (ACCEL_BASE, self.window.size)
         self.figures = AccelFigures()
         self.job: _Job | None = None
         self.driver = AccelDriver(self)
         self._energy: dict[str, Any] = {}
         self.notes = {"gemv_accel": ACCEL_SOURCE, "impl": impl}
-        sim.process(self._controller(), name="gemv_accel_controller", daemon=True)
 
     # ----------------------------------------------------------------- energy
     def _charge(self, kind: str, key: str, count: int) -> None:
         energy.charge(self.sim, COMPONENT, kind, key, max(0, count), kind)
 
     # -------------------------------------------------------------- controller
-    async def _controller(self) -> None:
-        while True:
-            await self.start
-            try:
-                await self._gemv()
-                self.status = DONE
-            except Exception:
-                self.status = ERROR
-                raise
-
     def _index(self, a: Layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every burst of A's streams in address order: (address, matrix row, burst
         index within the row)."""
@@ -228,14 +173,17 @@ class GemvAccelerator:
         ordered = sorted(groups.values(), key=lambda g: (g[0][2][g[0][2] < a.m].min(), g[0][0]))
         return [b for g in ordered for b in g]
 
-    async def _gemv(self) -> None:
-        regs = self.registers
+    async def _gemv(self, window: CommandWindow) -> None:
+        """GEMV: y = A x, x from the window's buffer, the layout of A as the driver
+        described it (and the arguments repeat)."""
         job = self.job
         if job is None:
             raise SimulationError("gemv_accel: CMD written without a job (use the driver)")
-        a, x = job.layout, job.x
+        a = job.layout
         dtype, m, n = a.dtype, a.m, a.n
-        if (regs.u32(DTYPE), regs.u32(M), regs.u32(N), regs.u64(A), regs.u64(Y)) != (
+        args = window.args
+        x = window.buffer[: n * a.itemsize].view(DTYPES[dtype]).copy()
+        if (args[DTYPE], args[M], args[N], window.arg64(A), window.arg64(Y)) != (
             DTYPE_CODES[dtype],
             m,
             n,
@@ -259,10 +207,9 @@ class GemvAccelerator:
         counts = [len(range(u, m, units)) for u in range(units)]
         for u, drv in zip(self.units, counts, strict=True):
             await u.run(drv)
-        queues: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(units)]
-        ready = [self.sim.event(f"gemv_accel.q{u}") for u in range(units)]
-        order: list[list[int]] = [[] for _ in range(units)]
-        sent = [self.sim.event(f"gemv_accel.sent{u}") for u in range(units)]
+        # completed rows per unit, and the rows each unit has been sent (for its results)
+        rows_in = [Fifo(self.sim, f"gemv_accel.rows{u}", max(1, counts[u])) for u in range(units)]
+        sent = [Fifo(self.sim, f"gemv_accel.sent{u}", max(1, counts[u])) for u in range(units)]
         y = np.zeros(m, dtype=np.uint32)
         blocks = self._blocks(a)
         parts: dict[int, np.ndarray] = {}
@@ -270,32 +217,26 @@ class GemvAccelerator:
         done_rows = 0
         peak = 0
         work = iter(range(len(blocks)))
-        arrived: list[tuple[int, np.ndarray]] = []
-        block_ready = self.sim.event("gemv_accel.block")
+        arrived = Fifo(self.sim, "gemv_accel.blocks", max(1, len(blocks)))
         base = soc.DRAM
 
         async def fetch(sock: Any) -> None:
             for k in work:
                 addr, length, _, _ = blocks[k]
-                arrived.append((k, await sock.read(base + addr, length)))
-                block_ready.notify()
+                await arrived.put((k, await sock.read(base + addr, length)))
 
         async def feed(u: int) -> None:
             for _ in range(counts[u]):
-                while not queues[u]:
-                    await ready[u]
-                i, raw = queues[u].pop(0)
+                i, raw = await rows_in[u].get()
                 await self.units[u].send(raw)
-                order[u].append(i)
-                sent[u].notify()
+                await sent[u].put(i)
 
         async def drain(u: int) -> None:
             # a result is read once its row is in (the abstract twins cannot block)
-            for k in range(counts[u]):
-                while len(order[u]) <= k:
-                    await sent[u]
+            for _ in range(counts[u]):
+                i = await sent[u].get()
                 v = await self.units[u].results(1)
-                y[order[u][k]] = v[0]
+                y[i] = v[0]
 
         t_stream = cosim.now()
         fetchers = [cosim.spawn(fetch(s)) for s in self.streams]
@@ -303,9 +244,7 @@ class GemvAccelerator:
             cosim.spawn(drain(u)) for u in range(units)
         ]
         for _ in range(len(blocks)):
-            while not arrived:
-                await block_ready
-            k, data = arrived.pop(0)
+            k, data = await arrived.get()
             _, _, rows, cols = blocks[k]
             chunks = np.asarray(data, np.uint8).reshape(-1, bb)
             for row, col, chunk in zip(rows.tolist(), cols.tolist(), chunks, strict=True):
@@ -317,8 +256,7 @@ class GemvAccelerator:
                 if got[row] == per_row:
                     del got[row]
                     u = done_rows % units
-                    queues[u].append((row, parts.pop(row)))
-                    ready[u].notify()
+                    await rows_in[u].put((row, parts.pop(row)))
                     done_rows += 1
             peak = max(peak, len(parts) * a.row_stride)
         t_streamed = cosim.now()
@@ -359,19 +297,16 @@ class GemvAccelerator:
 
 
 class AccelDriver:
-    """The host's driver: x into the accelerator's buffer, registers, CMD, poll STATUS
+    """The host's driver: x into the window's buffer, the arguments, GEMV, poll STATUS
     (an uncached read and `poll_ops` driver operations per poll, as NdpDriver), then y
     read from the HBM."""
 
     def __init__(self, accel: GemvAccelerator, poll_ops: int = 10, max_access: int = 4096) -> None:
         self.accel = accel
         self.host = accel.system.host
-        self.poll_ops = poll_ops
+        self.window = AcceleratorDriver(self.host, accel.window, poll_ops=poll_ops)
         self.max_access = max_access
         self.y_addr = accel.system.soc.DATA - accel.system.soc.DRAM
-
-    async def _w32(self, off: int, value: int) -> None:
-        await self.host.write32(ACCEL_BASE + off, value & 0xFFFF_FFFF)
 
     async def gemv(self, a: Layout, x: Any) -> np.ndarray:
         """y = A x on the accelerator (A: a matrix laid out for the near-bank units, as
@@ -380,24 +315,21 @@ class AccelDriver:
         xv = np.ascontiguousarray(np.asarray(x))
         if xv.shape != (a.n,) or xv.dtype != np.dtype(DTYPES[a.dtype]):
             raise ParameterError(f"x must be {a.n} {a.dtype} values for the {a.describe()}")
-        if xv.nbytes > WINDOW - XBUF:
+        if xv.nbytes > XBUF_BYTES:
             raise ParameterError(f"x of {xv.nbytes} B does not fit the accelerator's buffer")
         acc = self.accel
-        acc.job = _Job(a, xv, self.y_addr)
-        await self.host.write(ACCEL_BASE + XBUF, xv.view(np.uint8))
-        await self._w32(DTYPE, DTYPE_CODES[a.dtype])
-        await self._w32(M, a.m)
-        await self._w32(N, a.n)
-        await self.host.write64(ACCEL_BASE + A, a.address)
-        await self.host.write64(ACCEL_BASE + Y, self.y_addr)
-        await self._w32(CMD, GEMV)
-        while True:
-            status = await self.host.read32(ACCEL_BASE + STATUS)
-            if status != BUSY:
-                break
-            await self.host.compute(self.poll_ops)
-        if status == ERROR:
-            raise SimulationError("gemv_accel: the GEMV failed")
+        acc.job = _Job(a, self.y_addr)
+        await self.host.write(ACCEL_BASE + BUFFER, xv.view(np.uint8))
+        await self.window.run(
+            GEMV,
+            DTYPE_CODES[a.dtype],
+            a.m,
+            a.n,
+            a.address & 0xFFFF_FFFF,
+            a.address >> 32,
+            self.y_addr & 0xFFFF_FFFF,
+            self.y_addr >> 32,
+        )
         out_dtype = np.int32 if a.dtype == "int8" else np.float32
         nbytes = a.m * 4
         base = acc.system.soc.DRAM + self.y_addr

@@ -24,7 +24,8 @@ The system: build_soc() (host, fabric, DMA, scratchpad, DRAM) plus
 
 Dense attention (mode "dense") runs the same controller with every key surviving and no
 ReRAM access: the same filter (keys already on chip are not fetched again), buffer and
-engine. The host starts a run through the controller's registers and polls STATUS.
+engine. The host starts a run through the controller's command window (one command per
+mode, MODES; the arguments below) and waits for its interrupt.
 
 Energy: DRAM, fabric, buffer, ReRAM and host charge their own events; the controller
 charges the engines' work from their counters (the same counts whichever twin runs),
@@ -33,7 +34,7 @@ with the entries below (sources given).
 
 from __future__ import annotations
 
-import struct
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,9 @@ import numpy as np
 
 import cosim
 from cosim import energy
+from cosim.accel.control import CommandWindow, Fifo
 from cosim.accel.costs import define_sram, sram_access_pj
+from cosim.accel.device import AcceleratorDriver
 from cosim.accel.phase import Phase
 from cosim.accel.sprint.engines import (
     Entry,
@@ -52,7 +55,6 @@ from cosim.accel.sprint.engines import (
 )
 from cosim.accel.sprint.workload import Attention, analog
 from cosim.errors import ParameterError, SimulationError
-from cosim.system.host import InterruptLine
 from cosim.system.ndp_system import FABRIC_BIT_KEY, FABRIC_BIT_PJ, FABRIC_BIT_SOURCE
 from cosim.system.reram import TileDriver
 from cosim.system.soc import Soc, build_soc
@@ -60,12 +62,10 @@ from cosim.system.soc import Soc, build_soc
 TILE_BASE = 0x5000_0000
 TILE_WINDOW = 0x14_0000
 CTRL_BASE = 0x7800_0000
-CTRL_WINDOW = 0x100
-# Controller registers (host view).
-CMD, STATUS, MODE, LENGTH, THRESHOLD, MULT, SHIFT = 0x00, 0x04, 0x08, 0x0C, 0x10, 0x14, 0x18
-Q_ADDR, KV_ADDR, OUT_ADDR = 0x20, 0x28, 0x30
+# The controller's commands (one per mode) and their arguments (command window ARG[i]):
+# LENGTH, THRESHOLD (int32), MULT, SHIFT, then Q, KV and OUT addresses (64-bit, two each).
 MODES = {"sprint": 1, "dense": 2}
-IDLE, BUSY, DONE, ERROR = 0, 1, 2, 3
+LENGTH, THRESHOLD, MULT, SHIFT, Q_ADDR, KV_ADDR, OUT_ADDR = 0, 1, 2, 3, 4, 6, 8
 COMPONENT = "sprint"
 
 #: Energy entries of the engines' operations beyond Horowitz's table. Memories are
@@ -111,63 +111,6 @@ class RunRecord:
     end_ps: int = 0
 
 
-class _Channel:
-    """A bounded queue between two controller stages."""
-
-    def __init__(self, sim: Any, name: str, depth: int) -> None:
-        self.items: list[Any] = []
-        self.depth = depth
-        self.put_ev = sim.event(f"{name}.put")
-        self.get_ev = sim.event(f"{name}.get")
-
-    async def put(self, item: Any) -> None:
-        while len(self.items) >= self.depth:
-            await self.get_ev
-        self.items.append(item)
-        self.put_ev.notify()
-
-    async def get(self) -> Any:
-        while not self.items:
-            await self.put_ev
-        item = self.items.pop(0)
-        self.get_ev.notify()
-        return item
-
-
-class _Registers:
-    """The controller's register window (a Python TLM target on the fabric)."""
-
-    def __init__(self, system: SprintSystem) -> None:
-        self.system = system
-        self.regs = bytearray(CTRL_WINDOW)
-
-    def b_transport(self, payload: Any, delay: int) -> int:
-        a, n = payload.address, payload.length
-        if a + n > CTRL_WINDOW:
-            payload.set_error(cosim.Response.ADDRESS_ERROR, f"sprint: no register at {a:#x}")
-            return delay
-        if payload.is_write:
-            if a == CMD and self.system.status == BUSY:
-                payload.set_error(cosim.Response.COMMAND_ERROR, "sprint: a run is in progress")
-                return delay
-            self.regs[a : a + n] = payload.data.tobytes()
-            if a == CMD:
-                self.system.status = BUSY
-                self.system.start.notify(delay + self.system.register_latency)
-        else:
-            if a == STATUS:
-                struct.pack_into("<I", self.regs, STATUS, self.system.status)
-            payload.data[:] = np.frombuffer(bytes(self.regs[a : a + n]), np.uint8)
-        payload.set_ok()
-        return delay + self.system.register_latency
-
-    def u32(self, off: int) -> int:
-        return int(struct.unpack_from("<I", self.regs, off)[0])
-
-    def u64(self, off: int) -> int:
-        return int(struct.unpack_from("<Q", self.regs, off)[0])
-
-
 class SprintSystem:
     """Handles to the parts of a system built by build_sprint_system()."""
 
@@ -184,7 +127,6 @@ class SprintSystem:
         reram: dict[str, Any],
         fetch_streams: int,
         lanes: int = 16,
-        register_latency: int = 2000,
         waves: dict[str, str] | None = None,
     ) -> None:
         self.sim, self.soc = sim, soc
@@ -192,11 +134,6 @@ class SprintSystem:
         self.record = 2 * d
         self.analog_bits = int(reram.get("weight_bits", 8))
         self.clock = clock
-        self.register_latency = register_latency
-        self.status = IDLE
-        self.start = sim.event("sprint.start")
-        self.finished = sim.event("sprint.done")
-        self.irq = InterruptLine(sim, self.finished, "sprint_irq")
         self.tile = sim.model("reram_tile", "keys", **reram)
         soc.fabric.map(self.tile.port("target"), TILE_BASE, TILE_WINDOW)
         soc.address_map["reram_keys"] = (TILE_BASE, TILE_WINDOW)
@@ -245,14 +182,14 @@ class SprintSystem:
         self.s_read = sim.initiator("sprint_buf_read")
         sim.bind(self.s_fill, self.kv_buffer.port("port"))
         sim.bind(self.s_read, self.kv_buffer.port("port"))
-        self.registers = _Registers(self)
-        target = sim.target("sprint_regs", self.registers)
-        soc.fabric.map(target.port("socket"), CTRL_BASE, CTRL_WINDOW)
-        soc.address_map["sprint"] = (CTRL_BASE, CTRL_WINDOW)
+        self.window = CommandWindow(sim, "sprint", clock=clock)
+        self.window.map(soc.fabric, CTRL_BASE)
+        soc.address_map["sprint"] = (CTRL_BASE, self.window.size)
+        for mode, code in MODES.items():
+            self.window.command(code, mode)(functools.partial(self._run, mode))
         self._energy: dict[str, Any] = {}
         self.records: list[RunRecord] = []
         self.driver = SprintDriver(self)
-        sim.process(self._controller(), name="sprint_controller", daemon=True)
 
     # ------------------------------------------------------------------- energy
     def charge(self, kind: str, key: str, count: int) -> None:
@@ -279,29 +216,12 @@ class SprintSystem:
         self.charge("filter_lookup", "sprint.filter_lookup", lookups)
 
     # --------------------------------------------------------------- controller
-    async def _controller(self) -> None:
-        while True:
-            await self.start
-            try:
-                await self._run()
-                self.status = DONE
-            except Exception:
-                self.status = ERROR
-                raise
-            finally:
-                self.finished.notify()
-
-    async def _run(self) -> None:
-        r = self.registers
-        mode = {v: k for k, v in MODES.items()}.get(r.u32(MODE))
-        if mode is None:
-            raise SimulationError(f"sprint: MODE = {r.u32(MODE)} is not 1 (sprint) or 2 (dense)")
-        length, threshold = (
-            r.u32(LENGTH),
-            struct.unpack("<i", struct.pack("<I", r.u32(THRESHOLD)))[0],
-        )
-        mult, shift = r.u32(MULT), r.u32(SHIFT)
-        q_addr, kv_addr, out_addr = r.u64(Q_ADDR), r.u64(KV_ADDR), r.u64(OUT_ADDR)
+    async def _run(self, mode: str, window: CommandWindow) -> None:
+        """One run in `mode` (the command: MODES), with the window's arguments."""
+        args = window.args
+        length, mult, shift = args[LENGTH], args[MULT], args[SHIFT]
+        threshold = args[THRESHOLD] - (1 << 32) if args[THRESHOLD] >> 31 else args[THRESHOLD]
+        q_addr, kv_addr, out_addr = (window.arg64(i) for i in (Q_ADDR, KV_ADDR, OUT_ADDR))
         if not 1 <= length <= self.max_keys:
             raise SimulationError(f"sprint: LENGTH = {length} is out of range 1 .. {self.max_keys}")
         d, rec = self.d, self.record
@@ -312,8 +232,8 @@ class SprintSystem:
             np.zeros((length, d), np.int16),
             start_ps=cosim.now(),
         )
-        masks_ch = _Channel(self.sim, "sprint.masks", 2)
-        batch_ch = _Channel(self.sim, "sprint.batches", 1)
+        masks_ch = Fifo(self.sim, "sprint.masks", 2)
+        batch_ch = Fifo(self.sim, "sprint.batches", 1)
 
         trace = self.sim.trace if self.sim.trace.enabled else None
 
@@ -419,12 +339,13 @@ class SprintSystem:
 
 class SprintDriver:
     """The host's driver: program the key arrays (set-up), then start runs through the
-    controller's registers and sleep until its completion interrupt (the host does not
-    spin while the accelerator works)."""
+    controller's command window and sleep until its completion interrupt (the host does
+    not spin while the accelerator works)."""
 
     def __init__(self, system: SprintSystem) -> None:
         self.system = system
         self.host = system.soc.host
+        self.window = AcceleratorDriver(self.host, system.window)
 
     async def program_keys(self, att: Attention) -> None:
         """The analog copy of K into the tile's crossbars (slot 0), as the keys are written."""
@@ -434,9 +355,6 @@ class SprintDriver:
                 f"for weight_bits = {self.system.analog_bits}"
             )
         await self.system.tile_driver.program(0, att.ka)
-
-    async def _w32(self, off: int, value: int) -> None:
-        await self.host.write32(CTRL_BASE + off, value & 0xFFFF_FFFF)
 
     async def attend(
         self, att: Attention, threshold: int, mode: str, addresses: tuple[int, int, int]
@@ -448,19 +366,10 @@ class SprintDriver:
         base = self.system.soc.DRAM
         q, kv, out = (base + a for a in addresses)
         mult, shift = att.softmax_constants()
-        await self._w32(MODE, MODES[mode])
-        await self._w32(LENGTH, att.length)
-        await self._w32(THRESHOLD, threshold)
-        await self._w32(MULT, mult)
-        await self._w32(SHIFT, shift)
-        await self.host.write64(CTRL_BASE + Q_ADDR, q)
-        await self.host.write64(CTRL_BASE + KV_ADDR, kv)
-        await self.host.write64(CTRL_BASE + OUT_ADDR, out)
-        await self._w32(CMD, 1)
-        await self.host.wait_irq(self.system.irq)
-        status = await self.host.read32(CTRL_BASE + STATUS)
-        if status == ERROR:
-            raise SimulationError("sprint: the run failed")
+        words = [att.length, threshold, mult, shift]
+        for a in (q, kv, out):
+            words += [a & 0xFFFF_FFFF, a >> 32]
+        await self.window.run(MODES[mode], *words)
         return self.system.records[-1]
 
 

@@ -20,7 +20,7 @@ scratchpad while the engine works on the current one; activations live in the
 scratchpad; attention scores go straight from the engine into the softmax unit and the
 probabilities straight back into the engine (on-chip softmax), or, in the comparison
 mode, through DRAM as an accelerator without a fused softmax would do. The host starts a
-pass through a doorbell and waits for its interrupt.
+pass through the command window (RUN_PASS, ARG0 = the pass) and waits for its interrupt.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import numpy as np
 
 import cosim
 from cosim.accel import fixed_point as fxp
-from cosim.accel.control import ControllerPort, Doorbell, EnergyCounters, EnergyEntry
+from cosim.accel.control import CommandWindow, ControllerPort, EnergyCounters, EnergyEntry
 from cosim.accel.phase import PhaseMeter
 from cosim.accel.sta import nm_sparse as nm
 from cosim.accel.sta import softmax_unit as smx
@@ -41,6 +41,8 @@ from cosim.errors import ParameterError
 from cosim.system.dma import Descriptor, DmaDriver, chain
 from cosim.system.host import InterruptLine
 
+#: The command that runs an installed pass (ARG0: its index).
+RUN_PASS = 1
 #: LayerNorm output in int8: value * 2^LN_OUT_FRAC (range +-4).
 LN_OUT_FRAC = 5
 #: Probabilities leave the softmax unit as Q0.7 int8 (0..127).
@@ -356,13 +358,14 @@ class _Images:
 class StaAccelerator:
     """STA in a build_soc system: engine, softmax unit, residual+LayerNorm unit, a
     controller with its own bus (engines, a scratchpad port, the SoC fabric) and a
-    doorbell on the fabric. `install()` lays out a pass's data; the host writes the
-    pass index to the doorbell; the controller runs it and raises the interrupt."""
+    command window on the fabric. `install()` lays out a pass's data; the host starts
+    RUN_PASS with the pass index; the controller runs it (its PassResult lands in
+    `results`) and raises the interrupt."""
 
     # controller-bus addresses (below the SoC fabric window that starts at the DMA)
     ENGINE_CSR, ENGINE_IN, ENGINE_OUT = 0x2000_0000, 0x2001_0000, 0x2002_0000
     SOFTMAX_CSR, SOFTMAX_IN, SOFTMAX_OUT = 0x2004_0000, 0x2005_0000, 0x2006_0000
-    DOORBELL = 0x5000_0000  # on the SoC fabric, for the host
+    WINDOW = 0x5000_0000  # the command window, on the SoC fabric
 
     def __init__(
         self,
@@ -404,7 +407,6 @@ class StaAccelerator:
             )
             self.bus = sim.model("router", "bus")
             self.socket = sim.initiator("controller")
-            self.doorbell = Doorbell(sim, "doorbell")
         sim.bind(self.socket, self.bus.port("target"))
         for port, base in (
             (self.engine.csr, self.ENGINE_CSR),
@@ -423,7 +425,10 @@ class StaAccelerator:
             soc.DRAM + soc.dram.capacity - soc.DMA,
             translate=False,
         )
-        soc.fabric.map(self.doorbell.port, self.DOORBELL, Doorbell.WINDOW)
+        self.window = CommandWindow(sim, "sta", clock=clock)
+        self.window.map(soc.fabric, self.WINDOW)
+        self.window.command(RUN_PASS, "pass")(self._serve)
+        self.results: list[PassResult] = []
         self.port = ControllerPort(self.socket)
         self.dma_irq = InterruptLine(sim, soc.dma.event("irq"), "sta_dma_irq")
         # ControllerPort has the HostCpu methods DmaDriver uses (the controller is its host)
@@ -531,25 +536,18 @@ class StaAccelerator:
             self.norms.append((w.ln1, w.ln2))
 
     # ------------------------------------------------------------------ controller
-    async def serve(self) -> list[PassResult]:
-        """The controller: runs each installed pass the host rings for, then returns
-        their results."""
-        results: list[PassResult] = []
-        while len(results) < len(self.passes):
-            index = await self.doorbell.command()
-            if not 0 <= index < len(self.passes):
-                raise ParameterError(
-                    f"STA doorbell: pass {index} is not installed (0..{len(self.passes) - 1})"
-                )
-            meter = PhaseMeter(self.sim)
-            res = await self._run(index)
-            phase = meter.stop()
-            res.time_ps = phase.time_ps
-            res.dram_bytes = int(phase.stats(("dram.bytes_read", "dram.bytes_written")))
-            res.energy = phase.energy
-            results.append(res)
-            self.doorbell.complete()
-        return results
+    async def _serve(self, window: CommandWindow) -> None:
+        """The controller's RUN_PASS: run installed pass ARG0, measured over the pass."""
+        index = window.args[0]
+        if not 0 <= index < len(self.passes):
+            raise ParameterError(f"STA: pass {index} is not installed (0..{len(self.passes) - 1})")
+        meter = PhaseMeter(self.sim)
+        res = await self._run(index)
+        phase = meter.stop()
+        res.time_ps = phase.time_ps
+        res.dram_bytes = int(phase.stats(("dram.bytes_read", "dram.bytes_written")))
+        res.energy = phase.energy
+        self.results.append(res)
 
     async def _dma(self, pairs: list[tuple[int, int, int]]) -> None:
         """Start one DMA chain of (src, dst, bytes) copies (descriptors in the reserved
@@ -726,6 +724,7 @@ def matmul_cycles_ideal(dims: EncoderDims, shape: nm.EngineShape, pattern: nm.NM
 
 __all__ = [
     "ENERGY",
+    "RUN_PASS",
     "EncoderDims",
     "EncoderWeights",
     "PassConfig",
