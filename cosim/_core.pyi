@@ -667,6 +667,61 @@ class CrossbarArray:
     @property
     def adc_energy_pj(self) -> float: ...
 
+class RiscvCpuModel(Model):
+    """The 'riscv_cpu' model (see cosim.riscv_host.RiscvHost)."""
+
+    def map_bus(self, base: int, size: int, name: str, cacheable: bool = ...) -> None:
+        """
+        Make [base, base + size) reachable through 'bus' (through the data cache if cacheable).
+        """
+
+    def load(self, path: str) -> None:
+        """Check an RV64 ELF now and load it when the simulation starts."""
+
+    def connect_irq(self, line: int, event_port: Port) -> None:
+        """Latch interrupt line `line` on each notification of a model's event."""
+
+    def raise_irq(self, line: int) -> None:
+        """Latch interrupt line `line` now (from a Python process)."""
+
+    def symbolize(self, address: int) -> str:
+        """Nearest ELF symbol: 'name+0xoff'."""
+
+    def ram_view(self) -> object:
+        """Zero-copy uint8 view of the local RAM (backdoor: no time)."""
+
+    @property
+    def exited(self) -> bool: ...
+
+    @property
+    def exit_code(self) -> int: ...
+
+    @property
+    def instret(self) -> int: ...
+
+    @property
+    def cycle_ps(self) -> float: ...
+
+    @property
+    def entry(self) -> int: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def console(self) -> list[tuple[int, str]]: ...
+
+    @property
+    def signals(self) -> list[int]:
+        """Values written to SIGNAL, in order."""
+
+def riscv_board_registers() -> list[tuple[str, int, str]]:
+    """
+    The riscv_cpu board window: (name, offset, description) of each register.
+    """
+
+RISCV_BOARD_WINDOW: int = ...
+
 class Router(Model):
     """The 'router' model (see cosim.model_info('router'))."""
 
