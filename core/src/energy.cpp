@@ -45,6 +45,12 @@ std::vector<EnergyEntry> default_entries() {
        "O'Connor et al., 'Fine-Grained DRAM: Energy-Efficient DRAM for Extreme Bandwidth "
        "Systems', MICRO 2017: about 3.9 pJ/bit for HBM2",
        "moving one bit between an HBM2 stack and its host"},
+      {"soc_fabric_bit", 0.5, "bit", 45, L,
+       "assumption: about 5 mm of on-chip wire between the memory interface and the cores at "
+       "~0.1 pJ/bit/mm (full-swing repeated wires at 45 nm; low-swing links reach 0.04 "
+       "pJ/bit/mm: Park et al., '40.4fJ/bit/mm low-swing on-chip signaling...', DATE 2013)",
+       "moving one bit over the SoC fabric between the memory interface and the cores "
+       "(charged by a fabric built with bit_energy='soc_fabric_bit')"},
       {"ddr4_interface_bit", 15.0, "bit", 0, F,
        "DDR4 access energy as commonly cited, 15-20 pJ/bit (interface and array); the lower "
        "end is the row-hit (streaming) figure, the rest comes from activations",

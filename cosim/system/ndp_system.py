@@ -33,13 +33,9 @@ from cosim.system.soc import Soc, build_soc
 NDP_BASE = 0x6000_0000
 
 #: The on-chip path from the HBM PHY to the cores, charged per bit the fabric moves.
+#: The energy-table entry a fabric charges per bit moved (defined with its source in the
+#: table's defaults, core/src/energy.cpp).
 FABRIC_BIT_KEY = "soc_fabric_bit"
-FABRIC_BIT_PJ = 0.5
-FABRIC_BIT_SOURCE = (
-    "assumption: about 5 mm of on-chip wire from the HBM PHY to the cores at ~0.1 pJ/bit/mm "
-    "(full-swing repeated wires at 45 nm; low-swing links reach 0.04 pJ/bit/mm: Park et al., "
-    "'40.4fJ/bit/mm low-swing on-chip signaling...', DATE 2013)"
-)
 
 #: The host of an HBM system: its compute roof must sit well above a GEMV's demand
 #: (2 flop per matrix element) or the comparison would measure the host's arithmetic.
@@ -105,15 +101,6 @@ def build_ndp_system(
         raise cosim.ParameterError("host_streams and request_bytes must be >= 1")
     channels = (dram or {}).get("channels") or None
     peak = stack_peak_bandwidth(memory, channels)
-    sim.energy.define(
-        FABRIC_BIT_KEY,
-        FABRIC_BIT_PJ,
-        "bit",
-        source=FABRIC_BIT_SOURCE,
-        node_nm=45,
-        scaling="logic",
-        doc="moving one bit over the SoC fabric between the memory interface and the cores",
-    )
     fab = {"width": math.ceil(peak / 1e9), "clock_hz": 1e9, "bit_energy": FABRIC_BIT_KEY}
     hst = {
         "peak_flops": HOST_CORES * HOST_CLOCK_HZ * HOST_FLOP_PER_CYCLE,
@@ -147,7 +134,8 @@ def build_ndp_system(
         sim.bind(s, soc.fabric.port("target"))
         streams.append(s)
     notes = {
-        "fabric": f"width {fab['width']} B at 1 GHz = the stack's peak; {FABRIC_BIT_SOURCE}",
+        "fabric": f"width {fab['width']} B at 1 GHz = the stack's peak; "
+        + cosim.energy.entry(FABRIC_BIT_KEY).source,
         "host": HOST_SOURCE,
         "streams": STREAMS_SOURCE,
     }

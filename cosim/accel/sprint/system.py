@@ -55,7 +55,7 @@ from cosim.accel.sprint.engines import (
 )
 from cosim.accel.sprint.workload import Attention, analog
 from cosim.errors import ParameterError, SimulationError
-from cosim.system.ndp_system import FABRIC_BIT_KEY, FABRIC_BIT_PJ, FABRIC_BIT_SOURCE
+from cosim.system.ndp_system import FABRIC_BIT_KEY
 from cosim.system.reram import TileDriver
 from cosim.system.soc import Soc, build_soc
 
@@ -399,15 +399,6 @@ def build_sprint_system(
         )
     for key, (pj, unit, source) in ENERGY.items():
         sim.energy.define(key, pj, unit, source=source, node_nm=45, scaling="logic")
-    sim.energy.define(
-        FABRIC_BIT_KEY,
-        FABRIC_BIT_PJ,
-        "bit",
-        source=FABRIC_BIT_SOURCE,
-        node_nm=45,
-        scaling="logic",
-        doc="moving one bit over the SoC fabric between the memory interface and the cores",
-    )
     soc = build_soc(sim, memory=memory, fabric={"width": 64, "bit_energy": FABRIC_BIT_KEY})
     return SprintSystem(
         sim,
