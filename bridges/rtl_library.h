@@ -1,7 +1,7 @@
 // A Verilated RTL model loaded from a cosim RTL library (built by cosim.rtl.build), and
 // direct access to its pins.
 //
-// The library exports the C ABI of cosim/rtl/cosim_rtl_abi.h. Pins are read and written
+// The library exports the C ABI of core/include/cosim/rtl_abi.h. Pins are read and written
 // in the model's own storage: a 1-bit pin is one byte, a pin up to 64 bits a native
 // integer, a wider one little-endian 32-bit words, so a beat of any width moves with one
 // memcpy and no function call.
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "../cosim/rtl/cosim_rtl_abi.h"
+#include "cosim/rtl_abi.h"
 
 namespace cosim::rtl {
 
