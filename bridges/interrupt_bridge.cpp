@@ -5,8 +5,10 @@
 // clock thread then yields, so a process woken by it runs (and may send transactions)
 // before the RTL goes on. A watchdog stops the run with an error naming the pin when it
 // does not rise within timeout_cycles after the block became busy (its busy pin rose)
-// or, for a block without a busy pin, after a register write.
+// or, for a block without a busy pin, after a register write or after a process started
+// waiting for it.
 #include "bridges.h"
+#include "cosim/waiting.h"
 
 namespace cosim::rtl {
 namespace {
@@ -44,6 +46,10 @@ class InterruptBridge final : public Adapter {
     return armed_ ? block_.edge_time(armed_at_ + timeout_ + 1) : UINT64_MAX;
   }
 
+  bool awaited() const override { return waiters(event_) > 0; }
+  void on_awaited(std::uint64_t n) override {
+    if (!armed_) arm(n, "a process started waiting for it");
+  }
   void on_busy_rise(std::uint64_t n) override { arm(n, "the busy pin rose"); }
   void on_register_write(std::uint64_t n) override { arm(n, "a register write"); }
 
@@ -75,6 +81,20 @@ Port& add_interrupt(RtlBlock& b, const std::string& name, const std::string& pin
   b.expose_bridge_event(name, bridge->event());
   b.add_adapter(std::move(bridge));
   return *b.find_port(name);
+}
+
+}  // namespace cosim::rtl
+
+namespace cosim::rtl {
+
+void add_tie(RtlBlock& b, const std::string& pin, const std::vector<std::uint8_t>& value) {
+  if (!b.elaborating())
+    throw std::invalid_argument(b.label() + ": cannot tie pin '" + pin + "' after the simulation has started");
+  Pin& p = b.claim_pin("(tie)", "tie", pin, PinDir::Input, 1, 1u << 20);
+  if (value.size() > p.bytes())
+    throw std::invalid_argument(b.label() + ": the value tied to pin '" + pin + "' does not fit its " +
+                                std::to_string(p.width()) + " bits");
+  b.tie(p, value);
 }
 
 }  // namespace cosim::rtl

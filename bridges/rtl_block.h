@@ -20,6 +20,10 @@
 //  - when the block is idle (busy pin low, nothing pending): it parks until a
 //    transaction arrives, then simulates the idle cycles up to it (or skips them with
 //    idle='gate').
+// A block that would park while a process awaits one of its interrupts (its busy pin is
+// high, or it has none) keeps running instead, in step with the kernel while the RTL
+// waits on the outside, so the interrupt is raised at its exact cycle; the interrupt's
+// watchdog bounds it. A parked block in a deadlocked run is named in the DeadlockError.
 // A TLM transaction into a bridge carries its arrival time (kernel time plus the
 // caller's annotated delay); its first beat is offered to the RTL at the first edge
 // strictly after that time, and the call returns with the delay of the edge at which it
@@ -75,6 +79,10 @@ class Adapter {
   virtual void on_busy_rise(std::uint64_t n) { (void)n; }
   // A register write completed at edge n (arms watchdogs of blocks without busy pin).
   virtual void on_register_write(std::uint64_t n) { (void)n; }
+  // Does a process wait on this bridge's event now (an interrupt)?
+  virtual bool awaited() const { return false; }
+  // The block is clocked from edge n because a process waits on this bridge's event.
+  virtual void on_awaited(std::uint64_t n) { (void)n; }
 
  protected:
   RtlBlock& block_;
@@ -169,6 +177,12 @@ class RtlBlock : public Model {
   // is stopped); later edges are not dumped.
   void close_waves();
   void end_of_simulation() override;
+  void start_of_simulation() override;
+
+  // Hold input pin p at `value` (bytes, least significant first) from time 0.
+  void tie(Pin& p, std::vector<std::uint8_t> value);
+  // Inputs that nothing drives (no bridge, clock, reset or tie), in port order.
+  std::vector<std::string> undriven_inputs() const;
 
  private:
   void run();
@@ -182,6 +196,10 @@ class RtlBlock : public Model {
   void dump_waves(Picos t);
   void before_wait() { last_edge_time_.set(static_cast<double>(edge_time(cycle_))); }
   void after_eval(bool finished, std::uint64_t n);
+  // Does a process wait on one of the block's interrupts? Arms their watchdogs from edge n.
+  bool interrupt_awaited(std::uint64_t n);
+  std::string parked_note() const;  // for DeadlockError messages, "" unless parked
+  std::string blocked_bridges() const;
 
   std::unique_ptr<RtlModel> model_;
   std::vector<std::unique_ptr<Adapter>> adapters_;
@@ -190,6 +208,11 @@ class RtlBlock : public Model {
   int pending_ = 0;  // transactions and requests under way (all bridges)
   int clocked_ = 0;  // bridges that keep the clock running
   std::vector<std::string> input_owner_;  // per pin index: bridge that drives it
+  std::vector<std::pair<Pin*, std::vector<std::uint8_t>>> ties_;
+  std::string undriven_;  // "warn", "error" or "ignore"
+  std::size_t deadlock_note_ = 0;
+  bool parked_ = false;
+  std::uint64_t parked_at_ = 0;
   Pin* clk_ = nullptr;
   Pin* reset_ = nullptr;
   Pin* busy_ = nullptr;
