@@ -19,36 +19,35 @@ class InterruptBridge final : public Adapter {
       : Adapter(b, name),
         pin_(pin),
         timeout_(timeout),
-        rises_(b.stat_counter(name + ".rises", "rising edges of the pin (events notified)")) {}
+        rises_(b.stat_counter(name + ".rises", "rising edges of the pin (events notified)")) {
+    rise_pin_ = &pin;
+  }
 
   sc_core::sc_event& event() { return event_; }
 
-  void after_reset() override { last_ = pin_.bit(); }
+  void after_reset() override { rise_last_ = pin_.bit(); }
 
-  void commit(std::uint64_t n, Picos t) override {
-    const bool v = pin_.bit();
-    if (v && !last_) {
-      rises_.inc();
-      armed_ = false;
-      block_.raise_at(event_, t);
-    }
-    last_ = v;
-    if (armed_ && n - armed_at_ > timeout_)
-      block_.fail("pin '" + pin_.name() + "' (interrupt '" + name_ + "') was not asserted within " +
-                  std::to_string(timeout_) + " cycles after " + reason_ + " at cycle " +
-                  std::to_string(armed_at_) + " (now cycle " + std::to_string(n) + ", t = " +
-                  format_ps(t) + ")");
+  void rose(std::uint64_t, Picos t) override {
+    rises_.inc();
+    expires_ = UINT64_MAX;  // disarm the watchdog
+    block_.raise_at(event_, t);
   }
 
-  unsigned hooks() const override { return kCommit; }
+  void expired(std::uint64_t n, Picos t) override {
+    block_.fail("pin '" + pin_.name() + "' (interrupt '" + name_ + "') was not asserted within " +
+                std::to_string(timeout_) + " cycles after " + reason_ + " at cycle " +
+                std::to_string(armed_at_) + " (now cycle " + std::to_string(n) + ", t = " + format_ps(t) + ")");
+  }
+
+  unsigned hooks() const override { return kRise; }
 
   Picos deadline() const override {
-    return armed_ ? block_.edge_time(armed_at_ + timeout_ + 1) : UINT64_MAX;
+    return expires_ != UINT64_MAX ? block_.edge_time(expires_ + 1) : UINT64_MAX;
   }
 
   bool awaited() const override { return waiters(event_) > 0; }
   void on_awaited(std::uint64_t n) override {
-    if (!armed_) arm(n, "a process started waiting for it");
+    if (expires_ == UINT64_MAX) arm(n, "a process started waiting for it");
   }
   void on_busy_rise(std::uint64_t n) override { arm(n, "the busy pin rose"); }
   void on_register_write(std::uint64_t n) override { arm(n, "a register write"); }
@@ -56,7 +55,7 @@ class InterruptBridge final : public Adapter {
  private:
   void arm(std::uint64_t n, const char* reason) {
     if (pin_.bit()) return;
-    armed_ = true;
+    expires_ = n + timeout_;
     armed_at_ = n;
     reason_ = reason;
   }
@@ -64,8 +63,6 @@ class InterruptBridge final : public Adapter {
   Pin& pin_;
   std::uint64_t timeout_;
   sc_core::sc_event event_;
-  bool last_ = false;
-  bool armed_ = false;
   std::uint64_t armed_at_ = 0;
   const char* reason_ = "";
   Counter& rises_;

@@ -188,6 +188,7 @@ Adapter& RtlBlock::add_adapter(std::unique_ptr<Adapter> a) {
   if (h & Adapter::kBlocked) blockers_.push_back(p);
   if (h & Adapter::kSample) samplers_.push_back(p);
   if (h & Adapter::kCommit) committers_.push_back(p);
+  if (h & Adapter::kRise) risers_.push_back(p);
   return *p;
 }
 
@@ -284,7 +285,14 @@ void RtlBlock::settle(std::uint64_t n, Picos t) {
 
 void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
   for (Adapter* a : samplers_)
-    if (a->active()) a->sample();
+    if (a->active_) {
+      if (a->sample_pin_ != nullptr)
+        a->sampled_ = a->sample_pin_->bit();
+      else
+        a->sample();
+    } else if (a->monitor_idle_ && (a->monitor_hot_ || a->monitor_pin_->bit())) {
+      a->monitor();
+    }
   clk_->set_bit(true);
   const bool finished = model_->eval(t);
   cycle_ = n;
@@ -292,6 +300,14 @@ void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
   dump(t);
   for (Adapter* a : committers_)
     if (a->active()) a->commit(n, t);
+  for (Adapter* a : risers_) {
+    const bool v = a->rise_pin_->bit();
+    if (v != a->rise_last_) {
+      a->rise_last_ = v;
+      if (v) a->rose(n, t);
+    }
+    if (n > a->expires_) a->expired(n, t);
+  }
   after_eval(finished, n);
   if (busy_ != nullptr) {
     const bool b = busy_->bit();
@@ -300,11 +316,11 @@ void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
     busy_prev_ = b;
   }
   if (sync_requested_) {
-    const Picos now = now_ps();
+    const Picos now = now_;
     before_wait();
     if (sync_to_ > now) {
       kernel_syncs_.inc();
-      sc_core::wait(from_ps(sync_to_ - now));
+      kernel_wait(from_ps(sync_to_ - now));
     } else if (sync_to_ < now && !raise_events_.empty()) {
       late_.inc();  // an interrupt found while catching up with the kernel
       late_ps_.inc(now - sync_to_);
@@ -315,7 +331,7 @@ void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
     sync_requested_ = false;
     // Let the processes woken by the completion or the events run (and send their next
     // transactions) before the next edge.
-    sc_core::wait(sc_core::SC_ZERO_TIME);
+    kernel_wait(sc_core::SC_ZERO_TIME);
   }
 }
 
@@ -326,21 +342,21 @@ void RtlBlock::park() {
   before_wait();
   Picos deadline = UINT64_MAX;
   for (const auto& a : adapters_) deadline = std::min(deadline, a->deadline());
-  const Picos now = now_ps();
+  const Picos now = now_;
   if (deadline != UINT64_MAX && deadline <= now && edge_time(cycle_ + 1) <= deadline) {
     catchup_until_ = deadline;  // a watchdog expired in the past: simulate up to it
     return;
   }
   kernel_syncs_.inc();
   if (deadline != UINT64_MAX && deadline > now)
-    sc_core::wait(from_ps(deadline - now), work_);
+    kernel_wait(from_ps(deadline - now), work_);
   else
-    sc_core::wait(work_);
+    kernel_wait(work_);
   parked_ = false;
   // Edges up to the kernel's time could not have seen anything that arrives now: they
   // are simulated with the bridges idle, or skipped when the clock is gated while the
   // block is idle.
-  catchup_until_ = now_ps();
+  catchup_until_ = now_;
   if (gate_idle_ && !busy_->bit()) {
     const std::uint64_t last = catchup_until_ / period_;
     if (last > cycle_) {
@@ -351,6 +367,7 @@ void RtlBlock::park() {
 }
 
 void RtlBlock::run() {
+  now_ = now_ps();
   reset_sequence();
   for (;;) {
     const std::uint64_t n = cycle_ + 1;
@@ -374,11 +391,12 @@ void RtlBlock::run() {
       busy = true;
     }
     settle(n, t);
-    const Picos now = now_ps();
+    const Picos now = now_;
     bool blocked = false;
-    for (const Adapter* a : blockers_)
-      if (a->blocked()) {
+    for (Adapter* a : blockers_)
+      if (!a->queued_ && a->wait_pin_->bit()) {
         blocked = true;
+        a->waited_at(n);
         break;
       }
     if (blocked && now < t) {
@@ -407,14 +425,14 @@ void RtlBlock::run() {
       blocked_waits_.inc();
       kernel_syncs_.inc();
       before_wait();
-      sc_core::wait(from_ps(t - now), work_);
+      kernel_wait(from_ps(t - now), work_);
       continue;
     }
     if (!blocked && t > now + quantum_) {
       const Picos target = std::max(edge_time(cycle_), t - quantum_);
       kernel_syncs_.inc();
       before_wait();
-      sc_core::wait(from_ps(target - now));
+      kernel_wait(from_ps(target - now));
       continue;
     }
     clock_edge(n, t);

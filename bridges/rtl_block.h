@@ -54,15 +54,26 @@ class Adapter {
   // The per-cycle hooks this bridge implements; the clock loop calls only those, and
   // drive/sample/commit only while the bridge is active (a bridge that goes inactive
   // leaves its input pins idle first).
-  enum Hook : unsigned { kDrive = 1, kBlocked = 2, kSample = 4, kCommit = 8 };
+  enum Hook : unsigned { kDrive = 1, kBlocked = 2, kSample = 4, kCommit = 8, kRise = 16 };
   virtual unsigned hooks() const = 0;
   bool active() const { return active_; }
 
   // Set the input pins this bridge drives for edge n (at time t); the model settles
   // afterwards with the clock low.
   virtual void drive(std::uint64_t n, Picos t) { (void)n, (void)t; }
-  // After settling: does the RTL wait on the outside through this bridge?
-  virtual bool blocked() const { return false; }
+  // After settling: does the RTL wait on the outside through this bridge? (Bridges with
+  // the kBlocked hook say so through wait_pin_ and queued_, read inline by the clock loop:
+  // it waits when nothing is queued and wait_pin_ is high.)
+  bool blocked() const { return wait_pin_ != nullptr && !queued_ && wait_pin_->bit(); }
+  // The clock loop found the RTL waiting on this bridge before edge n.
+  virtual void waited_at(std::uint64_t n) { (void)n; }
+  // Called before each edge instead of sample() while the bridge is not active, for
+  // bridges that set monitor_idle_ (an output checking its valid/ready handshake).
+  virtual void monitor() {}
+  // kRise bridges: rise_pin_ rose at edge n (time t), or edge n is after expires_ (a
+  // watchdog); the clock loop checks both inline, so they cost no call per cycle.
+  virtual void rose(std::uint64_t n, Picos t) { (void)n, (void)t; }
+  virtual void expired(std::uint64_t n, Picos t) { (void)n, (void)t; }
   // After settling: does this bridge hold a transaction the RTL takes on at the next edge
   // whether or not the block is busy (a register access, a beat the RTL is ready for)?
   virtual bool can_progress() const { return false; }
@@ -88,6 +99,21 @@ class Adapter {
   RtlBlock& block_;
   std::string name_;
   bool active_ = true;
+  bool monitor_idle_ = false;
+  const Pin* wait_pin_ = nullptr;  // see blocked()
+  bool queued_ = false;
+  // Inline sampling, instead of a sample() call: the clock loop latches sample_pin_ into
+  // sampled_ before each edge while the bridge is active (a stream input's ready).
+  const Pin* sample_pin_ = nullptr;
+  bool sampled_ = false;
+  // monitor() is called only while monitor_pin_ is high or monitor_hot_ is set.
+  const Pin* monitor_pin_ = nullptr;
+  bool monitor_hot_ = false;
+  const Pin* rise_pin_ = nullptr;  // see rose()
+  bool rise_last_ = false;
+  std::uint64_t expires_ = UINT64_MAX;
+
+  friend class RtlBlock;
 };
 
 class RtlBlock : public Model {
@@ -204,7 +230,7 @@ class RtlBlock : public Model {
   std::unique_ptr<RtlModel> model_;
   std::vector<std::unique_ptr<Adapter>> adapters_;
   // Adapters by the hooks they implement, for the per-cycle loop.
-  std::vector<Adapter*> drivers_, blockers_, samplers_, committers_;
+  std::vector<Adapter*> drivers_, blockers_, samplers_, committers_, risers_;
   int pending_ = 0;  // transactions and requests under way (all bridges)
   int clocked_ = 0;  // bridges that keep the clock running
   std::vector<std::string> input_owner_;  // per pin index: bridge that drives it
@@ -226,6 +252,21 @@ class RtlBlock : public Model {
   Picos waves_start_, waves_end_;
   bool waves_on_ = false, waves_open_ = false, waves_done_ = false;
   Picos last_dump_ = UINT64_MAX;
+
+  // Kernel time, read after each wait of the clock thread (only its waits move it).
+  Picos now_ = 0;
+  void kernel_wait(const sc_core::sc_time& d) {
+    sc_core::wait(d);
+    now_ = now_ps();
+  }
+  void kernel_wait(const sc_core::sc_time& d, sc_core::sc_event& e) {
+    sc_core::wait(d, e);
+    now_ = now_ps();
+  }
+  void kernel_wait(sc_core::sc_event& e) {
+    sc_core::wait(e);
+    now_ = now_ps();
+  }
 
   std::uint64_t cycle_ = 0;  // edges simulated
   Picos catchup_until_ = 0;  // edges up to this time are simulated without waiting

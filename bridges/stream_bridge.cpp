@@ -120,9 +120,14 @@ class StreamBridge : public Adapter {
       ring_.resize(capture_depth_ * beat_bytes_);
       ring_time_.resize(capture_depth_);
     }
-    // An input is active while a transaction is queued; an output always (it captures
-    // beats, or checks that valid does not fall before the handshake).
-    active_ = !into_rtl;
+    // Active (driven, sampled and committed every cycle) while a transaction is queued;
+    // a capturing output always (it takes every beat). An idle output with ready still
+    // checks its handshake every cycle (monitor).
+    active_ = capture_;
+    monitor_idle_ = !into_rtl && !capture_;
+    monitor_pin_ = &valid_;
+    if (blocking_) wait_pin_ = into_rtl ? ready_ : &valid_;
+    if (into_rtl && ready_ != nullptr) sample_pin_ = ready_;  // fire = offered && ready
   }
 
   void drive(std::uint64_t, Picos t) override {
@@ -135,33 +140,40 @@ class StreamBridge : public Adapter {
     }
   }
 
-  // The RTL is ready for data nobody has sent, or offers data nobody has asked for.
-  bool blocked() const override {
-    const bool waits = queue_.empty() && (into_rtl_ ? ready_->bit() : valid_.bit());
-    if (waits) waited_on_ = block_.cycle() + 1;
-    return waits;
-  }
+  // The RTL is ready for data nobody has sent, or offers data nobody has asked for
+  // (blocked(): nothing queued and wait_pin_ high) before edge n.
+  void waited_at(std::uint64_t n) override { waited_on_ = n; }
+
+  void monitor() override { handshake(false); }
 
   void sample() override {
     if (capture_) return capture();
-    if (into_rtl_) {
-      fire_ = offered_ != nullptr && (ready_ == nullptr || ready_->bit());
+    if (into_rtl_) {  // only without a ready pin (else sampled inline)
+      fire_ = offered_ != nullptr;
       return;
     }
+    handshake(offered_ != nullptr);
+  }
+
+  // Output with ready, before an edge: the beat offered at the last edge and not taken
+  // must still be there; fire_ when a reader takes the beat now.
+  void handshake(bool reading) {
     const bool v = valid_.bit();
     if (held_) {  // the beat offered at the last edge was not taken: it must still be there
       if (!v) lost_beat(true);
       data_.read(now_.data());
       if (now_ != held_beat_) lost_beat(false);
     }
-    fire_ = offered_ != nullptr && v;
+    fire_ = reading && v;
     if (fire_) data_.read(offered_->data + offered_->next * beat_bytes_);
     if (v && !fire_ && !held_) data_.read(held_beat_.data());
     held_ = v && !fire_;
+    monitor_hot_ = held_;
   }
 
   void commit(std::uint64_t n, Picos t) override {
     if (offered_ == nullptr) return;
+    if (sample_pin_ != nullptr) fire_ = sampled_;
     if (!fire_) {
       stalls_.inc();
       if (++waited_ > block_.cycle_budget()) {
@@ -179,10 +191,10 @@ class StreamBridge : public Adapter {
     beats_.inc();
     if (++offered_->next == offered_->beats) {
       finish(queue_.front(), t);
-      if (queue_.empty()) {  // idle: leave valid (ready) low
+      if (queue_.empty()) {  // idle: leave valid (ready) low, no per-cycle calls
         (into_rtl_ ? valid_ : *ready_).set_bit(false);
         offered_ = nullptr;
-        if (into_rtl_) active_ = false;  // no per-cycle calls
+        active_ = false;
       }
     }
   }
@@ -201,6 +213,7 @@ class StreamBridge : public Adapter {
     tr->done = true;
     tr->t_done = t;
     queue_.pop_front();
+    queued_ = !queue_.empty();
     block_.work_finished();
     done_.notify();
     block_.completed(t);
@@ -294,6 +307,7 @@ class StreamBridge : public Adapter {
     if (!tr.done) {
       const bool was_empty = queue_.empty();
       queue_.push_back(&tr);
+      queued_ = true;
       active_ = true;
       block_.work_started();
       // A non-blocking stream is always taken as waited on (its ready is high at any edge).

@@ -454,3 +454,25 @@ def test_pin_errors_propose_only_pins_that_fit(what, error, pattern, not_pattern
         cosim.simulate(declare, os_lib(), what)
     if not_pattern:
         assert not_pattern not in str(e.value)
+
+
+# ------------------------------------------------------- per-cycle cost (no timing)
+def worker_tunables(sim):
+    import os
+
+    return os.environ.get("GLIBC_TUNABLES", "")
+
+
+def test_workers_get_static_tls_room_for_rtl_libraries(monkeypatch):
+    """Verilator's run-time reads thread-local state on every eval: a worker starts with
+    room in static TLS for the RTL libraries it loads (a tunable read at process start)."""
+    from cosim.runner import WORKER_TLS_TUNABLE, worker_environment
+
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    assert cosim.simulate(worker_tunables).value == WORKER_TLS_TUNABLE
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
+    assert (
+        worker_environment()["GLIBC_TUNABLES"] == f"glibc.malloc.arena_max=2:{WORKER_TLS_TUNABLE}"
+    )
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.rtld.optional_static_tls=1024")
+    assert worker_environment()["GLIBC_TUNABLES"] == "glibc.rtld.optional_static_tls=1024"
