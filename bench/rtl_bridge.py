@@ -3,9 +3,11 @@
     .venv/bin/python bench/rtl_bridge.py [--tiles 8] [--depth 1024] [--repeats 100]
 
 1. raw     a plain C++ Verilator harness (bench/harness/systolic_array_harness.cpp)
-           linked with the very objects of the cosim build, driving the pins itself;
+           linked with the very objects of the cosim build, driving the pins itself with
+           two evaluations per cycle, as the bridge does (the fair, best reference);
 2. bridge  cosim: a Python host process in a TLM system (host socket -> router ->
            register and stream bridges) programs jobs; the clock runs in the bridge;
+           one transaction per tile (bridge) or one per beat (bridge_beat);
 3. cocotb  a cocotb test bench (bench/harness/cocotb_systolic_array.py) on cocotb's own build
            of the RTL (--vpi --public-flat-rw), Python at every clock edge;
 4. pycycle cosim's slow path: a Python callback per clock cycle drives the pins.
@@ -89,8 +91,10 @@ def run_raw(lib: rtl.RtlBuild, stim: np.ndarray, repeats: int, tmp: Path) -> dic
 
 
 # --------------------------------------------------------------- 2. bridge
-def bridge_system(sim, stim: np.ndarray, repeats: int) -> dict:
-    """Host socket -> router -> the RTL array's register and stream bridges."""
+def bridge_system(sim, stim: np.ndarray, repeats: int, per_beat: bool = False) -> dict:
+    """Host socket -> router -> the RTL array's register and stream bridges. One
+    transaction per tile (all operand beats in one write, all result rows in one read),
+    or per_beat: one write per operand beat and one read per result row."""
     sa = systolic_array(sim, "sa", impl="rtl", rows=ROWS, cols=COLS, dataflow="OS")
     bus = sim.model("router", "bus")
     host = sim.initiator("host")
@@ -100,6 +104,11 @@ def bridge_system(sim, stim: np.ndarray, repeats: int) -> dict:
     bus.map(sa.data_out, base=DATA_OUT, size=0x1000_0000)
     tiles, depth, _ = stim.shape
     beats = [np.ascontiguousarray(stim[t]).view(np.uint8).reshape(-1) for t in range(tiles)]
+    one_beat = [
+        [np.ascontiguousarray(stim[t, k]).view(np.uint8) for k in range(depth)]
+        for t in range(tiles)
+    ]
+    row_bytes = 4 * COLS
     reg_depth = np.frombuffer(struct.pack("<I", depth), np.uint8).copy()
     reg_start = np.frombuffer(struct.pack("<I", 1), np.uint8).copy()
     results = []
@@ -110,8 +119,15 @@ def bridge_system(sim, stim: np.ndarray, repeats: int) -> dict:
             for t in range(tiles):
                 await host.write(CSR + 0x08, reg_depth)
                 await host.write(CSR + 0x00, reg_start)
-                await host.write(DATA_IN, beats[t])
-                out = await host.read(DATA_OUT, ROWS * 4 * COLS)
+                if per_beat:
+                    for beat in one_beat[t]:
+                        await host.write(DATA_IN, beat)
+                    out = np.concatenate(
+                        [await host.read(DATA_OUT, row_bytes) for _ in range(ROWS)]
+                    )
+                else:
+                    await host.write(DATA_IN, beats[t])
+                    out = await host.read(DATA_OUT, ROWS * row_bytes)
                 if r == 0:
                     results.append(out.view("<i4").reshape(ROWS, COLS))
 
@@ -225,10 +241,15 @@ def main() -> int:
     runs: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="cosim-bench-") as d:
         tmp = Path(d)
+        beat_repeats = max(1, args.repeats // 10)
         for _ in range(max(1, args.trials)):
             for name, run in (
                 ("raw", lambda: run_raw(lib, stim, args.repeats, tmp)),
                 ("bridge", lambda: cosim.simulate(bridge_system, stim, args.repeats).value),
+                (
+                    "bridge_beat",
+                    lambda: cosim.simulate(bridge_system, stim, beat_repeats, True).value,
+                ),
             ):
                 r = run()
                 if name not in runs or r["seconds"] < runs[name]["seconds"]:
@@ -244,7 +265,12 @@ def main() -> int:
     raw = runs["raw"]["rate"]
     print(
         f"systolic_array {ROWS}x{COLS} OS, {args.tiles} jobs of depth {args.depth} (raw and "
-        f"bridge x{args.repeats}, best of {args.trials}); results equal numpy for all four"
+        f"bridge x{args.repeats}, bridge_beat x{beat_repeats}, best of {args.trials}); "
+        "results equal numpy for all ways"
+    )
+    print(
+        "bridge: one transaction per tile (all operand beats in one write, all result rows "
+        "in one read); bridge_beat: one per beat (a write per operand beat, a read per row)"
     )
     print(f"{'way':8} {'cycles':>10} {'seconds':>9} {'cycles/s':>12} {'vs raw':>8}")
     for name, r in runs.items():
@@ -264,7 +290,13 @@ def main() -> int:
         "bridge_cycles_per_s": round(b["rate"]),
         "cocotb_cycles_per_s": round(runs["cocotb"]["rate"]),
         "pycycle_cycles_per_s": round(runs["pycycle"]["rate"]),
+        "bridge_beat_cycles_per_s": round(runs["bridge_beat"]["rate"]),
         "bridge_vs_raw": round(b["rate"] / raw, 3),
+        # bridge/raw by transaction size: a tile per transaction, a beat per transaction
+        "bridge_vs_raw_by_transaction": {
+            "tile": round(b["rate"] / raw, 3),
+            "beat": round(runs["bridge_beat"]["rate"] / raw, 3),
+        },
         "bridge_vs_cocotb": round(b["rate"] / runs["cocotb"]["rate"], 1),
         "pycycle_vs_raw": round(runs["pycycle"]["rate"] / raw, 4),
         "cocotb_vs_raw": round(runs["cocotb"]["rate"] / raw, 4),
