@@ -330,8 +330,9 @@ void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
     sync_to_ = 0;
     sync_requested_ = false;
     // Let the processes woken by the completion or the events run (and send their next
-    // transactions) before the next edge.
-    kernel_wait(sc_core::SC_ZERO_TIME);
+    // transactions) before the next edge; when none is runnable (a decoupled initiator
+    // already sent its next one) there is nothing to wait for.
+    if (sc_core::sc_pending_activity_at_current_time()) kernel_wait(sc_core::SC_ZERO_TIME);
   }
 }
 
