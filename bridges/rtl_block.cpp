@@ -318,7 +318,13 @@ void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
   if (sync_requested_) {
     const Picos now = now_;
     before_wait();
-    if (sync_to_ > now) {
+    if (sync_to_ > now && raise_events_.empty()) {
+      // A completion: let the kernel reach its edge, unless the initiator (temporally
+      // decoupled: it runs at its local time, the edge's) sends its next transaction
+      // first, which is then taken at the next edge as it should be.
+      kernel_syncs_.inc();
+      kernel_wait(from_ps(sync_to_ - now), work_);
+    } else if (sync_to_ > now) {
       kernel_syncs_.inc();
       kernel_wait(from_ps(sync_to_ - now));
     } else if (sync_to_ < now && !raise_events_.empty()) {
