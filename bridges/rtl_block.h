@@ -16,7 +16,9 @@
 //    says the block is idle, it parks instead, see below),
 //  - when a transaction completes or an interrupt pin rises: it lets the kernel reach
 //    that edge's time (where the event is notified) and yields, so that the initiator
-//    or the processes woken act before the next edge,
+//    or the processes woken act before the next edge (after a completion it also goes
+//    on when the initiator's next transaction arrives first: a decoupled initiator sends
+//    it at its local time, the completing edge's),
 //  - when the block is idle (busy pin low, nothing pending): it parks until a
 //    transaction arrives, then simulates the idle cycles up to it (or skips them with
 //    idle='gate').
