@@ -318,12 +318,14 @@ void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
   if (sync_requested_) {
     const Picos now = now_;
     before_wait();
-    if (sync_to_ > now && raise_events_.empty()) {
+    if (sync_to_ > now && raise_events_.empty() && completer_ != nullptr) {
       // A completion: let the kernel reach its edge, unless the initiator (temporally
       // decoupled: it runs at its local time, the edge's) sends its next transaction
-      // first, which is then taken at the next edge as it should be.
+      // to the same bridge first, which is then taken at the next edge as it should be.
       kernel_syncs_.inc();
-      kernel_wait(from_ps(sync_to_ - now), work_);
+      do {
+        kernel_wait(from_ps(sync_to_ - now_), work_);
+      } while (now_ < sync_to_ && !completer_->queued_);
     } else if (sync_to_ > now) {
       kernel_syncs_.inc();
       kernel_wait(from_ps(sync_to_ - now));
@@ -335,6 +337,7 @@ void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
     raise_events_.clear();
     sync_to_ = 0;
     sync_requested_ = false;
+    completer_ = nullptr;
     // Let the processes woken by the completion or the events run (and send their next
     // transactions) before the next edge; when none is runnable (a decoupled initiator
     // already sent its next one) there is nothing to wait for.

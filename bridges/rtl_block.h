@@ -175,10 +175,13 @@ class RtlBlock : public Model {
   // the first one that should have seen it, up to `relevant_edge` (the last edge at
   // which the RTL waited on this bridge; a register port passes cycle()).
   void arrived(Picos t, bool queue_was_empty, std::uint64_t relevant_edge);
-  // A transaction completed at edge time t: before simulating further, the thread lets
-  // the kernel reach t and yields, so the initiator's next transaction (issued at t)
-  // is seen at the next edge ("synchronise at transactions").
-  void completed(Picos t) {
+  // A transaction of bridge `by` completed at edge time t: before simulating further,
+  // the thread lets the kernel reach t and yields, so the initiator's next transaction
+  // (issued at t) is seen at the next edge ("synchronise at transactions"). It goes on
+  // earlier once `by` has its next transaction queued (a decoupled initiator sends it
+  // at its local time, t).
+  void completed(Picos t, const Adapter* by = nullptr) {
+    completer_ = (!sync_requested_ || completer_ == by) ? by : nullptr;
     sync_to_ = std::max(sync_to_, t);
     sync_requested_ = true;
   }
@@ -275,6 +278,7 @@ class RtlBlock : public Model {
   bool busy_prev_ = false;
   Picos sync_to_ = 0;        // a completion or interrupt asks the kernel to reach this time
   bool sync_requested_ = false;
+  const Adapter* completer_ = nullptr;  // the bridge whose transaction completed
   sc_core::sc_event* pending_raise_ = nullptr;
   std::vector<sc_core::sc_event*> raise_events_;
   sc_core::sc_event work_;   // a transaction arrived

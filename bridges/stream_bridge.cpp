@@ -216,7 +216,7 @@ class StreamBridge : public Adapter {
     queued_ = !queue_.empty();
     block_.work_finished();
     done_.notify();
-    block_.completed(t);
+    block_.completed(t, this);
   }
 
   // The RTL dropped a beat it offered before the handshake (valid fell, or the data
