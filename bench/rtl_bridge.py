@@ -3,9 +3,13 @@
     .venv/bin/python bench/rtl_bridge.py [--tiles 8] [--depth 1024] [--repeats 100]
 
 1. raw     a plain C++ Verilator harness (bench/harness/systolic_array_harness.cpp)
-           linked with the very objects of the cosim build, driving the pins itself;
+           linked with the very objects of the cosim build, driving the pins itself with
+           two evaluations per cycle, as the bridge does (the fair, best reference);
 2. bridge  cosim: a Python host process in a TLM system (host socket -> router ->
            register and stream bridges) programs jobs; the clock runs in the bridge;
+           one transaction per tile (bridge) or one per beat (bridge_beat), or the
+           beats moved by a C++ DMA model one transaction per beat (dma_beat: it waits on
+           the DMA between tiles, which adds a few cycles per tile);
 3. cocotb  a cocotb test bench (bench/harness/cocotb_systolic_array.py) on cocotb's own build
            of the RTL (--vpi --public-flat-rw), Python at every clock edge;
 4. pycycle cosim's slow path: a Python callback per clock cycle drives the pins.
@@ -41,6 +45,7 @@ HERE = Path(__file__).resolve().parent
 ROWS = COLS = 8
 PARAMS = {"ROWS": ROWS, "COLS": COLS, "DATAFLOW": "OS"}
 CSR, DATA_IN, DATA_OUT = 0x1000_0000, 0x2000_0000, 0x3000_0000
+MEM, MEM_SIZE, DMA_REGS = 0x4000_0000, 1 << 24, 0x5000_0000
 
 
 def golden(stim: np.ndarray) -> np.ndarray:
@@ -89,8 +94,10 @@ def run_raw(lib: rtl.RtlBuild, stim: np.ndarray, repeats: int, tmp: Path) -> dic
 
 
 # --------------------------------------------------------------- 2. bridge
-def bridge_system(sim, stim: np.ndarray, repeats: int) -> dict:
-    """Host socket -> router -> the RTL array's register and stream bridges."""
+def bridge_system(sim, stim: np.ndarray, repeats: int, per_beat: bool = False) -> dict:
+    """Host socket -> router -> the RTL array's register and stream bridges. One
+    transaction per tile (all operand beats in one write, all result rows in one read),
+    or per_beat: one write per operand beat and one read per result row."""
     sa = systolic_array(sim, "sa", impl="rtl", rows=ROWS, cols=COLS, dataflow="OS")
     bus = sim.model("router", "bus")
     host = sim.initiator("host")
@@ -100,6 +107,11 @@ def bridge_system(sim, stim: np.ndarray, repeats: int) -> dict:
     bus.map(sa.data_out, base=DATA_OUT, size=0x1000_0000)
     tiles, depth, _ = stim.shape
     beats = [np.ascontiguousarray(stim[t]).view(np.uint8).reshape(-1) for t in range(tiles)]
+    one_beat = [
+        [np.ascontiguousarray(stim[t, k]).view(np.uint8) for k in range(depth)]
+        for t in range(tiles)
+    ]
+    row_bytes = 4 * COLS
     reg_depth = np.frombuffer(struct.pack("<I", depth), np.uint8).copy()
     reg_start = np.frombuffer(struct.pack("<I", 1), np.uint8).copy()
     results = []
@@ -110,8 +122,15 @@ def bridge_system(sim, stim: np.ndarray, repeats: int) -> dict:
             for t in range(tiles):
                 await host.write(CSR + 0x08, reg_depth)
                 await host.write(CSR + 0x00, reg_start)
-                await host.write(DATA_IN, beats[t])
-                out = await host.read(DATA_OUT, ROWS * 4 * COLS)
+                if per_beat:
+                    for beat in one_beat[t]:
+                        await host.write(DATA_IN, beat)
+                    out = np.concatenate(
+                        [await host.read(DATA_OUT, row_bytes) for _ in range(ROWS)]
+                    )
+                else:
+                    await host.write(DATA_IN, beats[t])
+                    out = await host.read(DATA_OUT, ROWS * row_bytes)
                 if r == 0:
                     results.append(out.view("<i4").reshape(ROWS, COLS))
 
@@ -123,6 +142,82 @@ def bridge_system(sim, stim: np.ndarray, repeats: int) -> dict:
         "cycles": int(stats["sa.cycles"]),
         "seconds": seconds,
         "results": np.stack(results),
+        "kernel_syncs": int(stats["sa.kernel_syncs"]),
+        "late": int(stats["sa.late_transactions"]),
+    }
+
+
+def dma_beat_system(sim, stim: np.ndarray, repeats: int) -> dict:
+    """One transaction per beat issued by C++: per tile the Python host programs the
+    array and a DMA (tlm/dma) whose chain copies the operand beats from memory to the
+    array's input 16 B at a time and the result rows back 32 B at a time. Python acts
+    once per tile; each beat is a TLM transaction of the DMA into the stream bridge."""
+    from cosim.dma import Descriptor, chain
+
+    sa = systolic_array(sim, "sa", impl="rtl", rows=ROWS, cols=COLS, dataflow="OS")
+    bus = sim.model("router", "bus")
+    mem = sim.model("memory", "mem", size=MEM_SIZE, read_latency=0, write_latency=0)
+    dma = sim.model("dma", "dma", lanes=1, burst_bytes=4 * COLS, setup_cycles=0)
+    host = sim.initiator("host")
+    sim.bind(host, bus.port("target"))
+    sim.bind(dma.port("initiator"), bus.port("target"))
+    bus.map(sa.csr, base=CSR, size=0x100)
+    bus.map(sa.data_in, base=DATA_IN, size=0x1000_0000)
+    bus.map(sa.data_out, base=DATA_OUT, size=0x1000_0000)
+    bus.map(mem.port("target"), base=MEM, size=MEM_SIZE)
+    bus.map(dma.port("control"), base=DMA_REGS, size=0x1000)
+    tiles, depth, beat = stim.shape
+    row_bytes = 4 * COLS
+    stim_at, out_at, desc_at = (
+        0x1000,
+        0x1000 + stim.nbytes,
+        0x1000 + stim.nbytes + tiles * ROWS * row_bytes,
+    )
+    mem.array()[stim_at : stim_at + stim.nbytes] = stim.view(np.uint8).reshape(-1)
+    for t in range(tiles):
+        descs = [
+            Descriptor(
+                src=MEM + stim_at + t * depth * beat,
+                dst=DATA_IN,
+                row_bytes=beat,
+                rows=depth,
+                src_stride=beat,
+                dst_stride=beat,
+            ),
+            Descriptor(
+                src=DATA_OUT,
+                dst=MEM + out_at + t * ROWS * row_bytes,
+                row_bytes=row_bytes,
+                rows=ROWS,
+                src_stride=row_bytes,
+                dst_stride=row_bytes,
+            ),
+        ]
+        at = desc_at + t * 128
+        mem.array()[at : at + 128] = np.frombuffer(chain(descs, MEM + at), np.uint8)
+    reg_depth = np.frombuffer(struct.pack("<I", depth), np.uint8).copy()
+    reg_start = np.frombuffer(struct.pack("<I", 1), np.uint8).copy()
+    done = dma.event("done")
+
+    @sim.process
+    async def host_program():
+        for _ in range(repeats):
+            for t in range(tiles):
+                await host.write(CSR + 0x08, reg_depth)
+                await host.write(CSR + 0x00, reg_start)
+                await host.write(DMA_REGS + 0x08, struct.pack("<Q", MEM + desc_at + t * 128))
+                await host.write(DMA_REGS + 0x00, reg_start)
+                await done
+
+    t0 = time.process_time()
+    sim.run()
+    seconds = time.process_time() - t0
+    stats = sim.stats.flat()
+    res = mem.array()[out_at : out_at + tiles * ROWS * row_bytes].view("<i4")
+    return {
+        "cycles": int(stats["sa.cycles"]),
+        "seconds": seconds,
+        "results": res.reshape(tiles, ROWS, COLS).copy(),
         "kernel_syncs": int(stats["sa.kernel_syncs"]),
         "late": int(stats["sa.late_transactions"]),
     }
@@ -225,10 +320,16 @@ def main() -> int:
     runs: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="cosim-bench-") as d:
         tmp = Path(d)
+        beat_repeats = max(1, args.repeats // 10)
         for _ in range(max(1, args.trials)):
             for name, run in (
                 ("raw", lambda: run_raw(lib, stim, args.repeats, tmp)),
                 ("bridge", lambda: cosim.simulate(bridge_system, stim, args.repeats).value),
+                (
+                    "bridge_beat",
+                    lambda: cosim.simulate(bridge_system, stim, beat_repeats, True).value,
+                ),
+                ("dma_beat", lambda: cosim.simulate(dma_beat_system, stim, beat_repeats).value),
             ):
                 r = run()
                 if name not in runs or r["seconds"] < runs[name]["seconds"]:
@@ -244,7 +345,13 @@ def main() -> int:
     raw = runs["raw"]["rate"]
     print(
         f"systolic_array {ROWS}x{COLS} OS, {args.tiles} jobs of depth {args.depth} (raw and "
-        f"bridge x{args.repeats}, best of {args.trials}); results equal numpy for all four"
+        f"bridge x{args.repeats}, bridge_beat x{beat_repeats}, best of {args.trials}); "
+        "results equal numpy for all ways"
+    )
+    print(
+        "bridge: one transaction per tile (all operand beats in one write, all result rows "
+        "in one read); bridge_beat: one per beat from the Python host (a write per operand "
+        "beat, a read per row); dma_beat: one per beat from a C++ DMA"
     )
     print(f"{'way':8} {'cycles':>10} {'seconds':>9} {'cycles/s':>12} {'vs raw':>8}")
     for name, r in runs.items():
@@ -264,7 +371,16 @@ def main() -> int:
         "bridge_cycles_per_s": round(b["rate"]),
         "cocotb_cycles_per_s": round(runs["cocotb"]["rate"]),
         "pycycle_cycles_per_s": round(runs["pycycle"]["rate"]),
+        "bridge_beat_cycles_per_s": round(runs["bridge_beat"]["rate"]),
         "bridge_vs_raw": round(b["rate"] / raw, 3),
+        # bridge/raw by transaction size: a tile per transaction, a beat per transaction
+        "bridge_vs_raw_by_transaction": {
+            "tile": round(b["rate"] / raw, 3),
+            "beat": round(runs["bridge_beat"]["rate"] / raw, 3),
+            "beat_from_cpp_dma": round(runs["dma_beat"]["rate"] / raw, 3),
+        },
+        "dma_beat_cycles_per_s": round(runs["dma_beat"]["rate"]),
+        "dma_beat_cycles": runs["dma_beat"]["cycles"],
         "bridge_vs_cocotb": round(b["rate"] / runs["cocotb"]["rate"], 1),
         "pycycle_vs_raw": round(runs["pycycle"]["rate"] / raw, 4),
         "cocotb_vs_raw": round(runs["cocotb"]["rate"] / raw, 4),

@@ -73,6 +73,7 @@ class RegisterBridge final : public Adapter {
     offered_->done = true;
     offered_->t_done = t;
     queue_.pop_front();
+    queued_ = !queue_.empty();
     block_.work_finished();
     offered_ = nullptr;
     if (queue_.empty()) {  // idle: req low, no per-cycle calls
@@ -80,7 +81,7 @@ class RegisterBridge final : public Adapter {
       active_ = false;
     }
     done_.notify();
-    block_.completed(t);
+    block_.completed(t, this);
     if (was_write) block_.register_write_done(n);
   }
 
@@ -115,6 +116,7 @@ class RegisterBridge final : public Adapter {
     Access acc{gp.is_write(), a, gp.get_data_ptr(), now_ps() + to_ps(delay)};
     const bool was_empty = queue_.empty();
     queue_.push_back(&acc);
+    queued_ = true;
     active_ = true;
     block_.work_started();
     block_.arrived(acc.arrival, was_empty, block_.cycle());

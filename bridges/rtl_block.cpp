@@ -4,8 +4,19 @@
 #include <stdexcept>
 
 #include "cosim/python.h"
+#include "cosim/waiting.h"
 
 namespace cosim::rtl {
+namespace {
+
+// A Python UserWarning (the kernel runs with the GIL held); a warning filter that turns
+// it into an error stops the simulation with that error.
+void warn_python(const std::string& msg) {
+  if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 1) != 0)
+    fail_simulation_with_python_error("warning about undriven inputs");
+}
+
+}  // namespace
 
 RtlBlock::ChildScope::ChildScope(RtlBlock& b) { sc_core::sc_get_curr_simcontext()->hierarchy_push(&b); }
 RtlBlock::ChildScope::~ChildScope() { sc_core::sc_get_curr_simcontext()->hierarchy_pop(); }
@@ -50,12 +61,76 @@ RtlBlock::RtlBlock(const sc_core::sc_module_name& name, const Params& p)
   if (waves_end_ != 0 && waves_end_ <= waves_start_)
     throw std::invalid_argument(label() + ": waves_end must be after waves_start");
   waves_on_ = !waves_path_.empty();
+  undriven_ = p.get_string("undriven");
+  deadlock_note_ = add_deadlock_note([this] { return parked_note(); });
   SC_THREAD(run);
   // The slow Python path runs Python code on this thread's stack.
   set_stack_size(kPythonSafeStackBytes);
 }
 
-RtlBlock::~RtlBlock() = default;
+RtlBlock::~RtlBlock() { remove_deadlock_note(deadlock_note_); }
+
+void RtlBlock::tie(Pin& p, std::vector<std::uint8_t> value) {
+  value.resize(p.bytes(), 0);
+  ties_.emplace_back(&p, std::move(value));
+}
+
+std::vector<std::string> RtlBlock::undriven_inputs() const {
+  std::vector<std::string> out;
+  const auto& pins = model_->pins();
+  for (std::size_t i = 0; i < pins.size(); ++i)
+    if (pins[i].dir() == PinDir::Input && input_owner_[i].empty()) out.push_back(pins[i].name());
+  return out;
+}
+
+void RtlBlock::start_of_simulation() {
+  if (undriven_ == "ignore" || clocked_ > 0) return;  // the slow callback may drive any pin
+  const auto pins = undriven_inputs();
+  if (pins.empty()) return;
+  std::string list;
+  for (const auto& p : pins) list += (list.empty() ? "'" : ", '") + p + "'";
+  const std::string msg = label() + ": input" + (pins.size() > 1 ? "s " : " ") + list +
+                          (pins.size() > 1 ? " are" : " is") +
+                          " driven by no bridge and held at 0; bind them, or tie them to a value "
+                          "with tie={pin: value} to say so";
+  if (undriven_ == "error") {
+    fail_simulation("BindingError", msg);
+    return;
+  }
+  warn_python(msg);
+}
+
+std::string RtlBlock::blocked_bridges() const {
+  std::string out;
+  for (const Adapter* a : blockers_)
+    if (a->blocked()) out += (out.empty() ? "'" : ", '") + a->name() + "'";
+  return out;
+}
+
+std::string RtlBlock::parked_note() const {
+  if (!parked_) return "";
+  std::string s = label() + ": parked since cycle " + std::to_string(parked_at_) + " (t = " +
+                  format_ps(edge_time(parked_at_)) + ")";
+  if (busy_ == nullptr)
+    s += ", nothing under way and no busy pin (it is clocked only while a transaction is under way)";
+  else if (!busy_->bit())
+    s += ", its busy pin '" + busy_->name() + "' low and nothing under way";
+  else
+    s += ", its busy pin '" + busy_->name() + "' high";
+  const std::string blocked = blocked_bridges();
+  if (!blocked.empty()) s += "; the RTL waits on stream bridge(s) " + blocked;
+  return s;
+}
+
+bool RtlBlock::interrupt_awaited(std::uint64_t n) {
+  bool any = false;
+  for (const auto& a : adapters_)
+    if (a->awaited()) {
+      a->on_awaited(n);
+      any = true;
+    }
+  return any;
+}
 
 std::string RtlBlock::label() const {
   return std::string("rtl block '") + name() + "' (" + model_->library().top + ")";
@@ -113,6 +188,7 @@ Adapter& RtlBlock::add_adapter(std::unique_ptr<Adapter> a) {
   if (h & Adapter::kBlocked) blockers_.push_back(p);
   if (h & Adapter::kSample) samplers_.push_back(p);
   if (h & Adapter::kCommit) committers_.push_back(p);
+  if (h & Adapter::kRise) risers_.push_back(p);
   return *p;
 }
 
@@ -181,6 +257,7 @@ void RtlBlock::after_eval(bool finished, std::uint64_t n) {
 void RtlBlock::reset_sequence() {
   for (auto& p : model_->pins())
     if (p.dir() == PinDir::Input) p.clear();
+  for (auto& [pin, value] : ties_) pin->write(value.data());
   if (reset_ != nullptr) reset_->set_bit(!reset_active_low_);
   for (std::uint64_t n = 1; n <= reset_cycles_; ++n) {
     const Picos t = edge_time(n);
@@ -208,7 +285,14 @@ void RtlBlock::settle(std::uint64_t n, Picos t) {
 
 void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
   for (Adapter* a : samplers_)
-    if (a->active()) a->sample();
+    if (a->active_) {
+      if (a->sample_pin_ != nullptr)
+        a->sampled_ = a->sample_pin_->bit();
+      else
+        a->sample();
+    } else if (a->monitor_idle_ && (a->monitor_hot_ || a->monitor_pin_->bit())) {
+      a->monitor();
+    }
   clk_->set_bit(true);
   const bool finished = model_->eval(t);
   cycle_ = n;
@@ -216,6 +300,14 @@ void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
   dump(t);
   for (Adapter* a : committers_)
     if (a->active()) a->commit(n, t);
+  for (Adapter* a : risers_) {
+    const bool v = a->rise_pin_->bit();
+    if (v != a->rise_last_) {
+      a->rise_last_ = v;
+      if (v) a->rose(n, t);
+    }
+    if (n > a->expires_) a->expired(n, t);
+  }
   after_eval(finished, n);
   if (busy_ != nullptr) {
     const bool b = busy_->bit();
@@ -224,11 +316,19 @@ void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
     busy_prev_ = b;
   }
   if (sync_requested_) {
-    const Picos now = now_ps();
+    const Picos now = now_;
     before_wait();
-    if (sync_to_ > now) {
+    if (sync_to_ > now && raise_events_.empty() && completer_ != nullptr) {
+      // A completion: let the kernel reach its edge, unless the initiator (temporally
+      // decoupled: it runs at its local time, the edge's) sends its next transaction
+      // to the same bridge first, which is then taken at the next edge as it should be.
       kernel_syncs_.inc();
-      sc_core::wait(from_ps(sync_to_ - now));
+      do {
+        kernel_wait(from_ps(sync_to_ - now_), work_);
+      } while (now_ < sync_to_ && !completer_->queued_);
+    } else if (sync_to_ > now) {
+      kernel_syncs_.inc();
+      kernel_wait(from_ps(sync_to_ - now));
     } else if (sync_to_ < now && !raise_events_.empty()) {
       late_.inc();  // an interrupt found while catching up with the kernel
       late_ps_.inc(now - sync_to_);
@@ -237,31 +337,36 @@ void RtlBlock::clock_edge(std::uint64_t n, Picos t) {
     raise_events_.clear();
     sync_to_ = 0;
     sync_requested_ = false;
+    completer_ = nullptr;
     // Let the processes woken by the completion or the events run (and send their next
-    // transactions) before the next edge.
-    sc_core::wait(sc_core::SC_ZERO_TIME);
+    // transactions) before the next edge; when none is runnable (a decoupled initiator
+    // already sent its next one) there is nothing to wait for.
+    if (sc_core::sc_pending_activity_at_current_time()) kernel_wait(sc_core::SC_ZERO_TIME);
   }
 }
 
 void RtlBlock::park() {
   parks_.inc();
+  parked_ = true;
+  parked_at_ = cycle_;
   before_wait();
   Picos deadline = UINT64_MAX;
   for (const auto& a : adapters_) deadline = std::min(deadline, a->deadline());
-  const Picos now = now_ps();
+  const Picos now = now_;
   if (deadline != UINT64_MAX && deadline <= now && edge_time(cycle_ + 1) <= deadline) {
     catchup_until_ = deadline;  // a watchdog expired in the past: simulate up to it
     return;
   }
   kernel_syncs_.inc();
   if (deadline != UINT64_MAX && deadline > now)
-    sc_core::wait(from_ps(deadline - now), work_);
+    kernel_wait(from_ps(deadline - now), work_);
   else
-    sc_core::wait(work_);
+    kernel_wait(work_);
+  parked_ = false;
   // Edges up to the kernel's time could not have seen anything that arrives now: they
   // are simulated with the bridges idle, or skipped when the clock is gated while the
   // block is idle.
-  catchup_until_ = now_ps();
+  catchup_until_ = now_;
   if (gate_idle_ && !busy_->bit()) {
     const std::uint64_t last = catchup_until_ / period_;
     if (last > cycle_) {
@@ -272,6 +377,7 @@ void RtlBlock::park() {
 }
 
 void RtlBlock::run() {
+  now_ = now_ps();
   reset_sequence();
   for (;;) {
     const std::uint64_t n = cycle_ + 1;
@@ -284,17 +390,23 @@ void RtlBlock::run() {
     }
     const bool pending = pending_ > 0;
     const bool clocked = clocked_ > 0;
-    const bool busy = (busy_ != nullptr && busy_->bit()) || clocked;
+    bool busy = (busy_ != nullptr && busy_->bit()) || clocked;
     if (!pending && !busy) {
-      park();
-      continue;
+      // Idle by its busy pin, or without one nothing under way. A block without a busy
+      // pin may still be working towards an interrupt a process waits for: clock it.
+      if (busy_ != nullptr || !interrupt_awaited(n)) {
+        park();
+        continue;
+      }
+      busy = true;
     }
     settle(n, t);
-    const Picos now = now_ps();
+    const Picos now = now_;
     bool blocked = false;
-    for (const Adapter* a : blockers_)
-      if (a->blocked()) {
+    for (Adapter* a : blockers_)
+      if (!a->queued_ && a->wait_pin_->bit()) {
         blocked = true;
+        a->waited_at(n);
         break;
       }
     if (blocked && now < t) {
@@ -305,12 +417,16 @@ void RtlBlock::run() {
             progress = true;
             break;
           }
-      if (!clocked && (!pending || (busy_ != nullptr && !busy && !progress))) {
+      if (!clocked && (!pending || (busy_ != nullptr && !busy && !progress)) &&
+          !(!pending && busy && interrupt_awaited(n))) {
         // Waiting on the outside with nothing under way, or with only a transaction
         // that needs the outside first while the block says it is idle: wait for a
         // transaction (the edges in between are caught up exactly when it comes). A
         // transaction the RTL takes on by itself (a register access, a beat on another
-        // stream it is ready for) keeps the clock running instead.
+        // stream it is ready for) keeps the clock running instead, and so does a
+        // process waiting on an interrupt of a busy block: the block may still work
+        // towards it (an output buffer offering results while the core computes), so
+        // parking would raise the interrupt late.
         park();
         continue;
       }
@@ -319,14 +435,14 @@ void RtlBlock::run() {
       blocked_waits_.inc();
       kernel_syncs_.inc();
       before_wait();
-      sc_core::wait(from_ps(t - now), work_);
+      kernel_wait(from_ps(t - now), work_);
       continue;
     }
     if (!blocked && t > now + quantum_) {
       const Picos target = std::max(edge_time(cycle_), t - quantum_);
       kernel_syncs_.inc();
       before_wait();
-      sc_core::wait(from_ps(target - now));
+      kernel_wait(from_ps(target - now));
       continue;
     }
     clock_edge(n, t);
@@ -370,6 +486,9 @@ ModelSpec rtl_block_spec() {
       string_param("idle", "run", {"run", "gate"},
                    "idle cycles (busy low, nothing pending) are simulated ('run') or skipped "
                    "like a gated clock ('gate', needs the busy pin)"),
+      string_param("undriven", "warn", {"warn", "error", "ignore"},
+                   "inputs no bridge drives (nor clock, reset or tie) when the simulation "
+                   "starts: a warning listing them, an error, or nothing"),
       string_param("waves", "", {}, "waveform file (.fst or .vcd; needs a traced build)"),
       time_param("waves_start", 0, 0, UINT64_MAX / 2, "start of the waveform window"),
       time_param("waves_end", 0, 0, UINT64_MAX / 2, "end of the waveform window (0: no end)"),

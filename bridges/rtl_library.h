@@ -1,7 +1,7 @@
 // A Verilated RTL model loaded from a cosim RTL library (built by cosim.rtl.build), and
 // direct access to its pins.
 //
-// The library exports the C ABI of cosim/rtl/cosim_rtl_abi.h. Pins are read and written
+// The library exports the C ABI of core/include/cosim/rtl_abi.h. Pins are read and written
 // in the model's own storage: a 1-bit pin is one byte, a pin up to 64 bits a native
 // integer, a wider one little-endian 32-bit words, so a beat of any width moves with one
 // memcpy and no function call.
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "../cosim/rtl/cosim_rtl_abi.h"
+#include "cosim/rtl_abi.h"
 
 namespace cosim::rtl {
 
@@ -61,18 +61,34 @@ class Pin {
   // Any width: bytes() bytes, least significant first.
   void read(std::uint8_t* dst) const {
     const std::uint32_t n = bytes();
-    std::memcpy(dst, data_, n);
+    copy(dst, data_, n);
     if (width_ % 8 != 0) dst[n - 1] &= static_cast<std::uint8_t>((1u << (width_ % 8)) - 1);
   }
   void write(const std::uint8_t* src) {
     const std::uint32_t n = bytes();
-    std::memcpy(data_, src, n);
+    copy(data_, src, n);
     if (storage_ > n) std::memset(data_ + n, 0, storage_ - n);
     if (width_ % 8 != 0) data_[n - 1] &= static_cast<std::uint8_t>((1u << (width_ % 8)) - 1);
   }
   void clear() { std::memset(data_, 0, storage_); }
 
  private:
+  // A beat moves every cycle: copies of the usual sizes are inlined (a memcpy of a
+  // run-time length is a call and a `rep movsb`, which costs more than the copy).
+  static void copy(std::uint8_t* d, const std::uint8_t* s, std::uint32_t n) {
+    switch (n) {
+      case 1: *d = *s; return;
+      case 2: std::memcpy(d, s, 2); return;
+      case 4: std::memcpy(d, s, 4); return;
+      case 8: std::memcpy(d, s, 8); return;
+      case 16: std::memcpy(d, s, 16); return;
+      case 32: std::memcpy(d, s, 32); return;
+      case 64: std::memcpy(d, s, 64); return;
+      case 128: std::memcpy(d, s, 128); return;
+      default: std::memcpy(d, s, n);
+    }
+  }
+
   std::string name_;
   PinDir dir_;
   std::uint32_t width_, storage_;

@@ -152,15 +152,33 @@ void bind(nb::module_& m) {
       .def("close_waves", &RtlBlock::close_waves, "Finish the waveform file now.")
       .def("add_stream_in",
            [](RtlBlock& b, const std::string& name, const std::string& valid, const std::string& ready,
-              const std::string& data, bool blocking) {
+              const std::vector<std::string>& data, bool blocking) {
              return guarded([&] { return &add_stream_in(b, name, valid, ready, data, blocking); });
            },
            nb::rv_policy::reference, nb::arg("name"), nb::arg("valid"), nb::arg("ready"), nb::arg("data"),
-           nb::arg("blocking") = true)
+           nb::arg("blocking") = true,
+           "ready '' : the RTL takes a beat at every edge where valid is high; data: pins packed "
+           "least significant first")
       .def("add_stream_out",
            [](RtlBlock& b, const std::string& name, const std::string& valid, const std::string& ready,
-              const std::string& data) { return guarded([&] { return &add_stream_out(b, name, valid, ready, data); }); },
-           nb::rv_policy::reference, nb::arg("name"), nb::arg("valid"), nb::arg("ready"), nb::arg("data"))
+              const std::vector<std::string>& data, bool blocking, std::uint64_t capture_depth) {
+             return guarded(
+                 [&] { return &add_stream_out(b, name, valid, ready, data, blocking, capture_depth); });
+           },
+           nb::rv_policy::reference, nb::arg("name"), nb::arg("valid"), nb::arg("ready"), nb::arg("data"),
+           nb::arg("blocking") = true, nb::arg("capture_depth") = 0,
+           "ready '' : capture mode, beats buffered (capture_depth beats) until read")
+      .def("add_tie",
+           [](RtlBlock& b, const std::string& pin, nb::bytes value) {
+             const auto* d = static_cast<const std::uint8_t*>(value.data());
+             guarded([&] {
+               add_tie(b, pin, std::vector<std::uint8_t>(d, d + value.size()));
+               return 0;
+             });
+           },
+           nb::arg("pin"), nb::arg("value"), "Hold input `pin` at `value` (bytes, least significant first).")
+      .def("undriven_inputs", &RtlBlock::undriven_inputs,
+           "Inputs no bridge, clock, reset or tie drives (held at 0).")
       .def("add_register_port",
            [](RtlBlock& b, const std::string& name, const std::string& req, const std::string& ack,
               const std::string& write, const std::string& addr, const std::string& wdata, const std::string& rdata) {

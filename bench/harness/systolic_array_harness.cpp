@@ -27,23 +27,25 @@ struct Harness {
   std::uint64_t cycles = 0;
   Harness() : top(std::make_unique<Vtop>(&ctx, "top")) {}
 
-  // One clock cycle: inputs already set; settle with the clock low, then the edge.
-  // Returns after the rising edge. `sampled` gets the pre-edge handshake decision.
-  void edge() {
-    top->clk = 0;
-    top->eval();
-    top->clk = 1;
-    top->eval();
-    ++cycles;
-  }
+  // One clock cycle is two evaluations, as in the cosim bridge: settle() with the clock
+  // low (the inputs as set, the handshake decided from the settled outputs), then edge()
+  // with the clock high. Every edge() follows a settle().
   void settle() {
     top->clk = 0;
     top->eval();
   }
+  void edge() {
+    top->clk = 1;
+    top->eval();
+    ++cycles;
+  }
 
   void reset(int n) {
     top->rst_n = 0;
-    for (int i = 0; i < n; ++i) edge();
+    for (int i = 0; i < n; ++i) {
+      settle();
+      edge();
+    }
     top->rst_n = 1;
   }
 

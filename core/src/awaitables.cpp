@@ -4,6 +4,8 @@
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
+
+#include "cosim/waiting.h"
 #include <sstream>
 
 #include "numpy_util.h"
@@ -367,10 +369,15 @@ PyObject* PyProcess::execute_any_of(Request& req, PyObject*) {
     sc_core::wait(from_ps(timeout));
     return Py_NewRef(timeout_item != nullptr ? timeout_item : Py_None);
   }
-  if (has_timeout)
-    sc_core::wait(from_ps(timeout), list);
-  else
-    sc_core::wait(list);
+  {
+    std::vector<const sc_core::sc_event*> evs;
+    for (const auto& w : watched) evs.push_back(w.first);
+    const Awaiting counted(std::move(evs));
+    if (has_timeout)
+      sc_core::wait(from_ps(timeout), list);
+    else
+      sc_core::wait(list);
+  }
   for (const auto& [ev, obj] : watched)
     if (ev->triggered()) return Py_NewRef(obj);
   // Nothing watched fired, so the timeout did.
@@ -395,6 +402,7 @@ PyObject* PyProcess::execute_all_of(Request& req) {
   while (!pending.empty()) {
     sc_core::sc_event_or_list list;
     for (auto* e : pending) list |= *e;
+    const Awaiting counted(std::vector<const sc_core::sc_event*>(pending.begin(), pending.end()));
     if (req.has_timeout) {
       const Picos t = now_ps();
       if (t >= deadline) Py_RETURN_FALSE;
@@ -449,10 +457,13 @@ PyObject* PyProcess::execute(Request& req, PyObject* req_obj) {
     case ReqKind::Sync:
       sync();
       Py_RETURN_NONE;
-    case ReqKind::Event:
+    case ReqKind::Event: {
       sync();
-      sc_core::wait(nb::inst_ptr<EventObj>(req.items[0])->ev());
+      sc_core::sc_event& ev = nb::inst_ptr<EventObj>(req.items[0])->ev();
+      const Awaiting counted(ev);
+      sc_core::wait(ev);
       Py_RETURN_NONE;
+    }
     case ReqKind::Join: {
       PyProcess* p = nb::inst_ptr<ProcessHandle>(req.items[0])->p;
       if (!p->done()) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "awaitables.h"
+#include "cosim/waiting.h"
 
 // libsystemc.so references sc_main; a Python extension that links it must define and
 // export one. cosim never calls it: Python drives elaboration and sc_start directly.
@@ -172,10 +173,11 @@ Picos Kernel::run(std::int64_t until_ps) {
     const std::string waiting = describe_waiting();
     if (!waiting.empty()) {
       phase_ = Phase::Finished;
+      const std::string notes = deadlock_notes();
       raise("DeadlockError", "deadlock at " + format_ps(now_ps()) +
                                  ": no events are pending but these processes are still "
                                  "waiting:" +
-                                 waiting);
+                                 waiting + (notes.empty() ? "" : "\nparked models:" + notes));
     }
   }
   return now_ps();

@@ -19,7 +19,7 @@ Verilator reported, with the closest name suggested on a typo.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,22 @@ from cosim.units import parse_time
 DEFAULT_CYCLE_BUDGET = 1_000_000
 
 PinCallback = Callable[[int, Any], Any]
+
+
+class _DefaultPin:
+    """The default pin of a bridge role: <bridge name>_<role>."""
+
+    def __repr__(self) -> str:
+        return "<bridge>_<role>"
+
+
+#: Default of the pin arguments of bridges: the pin named <bridge name>_<role>. None
+#: means "no such pin" where a role is optional (a stream without ready).
+DEFAULT_PIN = _DefaultPin()
+
+
+def _bits(lo: int, hi: int) -> str:
+    return f"{lo}" if lo == hi else f"{lo}..{hi}"
 
 
 def _time(value: int | str, what: str) -> int:
@@ -65,6 +81,8 @@ class RtlBlock:
         idle: str = "run",
         waves: str | Path | None = None,
         waves_window: tuple[int | str, int | str | None] | None = None,
+        tie: Mapping[str, int] | None = None,
+        undriven: str = "warn",
     ) -> None:
         if not isinstance(build, RtlBuild):
             raise TypeError(
@@ -115,9 +133,27 @@ class RtlBlock:
             waves=waves_path,
             waves_start=start,
             waves_end=end,
+            undriven=undriven,
         )
+        for pin, value in (tie or {}).items():
+            p = self._check(pin, "input", None, "tie")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not (0 <= value < 1 << p.width)
+            ):
+                raise ValueError(
+                    f"rtl block '{name}': tie value {value!r} for pin '{pin}' does not fit "
+                    f"its {p.width} bits"
+                )
+            self.model.add_tie(pin, value.to_bytes(p.data_bytes, "little"))
 
     # ------------------------------------------------------------------ pins
+    def _where(self, bridge: str | None) -> str:
+        return f"rtl block '{self.name}' ({self.build.top})" + (
+            f", bridge '{bridge}'" if bridge else ""
+        )
+
     def _check(
         self,
         pin: str,
@@ -126,16 +162,31 @@ class RtlBlock:
         role: str,
         bridge: str | None = None,
     ) -> RtlPort:
-        """The port `pin`, checked; BindingError naming block, bridge and pin otherwise."""
-        where = f"rtl block '{self.name}' ({self.build.top})" + (
-            f", bridge '{bridge}'" if bridge else ""
-        )
+        """The port `pin`, checked; BindingError naming block, bridge and pin otherwise.
+        A misspelled pin gets the closest name among the pins that could take the role
+        (same direction, a width that fits)."""
+        where = self._where(bridge)
         ports = {p.name: p for p in self.build.ports}
+        lo, hi = (
+            (None, None) if width is None else ((width, width) if isinstance(width, int) else width)
+        )
         if pin not in ports:
-            close = difflib.get_close_matches(pin, list(ports), n=1)
+            # A 1-bit pin is a control pin, not what a data role is missing.
+            lo_hint = 2 if role == "data" and lo == 1 and (hi or 1) > 1 else lo
+            fit = [
+                p.name
+                for p in self.build.ports
+                if p.direction == direction
+                and (lo_hint is None or lo_hint <= p.width <= (hi or lo_hint))
+            ]
+            close = difflib.get_close_matches(pin, fit, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
+            kind = f"{direction}s" + (
+                "" if lo_hint is None else f" of {_bits(lo_hint, hi or lo_hint)} bits"
+            )
             raise BindingError(
-                f"{where}: no pin '{pin}' for the {role}{hint} (pins: {', '.join(ports)})"
+                f"{where}: no pin '{pin}' for the {role}{hint} ({kind}: "
+                f"{', '.join(fit) or 'none'}; all pins: {', '.join(ports)})"
             )
         p = ports[pin]
         if p.direction != direction:
@@ -143,20 +194,54 @@ class RtlBlock:
                 f"{where}: pin '{pin}' ({role}) is an {p.direction}; "
                 f"the {role} must be an {direction}"
             )
-        if width is not None:
-            lo, hi = (width, width) if isinstance(width, int) else width
-            if not lo <= p.width <= hi:
-                want = f"{lo}" if lo == hi else f"{lo}..{hi}"
-                raise BindingError(
-                    f"{where}: pin '{pin}' ({role}) is {p.width} bits wide; "
-                    f"the {role} must be {want} bits"
-                )
+        if lo is not None and not lo <= p.width <= (hi or lo):
+            raise BindingError(
+                f"{where}: pin '{pin}' ({role}) is {p.width} bits wide; "
+                f"the {role} must be {_bits(lo, hi or lo)} bits"
+            )
         return p
 
-    def _pins(self, bridge: str, given: dict[str, str | None]) -> dict[str, str]:
-        return {
-            role: (pin if pin is not None else f"{bridge}_{role}") for role, pin in given.items()
-        }
+    def _pin(self, bridge: str, role: str, given: str | _DefaultPin | None) -> str | None:
+        """The pin for `role`: the given name, None (no pin), or <bridge>_<role>."""
+        if isinstance(given, _DefaultPin):
+            return f"{bridge}_{role}"
+        if given is not None and (not isinstance(given, str) or not given):
+            raise TypeError(f"{self._where(bridge)}: the {role} pin must be a name, got {given!r}")
+        return given
+
+    def _data_pins(
+        self,
+        bridge: str,
+        data: str | Sequence[str] | _DefaultPin,
+        direction: str,
+        width: int | None,
+    ) -> list[str]:
+        """The data pins of a stream bridge, checked: one name or several (packed least
+        significant first), 1..1024 bits together (exactly `width` if given)."""
+        if isinstance(data, _DefaultPin):
+            names = [f"{bridge}_data"]
+        elif isinstance(data, str):
+            names = [data]
+        else:
+            names = list(data)
+            if not names or not all(isinstance(n, str) and n for n in names):
+                raise TypeError(
+                    f"{self._where(bridge)}: data must be a pin name or a list of pin names, "
+                    f"got {data!r}"
+                )
+        if len(set(names)) != len(names):
+            raise BindingError(f"{self._where(bridge)}: a data pin is listed twice: {names}")
+        if len(names) == 1:
+            self._check(names[0], direction, (1, 1024) if width is None else width, "data", bridge)
+            return names
+        total = sum(self._check(n, direction, (1, 1024), "data", bridge).width for n in names)
+        if total > 1024 or (width is not None and total != width):
+            want = "at most 1024" if width is None else str(width)
+            raise BindingError(
+                f"{self._where(bridge)}: data pins {', '.join(names)} are {total} bits "
+                f"together; the beat must be {want} bits"
+            )
+        return names
 
     @property
     def ports(self) -> tuple[RtlPort, ...]:
@@ -167,40 +252,86 @@ class RtlBlock:
         self,
         name: str,
         *,
-        valid: str | None = None,
-        ready: str | None = None,
-        data: str | None = None,
+        valid: str | _DefaultPin = DEFAULT_PIN,
+        ready: str | _DefaultPin | None = DEFAULT_PIN,
+        data: str | Sequence[str] | _DefaultPin = DEFAULT_PIN,
         width: int | None = None,
         blocking: bool = True,
     ) -> _core.Port:
         """A TLM target: writes of N bytes become N/beat_bytes valid/ready beats into
-        the RTL (beat_bytes = ceil(width(data)/8), least significant byte first).
-        `width`, if given, must equal the data pin's width. blocking=False declares a
-        sink: its ready says the RTL can take a beat, not that it waits for one, so the
-        clock keeps running (or parks) by the block's own state while it is idle."""
-        pins = self._pins(name, {"valid": valid, "ready": ready, "data": data})
-        self._check(pins["valid"], "input", 1, "valid", name)
-        self._check(pins["ready"], "output", 1, "ready", name)
-        self._check(pins["data"], "input", (1, 1024) if width is None else width, "data", name)
+        the RTL (beat_bytes = ceil(beat bits/8), least significant byte first).
+
+        data: one pin or a list of pins packed into one beat, the first in the least
+        significant bits. `width`, if given, must equal the beat's width. ready=None:
+        the RTL has no ready and takes a beat at every edge where valid is high.
+        blocking=False declares a sink: its ready says the RTL can take a beat, not that
+        it waits for one, so the clock keeps running (or parks) by the block's own
+        state while it is idle. Pins default to <name>_valid, <name>_ready, <name>_data."""
+        valid_pin = self._pin(name, "valid", valid)
+        ready_pin = self._pin(name, "ready", ready)
+        if valid_pin is None:
+            raise BindingError(f"{self._where(name)}: a stream needs a valid pin")
+        self._check(valid_pin, "input", 1, "valid", name)
+        if ready_pin is not None:
+            self._check(ready_pin, "output", 1, "ready", name)
+        pins = self._data_pins(name, data, "input", width)
         return self.model.add_stream_in(
-            name, pins["valid"], pins["ready"], pins["data"], blocking=bool(blocking)
+            name, valid_pin, ready_pin or "", pins, blocking=bool(blocking)
         )
 
     def stream_out(
         self,
         name: str,
         *,
-        valid: str | None = None,
-        ready: str | None = None,
-        data: str | None = None,
+        valid: str | _DefaultPin = DEFAULT_PIN,
+        ready: str | _DefaultPin | None = DEFAULT_PIN,
+        data: str | Sequence[str] | _DefaultPin = DEFAULT_PIN,
         width: int | None = None,
+        blocking: bool = True,
+        capture_depth: int | None = None,
     ) -> _core.Port:
-        """A TLM target: reads of N bytes are filled with N/beat_bytes beats out of the RTL."""
-        pins = self._pins(name, {"valid": valid, "ready": ready, "data": data})
-        self._check(pins["valid"], "output", 1, "valid", name)
-        self._check(pins["ready"], "input", 1, "ready", name)
-        self._check(pins["data"], "output", (1, 1024) if width is None else width, "data", name)
-        return self.model.add_stream_out(name, pins["valid"], pins["ready"], pins["data"])
+        """A TLM target: reads of N bytes are filled with N/beat_bytes beats out of the RTL.
+
+        data: one pin or several packed (first pin least significant), as stream_in.
+        ready=None: the RTL has no ready (it does not wait for the reader): every beat
+        it offers (valid high at an edge) is captured into a buffer of `capture_depth`
+        beats that reads drain; a full buffer stops the run naming the pin and cycle.
+        With a ready pin, valid falling before its beat was taken stops the run (the beat
+        would be lost). blocking=False: valid high with nobody reading is not the RTL
+        waiting on the outside (the clock keeps running by the block's own state)."""
+        valid_pin = self._pin(name, "valid", valid)
+        ready_pin = self._pin(name, "ready", ready)
+        if valid_pin is None:
+            raise BindingError(f"{self._where(name)}: a stream needs a valid pin")
+        self._check(valid_pin, "output", 1, "valid", name)
+        depth = 0
+        if ready_pin is None:
+            if capture_depth is None:
+                raise BindingError(
+                    f"{self._where(name)}: an output without ready (ready=None) is captured: "
+                    "give capture_depth=N, the beats to buffer until they are read"
+                )
+            if (
+                isinstance(capture_depth, bool)
+                or not isinstance(capture_depth, int)
+                or not (1 <= capture_depth <= 1 << 24)
+            ):
+                raise ValueError(
+                    f"{self._where(name)}: capture_depth must be 1..{1 << 24} beats, "
+                    f"got {capture_depth!r}"
+                )
+            depth = capture_depth
+        else:
+            if capture_depth is not None:
+                raise BindingError(
+                    f"{self._where(name)}: capture_depth is for outputs without ready "
+                    f"(ready=None); this one has ready pin '{ready_pin}'"
+                )
+            self._check(ready_pin, "input", 1, "ready", name)
+        pins = self._data_pins(name, data, "output", width)
+        return self.model.add_stream_out(
+            name, valid_pin, ready_pin or "", pins, blocking=bool(blocking), capture_depth=depth
+        )
 
     def register_port(
         self,
@@ -305,6 +436,13 @@ class RtlBlock:
         """The value of `pin` as of the last simulated edge."""
         return self.model.peek(pin)
 
+    def undriven_inputs(self) -> list[str]:
+        """Inputs that no bridge, the clock, the reset or a tie drives (held at 0). When
+        the simulation starts they are listed in a warning (undriven='warn', the
+        default), stop it with a BindingError (undriven='error') or pass
+        (undriven='ignore'); tie={pin: value} drives one deliberately."""
+        return list(self.model.undriven_inputs())
+
     @property
     def cycle(self) -> int:
         """Clock edges simulated so far (reset included)."""
@@ -325,6 +463,8 @@ def block(sim: Any, name: str, build: RtlBuild, **kwargs: Any) -> RtlBlock:
     watchdogs and for idle='gate'); quantum: how far the RTL may run ahead of SystemC
     time ('1 us'); cycle_budget: cycles a handshake may take before the run stops with an
     error naming the pin (1,000,000); idle: 'run' simulates idle cycles, 'gate' skips them;
-    waves: an .fst or .vcd file to dump, waves_window: (start, end or None).
+    waves: an .fst or .vcd file to dump, waves_window: (start, end or None); tie: inputs
+    held at a value on purpose ({pin: int}); undriven: what happens at the start to
+    inputs nothing drives ('warn', 'error' or 'ignore').
     """
     return RtlBlock(sim, name, build, **kwargs)

@@ -49,7 +49,6 @@ TRACE_FORMATS = ("fst", "vcd")
 #: Optimisation of the model's per-cycle code, its once-only code and the run-time.
 OPT_FAST = "-O2"
 OPT_SLOW = "-O1"
-ABI_HEADER = Path(__file__).with_name("cosim_rtl_abi.h")
 #: Code generation for objects that end up in a dlopen()ed library. Verilator's
 #: run-time reaches thread-local state on every eval; in a shared library the default
 #: TLS model calls __tls_get_addr for each access, which costs a model like the 8x8
@@ -59,6 +58,25 @@ ABI_HEADER = Path(__file__).with_name("cosim_rtl_abi.h")
 PIC_FLAGS = ["-fPIC", "-fvisibility=hidden", "-fno-semantic-interposition", "-mtls-dialect=gnu2"]
 
 ParamValue = int | str | bool | float
+
+#: Where the C ABI header of RTL libraries is: core/include/cosim/ of a source checkout,
+#: or the copy CMake installs with the package (cosim/rtl/include/cosim/).
+_ABI_CANDIDATES = (
+    Path(__file__).resolve().parents[2] / "core" / "include" / "cosim" / "rtl_abi.h",
+    Path(__file__).resolve().parent / "include" / "cosim" / "rtl_abi.h",
+)
+
+
+def abi_header() -> Path:
+    """The C ABI header (cosim/rtl_abi.h) the generated glue is compiled against."""
+    for p in _ABI_CANDIDATES:
+        if p.is_file():
+            return p
+    raise RtlBuildError(
+        "the RTL library ABI header cosim/rtl_abi.h is missing (looked in "
+        + ", ".join(str(p.parent.parent) for p in _ABI_CANDIDATES)
+        + "): reinstall cosim"
+    )
 
 
 def default_search_path() -> list[Path]:
@@ -73,14 +91,16 @@ def default_search_path() -> list[Path]:
     return dirs
 
 
-def _search_path(search_path: Sequence[str | Path] | None) -> tuple[Path, ...]:
+def _search_path(
+    search_path: Sequence[str | Path] | None, allow_empty: bool = False
+) -> tuple[Path, ...]:
     dirs = default_search_path() if search_path is None else [Path(p) for p in search_path]
     out = []
     for d in dirs:
         d = d.expanduser().resolve()
         if d.is_dir() and d not in out:
             out.append(d)
-    if not out:
+    if not out and not (allow_empty and not dirs):
         raise RtlBuildError(f"no RTL source directory exists among {[str(d) for d in dirs]}")
     return tuple(out)
 
@@ -88,27 +108,172 @@ def _search_path(search_path: Sequence[str | Path] | None) -> tuple[Path, ...]:
 def available_tops(search_path: Sequence[str | Path] | None = None) -> list[str]:
     """Names of the tops on the search path (files <name>.sv or <name>.v)."""
     names = set()
-    for d in _search_path(search_path):
+    for d in _search_path(search_path, allow_empty=True):
         names.update(p.stem for p in d.iterdir() if p.suffix in (".sv", ".v"))
     return sorted(names)
 
 
-def find_top(top: str, search_path: Sequence[str | Path] | None = None) -> Path:
-    """The file that defines top module `top`: <dir>/<top>.sv (or .v) on the search path."""
-    dirs = _search_path(search_path)
+_MODULE = r"^\s*(?:module|macromodule)\s+(?:automatic\s+|static\s+)?{name}\b"
+
+
+def _declares(path: Path, top: str) -> bool:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return False
+    return re.search(_MODULE.format(name=re.escape(top)), text, re.MULTILINE) is not None
+
+
+def find_top(
+    top: str,
+    search_path: Sequence[str | Path] | None = None,
+    sources: Sequence[str | Path] = (),
+) -> Path:
+    """The file that defines top module `top`: <dir>/<top>.sv (or .v) on the search path;
+    else the one source (given, or on the search path) that declares `module <top>`."""
+    dirs = _search_path(search_path, allow_empty=bool(sources))
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_$]*$", top or ""):
         raise RtlBuildError(f"{top!r} is not a Verilog module name")
     for d in dirs:
         for suffix in (".sv", ".v"):
             if (d / f"{top}{suffix}").is_file():
                 return d / f"{top}{suffix}"
+    candidates = [Path(f) for f in sources] + [
+        p for d in dirs for p in sorted(d.iterdir()) if p.suffix in (".sv", ".v") and p.is_file()
+    ]
+    declaring = list(dict.fromkeys(p for p in candidates if _declares(p, top)))
+    if len(declaring) == 1:
+        return declaring[0]
+    if len(declaring) > 1:
+        raise RtlBuildError(
+            f"module '{top}' is declared in several files: {', '.join(map(str, declaring))}"
+        )
     known = available_tops(dirs)
     close = difflib.get_close_matches(top, known, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
+    where = ", ".join(str(d) for d in dirs)
+    also = f" or a `module {top}` in the sources given" if sources else ""
     raise RtlBuildError(
-        f"no RTL top '{top}': expected a file {top}.sv in {', '.join(str(d) for d in dirs)}"
+        f"no RTL top '{top}': expected a file {top}.sv in {where}{also}"
         f"{hint} (tops there: {', '.join(known) or 'none'})"
     )
+
+
+def _locate_top(top: str, dirs: Sequence[Path], inputs: BuildInputs) -> Path | None:
+    """find_top, except that a top given only through file lists is left to Verilator."""
+    try:
+        return find_top(top, dirs, inputs.sources)
+    except RtlBuildError:
+        if inputs.file_lists and re.match(r"^[A-Za-z_][A-Za-z0-9_$]*$", top or ""):
+            return None
+        raise
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """What a build reads besides the search path: source files, Verilator .f file lists
+    (read with -F: paths inside are relative to the list's folder), include directories,
+    defines, extra Verilator flags and lint waivers (warning codes). Paths are absolute."""
+
+    sources: tuple[str, ...] = ()
+    file_lists: tuple[str, ...] = ()
+    include_dirs: tuple[str, ...] = ()
+    defines: tuple[tuple[str, str | None], ...] = ()
+    flags: tuple[str, ...] = ()
+    waivers: tuple[str, ...] = ()
+
+    def args(self) -> list[str]:
+        out = [f"-I{d}" for d in self.include_dirs]
+        out += [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in self.defines]
+        out += [f"-Wno-{w}" for w in self.waivers]
+        out += list(self.flags)
+        for f in self.file_lists:
+            out += ["-F", f]
+        out += list(self.sources)
+        return out
+
+    def digests(self) -> list[Any]:
+        """Key material: the inputs and the contents of the files and lists they name
+        (files read through them are keyed after elaboration, see elaborate())."""
+        files = [*self.sources, *self.file_lists]
+        incs = _hdl_files(Path(d) for d in self.include_dirs)
+        return [list(self.args()), [(f, cache.file_digest(Path(f))) for f in files], incs]
+
+
+#: Flags cosim sets itself; giving them in flags= would break the build.
+_RESERVED_FLAGS = (
+    "--prefix",
+    "-Mdir",
+    "--Mdir",
+    "--top-module",
+    "--top",
+    "--cc",
+    "--sc",
+    "--exe",
+    "--build",
+    "--json-only",
+    "--lint-only",
+    "--vpi",
+    "-o",
+    "--main",
+    "--binary",
+    "--trace",
+    "--trace-fst",
+    "--trace-vcd",
+)
+
+
+def _existing(paths: Iterable[str | Path], what: str, *, is_dir: bool = False) -> tuple[str, ...]:
+    out = []
+    for p in [paths] if isinstance(paths, str | Path) else paths:
+        q = Path(p).expanduser().resolve()
+        if not (q.is_dir() if is_dir else q.is_file()):
+            raise RtlBuildError(
+                f"{what} {p} does not exist" + (f" ({q})" if str(q) != str(p) else "")
+            )
+        out.append(str(q))
+    return tuple(dict.fromkeys(out))
+
+
+def build_inputs(
+    sources: Iterable[str | Path] = (),
+    file_lists: Iterable[str | Path] = (),
+    include_dirs: Iterable[str | Path] = (),
+    defines: Mapping[str, str | int | None] | None = None,
+    flags: Iterable[str] = (),
+    waivers: Iterable[str] = (),
+) -> BuildInputs:
+    """Checked, absolute BuildInputs (RtlBuildError naming a missing file)."""
+    defs = []
+    for k, v in sorted((defines or {}).items()):
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(k)):
+            raise RtlBuildError(f"define {k!r} is not a macro name")
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | str)):
+            raise RtlBuildError(f"define {k}={v!r}: values are str, int or None")
+        defs.append((str(k), None if v is None else str(v)))
+    flag_list = [flags] if isinstance(flags, str) else list(flags)
+    for f in flag_list:
+        if not isinstance(f, str):
+            raise RtlBuildError(f"Verilator flags are strings, got {f!r}")
+        if f.split("=", 1)[0] in _RESERVED_FLAGS:
+            raise RtlBuildError(f"flag {f!r} is set by cosim.rtl.build itself; leave it out")
+    waiver_list = [waivers] if isinstance(waivers, str) else list(waivers)
+    for w in waiver_list:
+        if not isinstance(w, str) or not re.match(r"^[A-Z][A-Z0-9_]*$", w):
+            raise RtlBuildError(
+                f"lint waiver {w!r} is not a Verilator warning code (WIDTH, UNUSEDSIGNAL, ...)"
+            )
+    return BuildInputs(
+        sources=_existing(sources, "source file"),
+        file_lists=_existing(file_lists, "file list"),
+        include_dirs=_existing(include_dirs, "include directory", is_dir=True),
+        defines=tuple(defs),
+        flags=tuple(flag_list),
+        waivers=tuple(dict.fromkeys(waiver_list)),
+    )
+
+
+NO_INPUTS = BuildInputs()
 
 
 def _param_arg(name: str, value: ParamValue) -> str:
@@ -151,16 +316,20 @@ def _hdl_files(dirs: Iterable[Path]) -> list[tuple[str, str]]:
 
 def _verilator_args(
     top: str,
-    top_file: Path,
+    top_file: Path | None,
     dirs: Sequence[Path],
     params: Sequence[tuple[str, ParamValue]],
     mdir: Path,
+    inputs: BuildInputs = NO_INPUTS,
 ) -> list[str]:
+    """The Verilator command line, without the top file. Run it with cwd=mdir (see
+    _run_verilator): Verilator also searches the current directory for modules."""
     args = [str(vl.executable()), "--prefix", "Vtop", "--top-module", top, "-Mdir", str(mdir)]
     for d in dirs:
         args += ["-y", str(d), f"-I{d}"]
     args += ["+libext+.sv+.v"]
     args += [_param_arg(k, v) for k, v in params]
+    args += inputs.args()
     return args
 
 
@@ -168,6 +337,13 @@ def _run(
     cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+def _run_verilator(cmd: list[str], mdir: Path) -> subprocess.CompletedProcess[str]:
+    """Verilator in its (fresh) output directory, so that the caller's current directory,
+    which Verilator searches for modules and includes, is never part of a build: only
+    the declared paths are."""
+    return _run(cmd, cwd=mdir, env=vl.environment())
 
 
 def _describe(top: str, params: Sequence[tuple[str, ParamValue]]) -> str:
@@ -180,13 +356,14 @@ def _verilator_failed(
     params: Sequence[tuple[str, ParamValue]],
     out: str,
     dirs: Sequence[Path],
-    top_file: Path,
+    top_file: Path | None,
+    inputs: BuildInputs = NO_INPUTS,
 ) -> Exception:
     diags = parse_verilator_output(out)
     m = re.search(r"Parameters from the command line were not found in the design: (.+)", out)
     if m:
         bad = [b.strip() for b in m[1].split(",") if b.strip()]
-        known = [p.name for p in _elaborate_uncached(top, top_file, dirs, ()).parameters]
+        known = [p.name for p in _elaborate_uncached(top, top_file, dirs, (), inputs).parameters]
         hints = []
         for b in bad:
             close = difflib.get_close_matches(b, known, n=1)
@@ -203,18 +380,41 @@ def _verilator_failed(
     )
 
 
+def _top_args(top_file: Path | None, inputs: BuildInputs) -> list[str]:
+    """The top file on the command line, unless the sources (or file lists) name it."""
+    return [] if top_file is None or str(top_file) in inputs.sources else [str(top_file)]
+
+
 def _elaborate_uncached(
-    top: str, top_file: Path, dirs: Sequence[Path], params: Sequence[tuple[str, ParamValue]]
+    top: str,
+    top_file: Path | None,
+    dirs: Sequence[Path],
+    params: Sequence[tuple[str, ParamValue]],
+    inputs: BuildInputs = NO_INPUTS,
 ) -> Elaboration:
     with tempfile.TemporaryDirectory(prefix="cosim-elab-") as tmp:
         mdir = Path(tmp)
-        cmd = [*_verilator_args(top, top_file, dirs, params, mdir), "--json-only", str(top_file)]
-        r = _run(cmd, env=vl.environment())
+        cmd = [
+            *_verilator_args(top, top_file, dirs, params, mdir, inputs),
+            "--json-only",
+            *_top_args(top_file, inputs),
+        ]
+        r = _run_verilator(cmd, mdir)
         if r.returncode != 0:
-            raise _verilator_failed(top, params, r.stdout + r.stderr, dirs, top_file)
+            raise _verilator_failed(top, params, r.stdout + r.stderr, dirs, top_file, inputs)
         return introspect.parse(
             mdir / "Vtop.tree.json", mdir / "Vtop.tree.meta.json", top, vl.verilator_root()
         )
+
+
+def _files_unchanged(digests: Mapping[str, str]) -> bool:
+    for f, d in digests.items():
+        try:
+            if cache.file_digest(Path(f)) != d:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def elaborate(
@@ -222,16 +422,33 @@ def elaborate(
     parameters: Mapping[str, ParamValue] | None = None,
     *,
     search_path: Sequence[str | Path] | None = None,
+    inputs: BuildInputs = NO_INPUTS,
 ) -> Elaboration:
-    """Ports, parameters and source files of `top` with `parameters` (cached)."""
-    dirs = _search_path(search_path)
-    top_file = find_top(top, dirs)
+    """Ports, parameters and source files of `top` with `parameters` (cached).
+
+    Keyed by every HDL file on the search path, the inputs and the files they name; a
+    cached result is used only while every file the elaboration read is unchanged."""
+    dirs = _search_path(search_path, allow_empty=bool(inputs.sources or inputs.file_lists))
+    top_file = _locate_top(top, dirs, inputs)
     params = _canonical(parameters)
-    key = cache.digest(["elab", RECIPE_VERSION, vl.version(), top, params, _hdl_files(dirs)])
+    key = cache.digest(
+        [
+            "elab",
+            RECIPE_VERSION,
+            vl.version(),
+            top,
+            params,
+            _hdl_files(dirs),
+            [str(d) for d in dirs],
+            inputs.digests(),
+        ]
+    )
     path = cache.cache_root() / "elab" / f"{key}.json"
     data = cache.read_json(path)
+    if data is not None and not _files_unchanged(data.get("digests", {})):
+        data = None
     if data is None:
-        elab = _elaborate_uncached(top, top_file, dirs, params)
+        elab = _elaborate_uncached(top, top_file, dirs, params, inputs)
         path.parent.mkdir(exist_ok=True)
         cache.write_json_atomic(
             path,
@@ -239,6 +456,7 @@ def elaborate(
                 "ports": [[p.name, p.direction, p.width] for p in elab.ports],
                 "parameters": [[p.name, p.type, p.value] for p in elab.parameters],
                 "files": list(elab.files),
+                "digests": {f: cache.file_digest(Path(f)) for f in elab.files},
             },
         )
         return elab
@@ -264,6 +482,7 @@ class RtlBuild:
     objects: tuple[str, ...] = field(repr=False)  # model + run-time objects, for harnesses
     link_libs: tuple[str, ...] = field(repr=False)
     search_path: tuple[str, ...] = field(repr=False)
+    inputs: BuildInputs = field(default=NO_INPUTS, repr=False)
 
     @property
     def library(self) -> Path:
@@ -298,7 +517,19 @@ class RtlBuild:
         """The same block built with waveform tracing ('fst' or 'vcd')."""
         if self.trace == fmt:
             return self
-        return build(self.top, dict(self.parameters), trace=fmt, search_path=self.search_path)
+        i = self.inputs
+        return build(
+            self.top,
+            dict(self.parameters),
+            trace=fmt,
+            search_path=self.search_path,
+            sources=i.sources,
+            file_lists=i.file_lists,
+            include_dirs=i.include_dirs,
+            defines=dict(i.defines),
+            flags=i.flags,
+            waivers=i.waivers,
+        )
 
     def describe(self) -> str:
         trace = f" (trace {self.trace})" if self.trace else ""
@@ -414,7 +645,9 @@ def _complete(directory: Path) -> dict[str, Any] | None:
     return meta
 
 
-def _from_meta(meta: dict[str, Any], directory: Path, dirs: Sequence[Path]) -> RtlBuild:
+def _from_meta(
+    meta: dict[str, Any], directory: Path, dirs: Sequence[Path], inputs: BuildInputs
+) -> RtlBuild:
     return RtlBuild(
         top=meta["top"],
         parameters=tuple((k, v) for k, v in meta["parameters"]),
@@ -427,6 +660,7 @@ def _from_meta(meta: dict[str, Any], directory: Path, dirs: Sequence[Path]) -> R
         objects=tuple(meta["objects"]),
         link_libs=tuple(meta["link_libs"]),
         search_path=tuple(str(d) for d in dirs),
+        inputs=inputs,
     )
 
 
@@ -436,19 +670,34 @@ def build(
     *,
     trace: str | None = None,
     search_path: Sequence[str | Path] | None = None,
+    sources: Iterable[str | Path] = (),
+    file_lists: Iterable[str | Path] = (),
+    include_dirs: Iterable[str | Path] = (),
+    defines: Mapping[str, str | int | None] | None = None,
+    flags: Iterable[str] = (),
+    waivers: Iterable[str] = (),
 ) -> RtlBuild:
     """Build RTL top `top` with `parameters` into a cosim RTL library (cached).
 
     trace: None (no waveform support: the fastest model), 'fst' or 'vcd' (the model can
     dump waveforms; cosim.rtl.block(..., waves=...) picks this build by itself).
-    search_path: directories with the HDL sources (default: $COSIM_RTL_PATH, then rtl/).
+    search_path: directories with the HDL sources (default: $COSIM_RTL_PATH, then rtl/
+    and every folder below it); modules are found there as <module>.sv.
+    sources: HDL files (or Verilator .vlt configuration files) read as given; the top
+    may be declared in any of them (modules need not be named after their file).
+    file_lists: Verilator .f files (read with -F: relative paths inside are relative to
+    the list's folder). include_dirs: `include directories. defines: {name: value or
+    None} (-D). flags: extra Verilator flags, verbatim. waivers: lint warning codes to
+    accept (WIDTH, UNUSEDSIGNAL, ...; -Wno-CODE).
+    Only declared paths are searched, never the current directory.
     """
     if trace is not None and trace not in TRACE_FORMATS:
         raise ValueError(f"trace must be None, 'fst' or 'vcd', got {trace!r}")
-    dirs = _search_path(search_path)
-    top_file = find_top(top, dirs)
+    inputs = build_inputs(sources, file_lists, include_dirs, defines, flags, waivers)
+    dirs = _search_path(search_path, allow_empty=bool(inputs.sources or inputs.file_lists))
+    top_file = _locate_top(top, dirs, inputs)
     params = _canonical(parameters)
-    elab = elaborate(top, dict(params), search_path=dirs)
+    elab = elaborate(top, dict(params), search_path=dirs, inputs=inputs)
     used = [(f, cache.file_digest(Path(f))) for f in elab.files]
     key = cache.digest(
         [
@@ -460,11 +709,12 @@ def build(
             params,
             trace,
             used,
+            inputs.digests(),
             OPT_FAST,
             OPT_SLOW,
             PIC_FLAGS,
             cache.file_digest(Path(glue.__file__)),
-            cache.file_digest(ABI_HEADER),
+            cache.file_digest(abi_header()),
             [str(d) for d in dirs],
         ]
     )
@@ -474,19 +724,20 @@ def build(
         with cache.locked(key[:32]):
             meta = _complete(out)
             if meta is None:
-                meta = _build_into(out, key, top, top_file, dirs, params, trace, elab)
-    return _from_meta(meta, out, dirs)
+                meta = _build_into(out, key, top, top_file, dirs, params, trace, elab, inputs)
+    return _from_meta(meta, out, dirs, inputs)
 
 
 def _build_into(
     out: Path,
     key: str,
     top: str,
-    top_file: Path,
+    top_file: Path | None,
     dirs: Sequence[Path],
     params: Sequence[tuple[str, ParamValue]],
     trace: str | None,
     elab: Elaboration,
+    inputs: BuildInputs = NO_INPUTS,
 ) -> dict[str, Any]:
     t0 = time.monotonic()
     tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
@@ -494,14 +745,20 @@ def _build_into(
     obj = tmp / "obj"
     obj.mkdir(parents=True)
     trace_flag = {"fst": ["--trace-fst"], "vcd": ["--trace-vcd"], None: []}[trace]
-    cmd = [*_verilator_args(top, top_file, dirs, params, obj), "--cc", *trace_flag, str(top_file)]
-    r = _run(cmd, env=vl.environment())
+    cmd = [
+        *_verilator_args(top, top_file, dirs, params, obj, inputs),
+        "--cc",
+        *trace_flag,
+        *_top_args(top_file, inputs),
+    ]
+    r = _run_verilator(cmd, obj)
     if r.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise _verilator_failed(top, params, r.stdout + r.stderr, dirs, top_file)
+        raise _verilator_failed(top, params, r.stdout + r.stderr, dirs, top_file, inputs)
     lists = _read_make_lists(obj / "Vtop_classes.mk")
     (obj / "cosim_glue.cpp").write_text(glue.generate(top, elab.ports))
-    shutil.copy(ABI_HEADER, obj / ABI_HEADER.name)
+    (obj / "cosim").mkdir()
+    shutil.copy(abi_header(), obj / "cosim" / "rtl_abi.h")
     root = vl.verilator_root()
     base = [
         "-std=c++17",

@@ -137,7 +137,8 @@ def _build_into(
         str(top_file),
     ]
     env = vl.environment()
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    # In the build directory: Verilator also searches the current directory for modules.
+    r = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True, check=False)
     if r.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise _verilator_failed(top, params, r.stdout + r.stderr, dirs, top_file)

@@ -1,6 +1,6 @@
 """The generated C++ glue that turns a Verilated model into a cosim RTL library.
 
-For a top with ports P0..Pn the glue defines the C ABI of cosim_rtl_abi.h: a port table
+For a top with ports P0..Pn the glue defines the C ABI of core/include/cosim/rtl_abi.h: a port table
 (name, direction, width, storage bytes), create/destroy/eval, direct pointers to each
 port's storage in the model, and optional FST/VCD tracing. A static_assert per port
 checks that Verilator's C++ type for the port has the size the port table claims, so a
@@ -24,7 +24,7 @@ _TEMPLATE = """\
 #include <memory>
 
 #include "Vtop.h"
-#include "cosim_rtl_abi.h"
+#include "cosim/rtl_abi.h"
 #include "verilated.h"
 #if VM_TRACE_FST
 #include "verilated_fst_c.h"
