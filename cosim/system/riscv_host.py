@@ -27,7 +27,7 @@ from cosim.errors import CosimError, SimulationError
 from cosim.rtl.cache import cache_root, digest, locked
 
 #: The sw/ tree: start-up code, linker script, board runtime and API header.
-SW_DIR = Path(__file__).resolve().parent.parent / "sw"
+SW_DIR = Path(__file__).resolve().parents[2] / "sw"
 GCC = "riscv64-unknown-elf-gcc"
 PICOLIBC_SPECS = Path("/usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs")
 #: RV64GC, double-float ABI: the core's ISA (docs/riscv-host.md says why).

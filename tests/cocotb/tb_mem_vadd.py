@@ -1,4 +1,4 @@
-"""cocotb unit test of rtl/mem_vadd.sv against numpy, with a Python memory that answers
+"""cocotb unit test of tests/rtl/mem_vadd.sv against numpy, with a Python memory that answers
 after a random latency and takes requests only when it feels like it (back-pressure)."""
 
 from __future__ import annotations

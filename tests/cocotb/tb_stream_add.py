@@ -1,4 +1,4 @@
-"""cocotb unit test of rtl/stream_add.sv against a numpy/int golden model."""
+"""cocotb unit test of tests/rtl/stream_add.sv against a numpy/int golden model."""
 
 from __future__ import annotations
 
