@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 import enum
 from typing import Annotated
 
@@ -780,9 +781,21 @@ class RtlBlock(Model):
     def close_waves(self) -> None:
         """Finish the waveform file now."""
 
-    def add_stream_in(self, name: str, valid: str, ready: str, data: str, blocking: bool = ...) -> Port: ...
+    def add_stream_in(self, name: str, valid: str, ready: str, data: Sequence[str], blocking: bool = ...) -> Port:
+        """
+        ready '' : the RTL takes a beat at every edge where valid is high; data: pins packed least significant first
+        """
 
-    def add_stream_out(self, name: str, valid: str, ready: str, data: str) -> Port: ...
+    def add_stream_out(self, name: str, valid: str, ready: str, data: Sequence[str], blocking: bool = ..., capture_depth: int = ...) -> Port:
+        """
+        ready '' : capture mode, beats buffered (capture_depth beats) until read
+        """
+
+    def add_tie(self, pin: str, value: bytes) -> None:
+        """Hold input `pin` at `value` (bytes, least significant first)."""
+
+    def undriven_inputs(self) -> list[str]:
+        """Inputs no bridge, clock, reset or tie drives (held at 0)."""
 
     def add_register_port(self, name: str, req: str, ack: str, write: str, addr: str, wdata: str, rdata: str) -> Port: ...
 
