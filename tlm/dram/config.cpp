@@ -113,6 +113,13 @@ std::vector<ParamSpec> param_specs() {
       time_param("backend_latency", 0, 0, 1'000'000, "controller latency from data to response (gem5 uses 10 ns)"),
       time_param("bandwidth_window", 1'000'000, 1'000, 1'000'000'000'000ULL,
                  "window of the bandwidth-over-time series (bandwidth_series())"),
+      // Per-command energies of a part that is not a preset (load_config() derives them
+      // from the file's device currents); negative: the preset's entry.
+      float_param("act_pj", -1.0, -1.0, 1e9, "pJ", "energy of one ACT with its PRE (negative: preset)",
+                  "Micron TN-40-07 method"),
+      float_param("rd_pj", -1.0, -1.0, 1e9, "pJ", "core energy of one read burst (negative: preset)"),
+      float_param("wr_pj", -1.0, -1.0, 1e9, "pJ", "core energy of one write burst (negative: preset)"),
+      float_param("ref_pj", -1.0, -1.0, 1e12, "pJ", "energy of one all-bank refresh of a rank (negative: preset)"),
   };
   for (const auto& tp : timing_params())
     s.push_back(int_param(tp.name, 0, 0, 1 << 20, "cycles", std::string(tp.doc) + " (0: preset value)", jedec));

@@ -29,6 +29,7 @@
 #include <cstring>
 
 #include "config.h"
+#include "cosim/energy.h"
 
 namespace cosim::dram {
 namespace {
@@ -84,7 +85,27 @@ Dram::Dram(const sc_core::sc_module_name& name, const Params& p)
 // std::invalid_argument); the message names the instance.
 std::unique_ptr<Engine> Dram::build_engine(const Params& p, const std::string& name) {
   try {
-    return std::make_unique<Engine>(make_config(p), name);
+    Config c = make_config(p);
+    // Energies given as parameters become this instance's own energy-table entries.
+    const char* whats[] = {"act", "rd", "wr", "ref"};
+    bool own = false;
+    for (const char* w : whats) own |= p.get_float(std::string(w) + "_pj") >= 0;
+    if (own) {
+      const Preset& pr = *find_preset(c.preset);
+      const double preset_pj[] = {pr.act_pj(), pr.rd_pj(), pr.wr_pj(), pr.ref_pj()};
+      c.energy_key = "dram." + name;
+      for (unsigned i = 0; i < 4; ++i) {
+        const double v = p.get_float(std::string(whats[i]) + "_pj");
+        energy_table().define({c.energy_key + "." + whats[i], v >= 0 ? v : preset_pj[i],
+                               i == 1 || i == 2 ? "burst" : "command", 0, EnergyScaling::Fixed,
+                               v >= 0 ? "parameter " + std::string(whats[i]) + "_pj of dram '" + name + "'"
+                                      : pr.energy.idd_source,
+                               "dram '" + name + "': " + whats[i]});
+      }
+      const EnergyEntry& io = energy_table().entry(energy_key(pr, "io"));
+      energy_table().define({c.energy_key + ".io", io.pj, "bit", 0, EnergyScaling::Fixed, io.source, io.doc});
+    }
+    return std::make_unique<Engine>(std::move(c), name);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument("dram '" + name + "': " + e.what());
   }

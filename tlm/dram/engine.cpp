@@ -55,11 +55,11 @@ Engine::Engine(Config cfg, const std::string& component)
                                     "requests whose every burst was a row hit")),
       request_hit_rate_(stats().value(component + ".request_row_hit_rate",
                                       "row hits per request: request_row_hits / requests_scheduled")),
-      e_act_(energy_event(component, "act", "dram." + cfg_.preset + ".act", "ACT+PRE pairs")),
-      e_rd_(energy_event(component, "rd", "dram." + cfg_.preset + ".rd", "read bursts")),
-      e_wr_(energy_event(component, "wr", "dram." + cfg_.preset + ".wr", "write bursts")),
-      e_ref_(energy_event(component, "ref", "dram." + cfg_.preset + ".ref", "refreshes")),
-      e_io_(energy_event(component, "io", "dram." + cfg_.preset + ".io", "bits moved over the interface")) {
+      e_act_(energy_event(component, "act", key_prefix() + ".act", "ACT+PRE pairs")),
+      e_rd_(energy_event(component, "rd", key_prefix() + ".rd", "read bursts")),
+      e_wr_(energy_event(component, "wr", key_prefix() + ".wr", "write bursts")),
+      e_ref_(energy_event(component, "ref", key_prefix() + ".ref", "refreshes")),
+      e_io_(energy_event(component, "io", key_prefix() + ".io", "bits moved over the interface")) {
   check_config(cfg_);
   const Organization& o = cfg_.org;
   const Timing& t = cfg_.timing;

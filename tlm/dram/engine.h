@@ -49,7 +49,8 @@ constexpr Cycle kNever = std::numeric_limits<Cycle>::max();
 enum class PagePolicy { Open, Closed, Adaptive };
 
 struct Config {
-  std::string preset;  // name, for the energy-table keys
+  std::string preset;      // name, for the energy-table keys
+  std::string energy_key;  // energy-table key prefix ("dram.<preset>" when empty)
   Organization org;
   Timing timing;
   PagePolicy page = PagePolicy::Open;
@@ -221,6 +222,7 @@ class Engine {
     unsigned shift, bits;
   };
 
+  std::string key_prefix() const { return cfg_.energy_key.empty() ? "dram." + cfg_.preset : cfg_.energy_key; }
   static bool better(const Cand& a, const Cand& b) {
     if (a.t != b.t) return a.t < b.t;
     if (a.cls != b.cls) return a.cls < b.cls;
