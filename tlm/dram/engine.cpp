@@ -404,8 +404,11 @@ Engine::Cand Engine::choose(Channel& c, Cycle floor) {
       const unsigned r = rank_of(fb);
       const Cycle limit = limit_r[r];
       if (floor >= limit) continue;
-      BankQueue& bq = q[fb];
       const Bank& b = c.banks[fb];
+      // A bank whose own timing forbids every command until after the best candidate so
+      // far cannot win (equal times still can, on class or age).
+      if ((b.open ? std::min(b.col_ready, b.pre_ready) : b.act_ready) > bt) continue;
+      BankQueue& bq = q[fb];
       const Rank& rk = c.ranks[r];
       const unsigned bg = bankgroup_of(fb);
       if (b.open) {
