@@ -175,6 +175,10 @@ def test_row_hit_rate_per_request_and_per_burst() -> None:
     assert s["mem.row_hit_rate"] == pytest.approx(3 / 4)
     assert (s["mem.requests_scheduled"], s["mem.request_row_hits"]) == (2, 1)
     assert s["mem.request_row_hit_rate"] == pytest.approx(1 / 2)
+    sm = cosim.dram.summary(s, "mem")
+    assert (sm["row_hit_rate"], sm["request_row_hit_rate"]) == pytest.approx((3 / 4, 1 / 2))
+    act_pj = cosim.dram.preset_info("hbm2")["energy"]["act_pj"]
+    assert sm["energy_pj_act"] == pytest.approx(act_pj) and sm["cmd_act"] == 1
 
 
 def test_queue_depth_counts_requests() -> None:
