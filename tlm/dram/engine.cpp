@@ -83,6 +83,9 @@ Engine::Engine(Config cfg, const std::string& component)
     c.wq.resize(c.banks.size());
     c.rmask.assign((c.banks.size() + 63) / 64, 0);
     c.wmask.assign((c.banks.size() + 63) / 64, 0);
+    c.local.resize(c.banks.size());
+    c.s_act.resize(std::size_t(o.ranks) * o.bankgroups);
+    c.s_col.resize(std::size_t(o.ranks) * o.bankgroups);
   }
   bank_cmds_.assign(std::size_t(o.channels) * o.ranks * banks_per_rank_ * kBankCmds, 0);
   rank_refs_.assign(std::size_t(o.channels) * o.ranks, 0);
@@ -263,6 +266,7 @@ void Engine::push(std::uint64_t burst_addr, bool write, Cycle arrival, std::uint
   }
   q.list.push_back(e);
   (write ? c.wmask : c.rmask)[bank >> 6] |= std::uint64_t(1) << (bank & 63);
+  touch(c, bank);
   if (write) {
     ++c.wn;
     ++c.wq_addrs[burst_addr];
@@ -354,13 +358,47 @@ void Engine::summarize(BankQueue& q, std::uint64_t row) {
   }
 }
 
+void Engine::compute_local(Channel& c, unsigned fb, bool write) const {
+  Local& L = c.local[fb];
+  L = Local{};
+  L.dirty = false;
+  BankQueue& bq = write ? c.wq[fb] : c.rq[fb];
+  if (!bq.ordered) {
+    L.slow = true;
+    return;
+  }
+  const Bank& b = c.banks[fb];
+  if (!bq.valid || (b.open && bq.for_row != b.row)) summarize(bq, b.row);
+  if (!b.open) {
+    L.k1 = Cmd::Act;
+    L.l1 = std::max(b.act_ready, bq.front_arr);
+    L.s1 = bq.front_seq;
+    return;
+  }
+  const unsigned cap = cfg_.row_hit_cap;
+  if (bq.hit >= 0) {
+    L.k1 = write ? Cmd::Wr : Cmd::Rd;
+    L.l1 = std::max(b.col_ready, bq.hit_arr);
+    L.s1 = bq.hit_seq;
+    if (bq.other >= 0 && cap != 0 && b.hits >= cap) {
+      L.alt = true;
+      L.l2 = std::max(b.pre_ready, bq.other_arr);
+      L.s2 = bq.other_seq;
+    }
+  } else if (bq.other >= 0) {
+    L.k1 = Cmd::Pre;
+    L.l1 = std::max(b.pre_ready, bq.other_arr);
+    L.s1 = bq.other_seq;
+  }
+}
+
 Engine::Cand Engine::choose(Channel& c, Cycle floor) {
   update_mode(c);
   Cand best;
   if (c.rn == 0 && c.wn == 0) return best;
   const Timing& tm = cfg_.timing;
   const bool write = c.write_mode;
-  std::vector<BankQueue>& q = write ? c.wq : c.rq;
+  const std::vector<BankQueue>& q = write ? c.wq : c.rq;
   const std::vector<std::uint64_t>& mask = write ? c.wmask : c.rmask;
   const unsigned cap = cfg_.row_hit_cap;
   const Cycle lat = write ? tm.cwl : tm.cl;
@@ -398,50 +436,72 @@ Engine::Cand Engine::choose(Channel& c, Cycle floor) {
     if (rk.faw_n == 4) act_rank = std::max(act_rank, rk.faw[rk.faw_i] + tm.faw);
     act_r[r] = act_rank;
   }
+  // The shared constraints per rank and bank group, and the banks' own parts.
+  const unsigned bgs = cfg_.org.bankgroups;
+  for (unsigned r = 0; r < nranks; ++r) {
+    const Rank& rk = c.ranks[r];
+    const Cycle* cbg = write ? rk.wr_bg.data() : rk.rd_bg.data();
+    for (unsigned g = 0; g < bgs; ++g) {
+      c.s_act[r * bgs + g] = std::max(act_r[r], rk.act_bg[g]);
+      c.s_col[r * bgs + g] = std::max(col_r[r], cbg[g]);
+    }
+  }
+  if (c.local_write != write) {
+    c.local_write = write;
+    for (Local& L : c.local) L.dirty = true;
+  }
   for (std::size_t w = 0; w < mask.size(); ++w) {
     for (std::uint64_t bits = mask[w]; bits != 0; bits &= bits - 1) {
       const unsigned fb = unsigned(w * 64 + unsigned(__builtin_ctzll(bits)));
       const unsigned r = rank_of(fb);
       const Cycle limit = limit_r[r];
       if (floor >= limit) continue;
+      if (c.local[fb].dirty) compute_local(c, fb, write);
+      const Local& L = c.local[fb];
+      if (!L.slow) {
+        // A bank whose own readiness is after the best candidate so far cannot win
+        // (equal times still can, on class or age).
+        if (L.l1 > bt && (!L.alt || L.l2 > bt)) continue;
+        const unsigned rbg = fb >> bg_shift_;  // rank * bank groups + bank group
+        if (L.k1 == Cmd::Act) {
+          const Cycle t = std::max(L.l1, c.s_act[rbg]);
+          if (t < limit) offer(t, 2, L.s1, Cmd::Act, fb);
+        } else if (L.k1 == Cmd::Pre) {
+          const Cycle t = std::max(L.l1, pre_rank);
+          if (t < limit) offer(t, 2, L.s1, Cmd::Pre, fb);
+        } else {
+          const Cycle t = std::max(L.l1, c.s_col[rbg]);
+          if (t < limit) offer(t, 1, L.s1, col_cmd, fb);
+          if (L.alt) {
+            const Cycle t2 = std::max(L.l2, pre_rank);
+            if (t2 < limit) offer(t2, 2, L.s2, Cmd::Pre, fb);
+          }
+        }
+        continue;
+      }
+      // Out of arrival order: every queued burst of the bank.
       const Bank& b = c.banks[fb];
-      // A bank whose own timing forbids every command until after the best candidate so
-      // far cannot win (equal times still can, on class or age).
-      if ((b.open ? std::min(b.col_ready, b.pre_ready) : b.act_ready) > bt) continue;
-      BankQueue& bq = q[fb];
+      const BankQueue& bq = q[fb];
       const Rank& rk = c.ranks[r];
       const unsigned bg = bankgroup_of(fb);
       if (b.open) {
-        // Column command for the best queued hit; PRE for the best other burst.
         const Cycle* cbg = write ? rk.wr_bg.data() : rk.rd_bg.data();
         const Cycle col = std::max(std::max(col_r[r], cbg[bg]), b.col_ready);
         const Cycle pre = std::max(pre_rank, b.pre_ready);
         Cycle ht = kNever, ot = kNever;
         std::uint64_t hs = 0, os = 0;
-        if (bq.ordered) {
-          if (!bq.valid || bq.for_row != b.row) summarize(bq, b.row);
-          if (bq.hit >= 0) {
-            ht = std::max(col, bq.hit_arr);
-            hs = bq.hit_seq;
-          }
-          if (bq.other >= 0) {
-            ot = std::max(pre, bq.other_arr);
-            os = bq.other_seq;
-          }
-        } else {
-          for (const Entry& e : bq.list) {
-            if (e.row == b.row) {
-              const Cycle t = std::max(col, e.arrival);
-              if (t < ht || (t == ht && e.seq < hs)) {
-                ht = t;
-                hs = e.seq;
-              }
-            } else {
-              const Cycle t = std::max(pre, e.arrival);
-              if (t < ot || (t == ot && e.seq < os)) {
-                ot = t;
-                os = e.seq;
-              }
+        for (const Entry& e : bq.list) {
+          if (e.row == b.row) {
+            const Cycle t = std::max(col, e.arrival);
+            if (t < ht || (t == ht && e.seq < hs)) {
+              ht = t;
+              hs = e.seq;
+            }
+          } else {
+            const Cycle t = std::max(pre, e.arrival);
+            if (t < ot || (t == ot && e.seq < os)) {
+              ot = t;
+              os = e.seq;
             }
           }
         }
@@ -452,17 +512,11 @@ Engine::Cand Engine::choose(Channel& c, Cycle floor) {
         const Cycle act = std::max(std::max(act_r[r], rk.act_bg[bg]), b.act_ready);
         Cycle at = kNever;
         std::uint64_t as = 0;
-        if (bq.ordered) {
-          if (!bq.valid) summarize(bq, b.row);
-          at = std::max(act, bq.front_arr);
-          as = bq.front_seq;
-        } else {
-          for (const Entry& e : bq.list) {
-            const Cycle t = std::max(act, e.arrival);
-            if (t < at || (t == at && e.seq < as)) {
-              at = t;
-              as = e.seq;
-            }
+        for (const Entry& e : bq.list) {
+          const Cycle t = std::max(act, e.arrival);
+          if (t < at || (t == at && e.seq < as)) {
+            at = t;
+            as = e.seq;
           }
         }
         if (at < limit) offer(at, 2, as, Cmd::Act, fb);
@@ -539,6 +593,7 @@ void Engine::do_act(Channel& c, unsigned bank, std::uint64_t seq, Cycle t) {
   c.row_bus = t + tm.act_cycles;
   if (!tm.dual_command_bus) c.col_bus = c.row_bus;
   classify(*e, 2);
+  touch(c, bank);
   ++bank_cmds_[(std::size_t(&c - ch_.data()) * c.banks.size() + bank) * kBankCmds + kBankAct];
   act_.inc();
   e_act_.add();
@@ -553,6 +608,7 @@ void Engine::do_pre(Channel& c, unsigned bank, std::uint64_t seq, Cycle t) {
   c.row_bus = t + tm.pre_cycles;
   if (!tm.dual_command_bus) c.col_bus = c.row_bus;
   classify(*e, 3);
+  touch(c, bank);
   ++bank_cmds_[(std::size_t(&c - ch_.data()) * c.banks.size() + bank) * kBankCmds + kBankPre];
   pre_.inc();
 }
@@ -575,6 +631,7 @@ void Engine::do_col(Channel& c, unsigned bank, std::uint64_t seq, bool write, Cy
   Rank& rk = c.ranks[r];
   classify(e, 1);
   retire(c, e, write);
+  touch(c, bank);
   std::uint64_t* per_bank = &bank_cmds_[(std::size_t(&c - ch_.data()) * c.banks.size() + bank) * kBankCmds];
   ++per_bank[write ? kBankWr : kBankRd];
   if (write) {
@@ -645,6 +702,7 @@ void Engine::do_refresh(Channel& c, unsigned rank, Cmd cmd, Cycle t) {
   }
   c.row_bus = t + tm.pre_cycles;
   if (!tm.dual_command_bus) c.col_bus = c.row_bus;
+  for (unsigned b = 0; b < banks_per_rank_; ++b) touch(c, rank * banks_per_rank_ + b);
 }
 
 void Engine::catch_up_refresh(Channel& c, Cycle until) {
@@ -671,6 +729,7 @@ void Engine::close_banks(unsigned channel, Cycle act_ready) {
     b.open = false;
     b.act_ready = std::max(b.act_ready, act_ready);
   }
+  for (Local& L : c.local) L.dirty = true;
   c.dirty = true;
 }
 

@@ -198,6 +198,18 @@ class Engine {
     Cycle hit_arr = 0, other_arr = 0, front_arr = 0;
     std::uint64_t hit_seq = 0, other_seq = 0, front_seq = 0;
   };
+  // A bank's own part of its best command: the bank's readiness for its next command and
+  // that command's burst, without the constraints it shares with other banks (bus, rank,
+  // bank group). Recomputed only when the bank or its queue changes; a decision adds
+  // the shared constraints. `alt`: a PRE offered next to queued hits (row_hit_cap reached).
+  struct Local {
+    Cycle l1 = kNever, l2 = kNever;
+    std::uint64_t s1 = 0, s2 = 0;
+    Cmd k1 = Cmd::None;
+    bool alt = false;
+    bool slow = false;  // queue out of arrival order: evaluate burst by burst
+    bool dirty = true;
+  };
   // Queued bursts are kept per bank, so a scheduling decision looks at each bank with
   // queued bursts once (found from a bit mask); constraints shared by a rank's banks are
   // computed one time.
@@ -206,6 +218,9 @@ class Engine {
     std::vector<Rank> ranks;
     std::vector<BankQueue> rq, wq;         // per bank
     std::vector<std::uint64_t> rmask, wmask;  // banks with queued bursts
+    std::vector<Local> local;                 // per bank, for the queue of local_write
+    bool local_write = false;
+    std::vector<Cycle> s_act, s_col;          // per rank x bank group, during choose()
     unsigned rn = 0, wn = 0;                 // bursts queued
     unsigned rreq = 0, wreq = 0;             // requests queued
     std::uint64_t cur_serial = ~std::uint64_t(0);  // request whose piece is cur_piece
@@ -242,6 +257,8 @@ class Engine {
   bool other_hit_queued(const Channel& c, unsigned bank, std::uint64_t row) const;
   Entry* find_entry(std::vector<Entry>& list, std::uint64_t seq);
   static void summarize(BankQueue& q, std::uint64_t row);
+  void compute_local(Channel& c, unsigned fb, bool write) const;
+  static void touch(Channel& c, unsigned fb) { c.local[fb].dirty = true; }
   void classify(Entry& e, std::uint8_t kind);
   void retire(Channel& c, const Entry& e, bool write);
   void parse_mapping();
