@@ -1,7 +1,8 @@
 // The DRAM controller and device timing engine, free of SystemC: per-channel request
 // queues with FR-FCFS scheduling, bank/rank/bus state under the JEDEC timing rules, and
 // refresh. The SystemC model (dram.cpp) and the benchmark's C++-only baseline loop both
-// drive it.
+// drive it. The scheduling decision is in scheduler.cpp, the commands' effects here and
+// in engine.cpp.
 //
 // Event-driven: the engine never ticks. For each channel it computes the earliest cycle
 // at which any queued burst's next command (or a due refresh) satisfies every timing
