@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 namespace cosim::dram {
@@ -60,9 +59,16 @@ std::vector<TraceRequest> read_trace(const std::string& path, TraceFormat format
     if (!line.empty() && line.back() == '\r') line.pop_back();
     const std::size_t first = line.find_first_not_of(" \t");
     if (first == std::string::npos || line[first] == '#') continue;
-    std::istringstream words(line);
-    std::string a, op, cyc, extra;
-    words >> a >> op >> cyc >> extra;
+    // Up to four whitespace-separated words (a fourth is an error).
+    std::string words[4];
+    std::size_t pos = first;
+    for (std::string& w : words) {
+      while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t')) ++pos;
+      const std::size_t end = line.find_first_of(" \t", pos);
+      w = line.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      pos = end == std::string::npos ? line.size() : end;
+    }
+    const std::string &a = words[0], &op = words[1], &cyc = words[2], &extra = words[3];
     auto bad = [&](const std::string& what) {
       throw std::invalid_argument(path + ":" + std::to_string(n) + ": expected " + expect + ", " + what +
                                   " in '" + shorten(line) + "'");
