@@ -152,7 +152,7 @@ def dma_beat_system(sim, stim: np.ndarray, repeats: int) -> dict:
     array and a DMA (tlm/dma) whose chain copies the operand beats from memory to the
     array's input 16 B at a time and the result rows back 32 B at a time. Python acts
     once per tile; each beat is a TLM transaction of the DMA into the stream bridge."""
-    from cosim.dma import Descriptor, chain
+    from cosim.system.dma import Descriptor, chain
 
     sa = systolic_array(sim, "sa", impl="rtl", rows=ROWS, cols=COLS, dataflow="OS")
     bus = sim.model("router", "bus")

@@ -229,10 +229,11 @@ def bad_config(sim: cosim.Simulation, **params: Any) -> None:
 
 def test_presets_carry_their_jedec_sources() -> None:
     presets = cosim.system.dram.presets()
-    assert set(presets) == {"ddr4_2400", "lpddr4_3200", "hbm2", "hbm3"}
+    assert set(presets) == {"ddr4_2400", "lpddr4_3200", "hbm2", "hbm2_legacy", "hbm3"}
     assert "JESD79-4" in presets["ddr4_2400"]["source"]
     assert "JESD209-4" in presets["lpddr4_3200"]["source"]
     assert "JESD235" in presets["hbm2"]["source"]
+    assert "JESD235" in presets["hbm2_legacy"]["source"]
     assert "JESD238" in presets["hbm3"]["source"]
     t = presets["ddr4_2400"]["timing"]
     # JESD79-4 rounding: nCK = floor(t / 0.8333 ns + 0.974).
@@ -438,7 +439,7 @@ def test_access_outside_the_dram_names_address_and_initiator() -> None:
     [
         ({"mapping": "ro-ba-co-ch"}, "mapping"),
         ({"mapping": "ro-ra-ba-co-bg-xx"}, "unknown field 'xx'"),
-        ({"channels": 3}, "channels must be a power of two"),
+        ({"channels": 3}, "channels = 3 must be a power of two"),
         ({"page_policy": "sometimes"}, "page_policy"),
         ({"read_queue": 0}, "read_queue"),
         ({"write_queue": 8, "write_high": 16}, "write_high"),

@@ -9,7 +9,8 @@
 // annotated time, so it never waits in the kernel: issuing and completing are
 // timestamps, not context switches. Addresses are aligned to `size` in [base, base+span),
 // sequential (wrapping) or uniformly random; each access is a read with probability
-// read_fraction. Error responses stop the run with a SystemC error naming the address.
+// read_fraction, or follows the repeating `rw_pattern` ("RRW": two reads, one write) when
+// one is given. Error responses stop the run with a SystemC error naming the address.
 #include <random>
 #include <tlm_utils/simple_initiator_socket.h>
 
@@ -32,6 +33,7 @@ class AtTrafficGen : public Model {
         base_(p.get_uint("base")),
         span_(p.get_uint("span")),
         random_(p.get_string("pattern") == "random"),
+        rw_pattern_(p.get_string("rw_pattern")),
         start_(p.get_time_ps("start")),
         rng_(std::uint64_t(p.get_int("seed"))),
         reads_(counter("reads", "read transactions completed")),
@@ -43,6 +45,10 @@ class AtTrafficGen : public Model {
     if (span_ < size_)
       throw std::invalid_argument("at_traffic_gen '" + std::string(this->name()) +
                                   "': span must be at least size");
+    for (char c : rw_pattern_)
+      if (c != 'R' && c != 'W')
+        throw std::invalid_argument("at_traffic_gen '" + std::string(this->name()) + "': rw_pattern '" +
+                                    rw_pattern_ + "' may hold only R and W");
     slots_ = span_ / size_;
     expose_initiator("initiator", socket_);
     expose_event("done", done_);
@@ -87,8 +93,13 @@ class AtTrafficGen : public Model {
     next_slot_ = next_slot_ + 1 == slots_ ? 0 : next_slot_ + 1;
     // All-read or all-write traffic draws no coin, so its address sequence is the plain
     // seeded sequence (the benchmark's C++ baseline draws the same one).
-    const bool read =
-        read_fraction_ >= 1.0 || (read_fraction_ > 0.0 && coin_(rng_) < read_fraction_);
+    bool read;
+    if (!rw_pattern_.empty()) {
+      read = rw_pattern_[rw_next_] == 'R';
+      rw_next_ = rw_next_ + 1 == rw_pattern_.size() ? 0 : rw_next_ + 1;
+    } else {
+      read = read_fraction_ >= 1.0 || (read_fraction_ > 0.0 && coin_(rng_) < read_fraction_);
+    }
     gp.set_command(read ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
     gp.set_address(base_ + slot * size_);
     gp.set_data_ptr(&buffers_[std::size_t(i) * size_]);
@@ -174,6 +185,8 @@ class AtTrafficGen : public Model {
   double read_fraction_;
   std::uint64_t base_, span_, slots_ = 1;
   bool random_;
+  std::string rw_pattern_;
+  std::size_t rw_next_ = 0;
   Picos start_;
   std::mt19937_64 rng_;
   std::uniform_real_distribution<double> coin_{0.0, 1.0};
@@ -198,7 +211,8 @@ ModelSpec at_traffic_gen_spec() {
   s.summary = "AT (non-blocking) traffic with up to `outstanding` requests in flight";
   s.doc =
       "Issues `count` accesses of `size` bytes inside [base, base+span), sequential or "
-      "random, reads with probability read_fraction, keeping up to `outstanding` in "
+      "random, reads with probability read_fraction (or in the repeating order rw_pattern), "
+      "keeping up to `outstanding` in "
       "flight (TLM-2.0 base protocol over nb_transport). A new request goes out at the "
       "time a response frees a slot. Notifies event 'done' at the last response.";
   s.source = "Synthetic workload; no timing of its own.";
@@ -210,6 +224,9 @@ ModelSpec at_traffic_gen_spec() {
       int_param("base", 0, 0, INT64_MAX, "B", "lowest address"),
       int_param("span", 1 << 26, 1, INT64_MAX, "B", "size of the address window (>= size)"),
       string_param("pattern", "sequential", {"sequential", "random"}, "address pattern"),
+      string_param("rw_pattern", "", {},
+                   "deterministic read/write order, repeated: R and W characters ('RRW': two reads, "
+                   "then a write); empty: each access is a read with probability read_fraction"),
       int_param("seed", 1, 0, INT64_MAX, "", "random seed"),
       time_param("start", 0, 0, 1'000'000'000'000ULL, "time of the first request"),
   };

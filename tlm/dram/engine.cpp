@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "config.h"
+
 namespace cosim::dram {
 
 PagePolicy page_policy(const std::string& name) {
@@ -23,18 +25,10 @@ const char* page_policy_name(PagePolicy p) {
 
 namespace {
 
-bool pow2(std::uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
-
 unsigned log2u(std::uint64_t x) {
   unsigned n = 0;
   while ((std::uint64_t(1) << n) < x) ++n;
   return n;
-}
-
-void need_pow2(const char* what, std::uint64_t v) {
-  if (!pow2(v))
-    throw std::invalid_argument(std::string(what) + " must be a power of two for the address "
-                                "mapping, got " + std::to_string(v));
 }
 
 }  // namespace
@@ -54,36 +48,21 @@ Engine::Engine(Config cfg, const std::string& component)
       misses_(stats().counter(component + ".row_misses", "bursts that found their bank closed (ACT)")),
       conflicts_(stats().counter(component + ".row_conflicts",
                                  "bursts that found another row open (PRE, ACT)")),
-      hit_rate_(stats().value(component + ".row_hit_rate", "row hits / bursts")),
-      e_act_(energy_event(component, "act", "dram." + cfg_.preset + ".act", "ACT+PRE pairs")),
-      e_rd_(energy_event(component, "rd", "dram." + cfg_.preset + ".rd", "read bursts")),
-      e_wr_(energy_event(component, "wr", "dram." + cfg_.preset + ".wr", "write bursts")),
-      e_ref_(energy_event(component, "ref", "dram." + cfg_.preset + ".ref", "refreshes")),
-      e_io_(energy_event(component, "io", "dram." + cfg_.preset + ".io", "bits moved over the interface")) {
+      hit_rate_(stats().value(component + ".row_hit_rate", "row hits / bursts (per burst)")),
+      requests_(stats().counter(component + ".requests_scheduled",
+                                "requests with at least one burst scheduled by the controller")),
+      request_hits_(stats().counter(component + ".request_row_hits",
+                                    "requests whose every burst was a row hit")),
+      request_hit_rate_(stats().value(component + ".request_row_hit_rate",
+                                      "row hits per request: request_row_hits / requests_scheduled")),
+      e_act_(energy_event(component, "act", key_prefix() + ".act", "ACT+PRE pairs")),
+      e_rd_(energy_event(component, "rd", key_prefix() + ".rd", "read bursts")),
+      e_wr_(energy_event(component, "wr", key_prefix() + ".wr", "write bursts")),
+      e_ref_(energy_event(component, "ref", key_prefix() + ".ref", "refreshes")),
+      e_io_(energy_event(component, "io", key_prefix() + ".io", "bits moved over the interface")) {
+  check_config(cfg_);
   const Organization& o = cfg_.org;
   const Timing& t = cfg_.timing;
-  if (tck_ == 0) throw std::invalid_argument("tck must be > 0 ps");
-  need_pow2("channels", o.channels);
-  need_pow2("ranks", o.ranks);
-  need_pow2("bankgroups", o.bankgroups);
-  need_pow2("banks_per_group", o.banks_per_group);
-  need_pow2("rows", o.rows);
-  need_pow2("columns", o.columns);
-  need_pow2("burst_length", o.burst_length);
-  need_pow2("bus_bytes", o.bus_bytes);
-  if (o.columns < o.burst_length)
-    throw std::invalid_argument("columns (" + std::to_string(o.columns) +
-                                ") must be at least burst_length (" +
-                                std::to_string(o.burst_length) + ")");
-  if (t.burst == 0) throw std::invalid_argument("burst must be >= 1 cycle");
-  if (t.rc < t.ras) throw std::invalid_argument("tRC must be >= tRAS");
-  if (cfg_.write_low > cfg_.write_high || cfg_.write_high > cfg_.write_queue)
-    throw std::invalid_argument("need write_low <= write_high <= write_queue (" +
-                                std::to_string(cfg_.write_low) + ", " +
-                                std::to_string(cfg_.write_high) + ", " +
-                                std::to_string(cfg_.write_queue) + ")");
-  if (cfg_.refresh && (t.refi == 0 || t.rfc == 0 || t.rfc >= t.refi))
-    throw std::invalid_argument("refresh needs 0 < tRFC < tREFI");
   offset_bits_ = log2u(o.burst_bytes());
   bg_shift_ = log2u(o.banks_per_group);
   rank_shift_ = log2u(banks_per_rank_);
@@ -97,12 +76,19 @@ Engine::Engine(Config cfg, const std::string& component)
       rk.act_bg.assign(o.bankgroups, 0);
       rk.rd_bg.assign(o.bankgroups, 0);
       rk.wr_bg.assign(o.bankgroups, 0);
-      // Stagger the ranks' refreshes over one interval.
-      rk.ref_due = t.refi * (r + 1) / o.ranks;
+      // Stagger the ranks' refreshes over one interval (or refresh all at tREFI).
+      rk.ref_due = cfg_.refresh_staggered ? t.refi * (r + 1) / o.ranks : t.refi;
     }
     c.rq.resize(c.banks.size());
     c.wq.resize(c.banks.size());
+    c.rmask.assign((c.banks.size() + 63) / 64, 0);
+    c.wmask.assign((c.banks.size() + 63) / 64, 0);
+    c.local.resize(c.banks.size());
+    c.s_act.resize(std::size_t(o.ranks) * o.bankgroups);
+    c.s_col.resize(std::size_t(o.ranks) * o.bankgroups);
   }
+  bank_cmds_.assign(std::size_t(o.channels) * o.ranks * banks_per_rank_ * kBankCmds, 0);
+  rank_refs_.assign(std::size_t(o.channels) * o.ranks, 0);
 }
 
 void Engine::parse_mapping() {
@@ -208,15 +194,18 @@ std::uint64_t Engine::encode(const Location& loc) const {
   return a << offset_bits_;
 }
 
-bool Engine::fits(unsigned channel, bool write, unsigned bursts) const {
+bool Engine::fits(unsigned channel, bool write) const {
   const Channel& c = ch_[channel];
-  const std::size_t n = write ? c.wn : c.rn;
-  const unsigned cap = write ? cfg_.write_queue : cfg_.read_queue;
-  // A request larger than the whole queue is admitted into an empty queue.
-  return n + bursts <= cap || n == 0;
+  const unsigned n = write ? c.wreq : c.rreq;
+  return n < (write ? cfg_.write_queue : cfg_.read_queue);
 }
 
 unsigned Engine::queued(unsigned channel, bool write) const {
+  const Channel& c = ch_[channel];
+  return write ? c.wreq : c.rreq;
+}
+
+unsigned Engine::queued_bursts(unsigned channel, bool write) const {
   const Channel& c = ch_[channel];
   return write ? c.wn : c.rn;
 }
@@ -226,185 +215,92 @@ bool Engine::write_queued(unsigned channel, std::uint64_t burst_addr) const {
   return !c.wq_addrs.empty() && c.wq_addrs.count(burst_addr) != 0;
 }
 
+void Engine::begin_request() {
+  cur_group_ = alloc(groups_, free_groups_);
+  groups_[cur_group_].open = true;
+  ++group_serial_;
+  in_request_ = true;
+}
+
+void Engine::end_request() {
+  Group& g = groups_[cur_group_];
+  g.open = false;
+  if (g.left == 0) free_groups_.push_back(cur_group_);  // no burst reached the queues
+  in_request_ = false;
+}
+
 void Engine::push(std::uint64_t burst_addr, bool write, Cycle arrival, std::uint32_t tag) {
   const Location l = decode(burst_addr);
   Channel& c = ch_[l.channel];
   if (cfg_.refresh && c.rn == 0 && c.wn == 0) catch_up_refresh(c, arrival);
+  const bool own = !in_request_;  // a lone burst is a request of its own
+  if (own) begin_request();
+  if (c.cur_serial != group_serial_) {
+    c.cur_serial = group_serial_;
+    c.cur_piece = alloc(pieces_, free_pieces_);
+    pieces_[c.cur_piece].group = cur_group_;
+    ++(write ? c.wreq : c.rreq);
+  }
+  ++pieces_[c.cur_piece].left;
+  ++groups_[cur_group_].left;
   const unsigned bank = l.rank * banks_per_rank_ + l.bankgroup * cfg_.org.banks_per_group + l.bank;
-  const Entry e{seq_++, burst_addr, arrival, l.row, tag, false};
+  const Entry e{seq_++, burst_addr, arrival, l.row, tag, c.cur_piece, 0};
+  BankQueue& q = write ? c.wq[bank] : c.rq[bank];
+  if (!q.list.empty() && arrival < q.list.back().arrival) q.ordered = false;
+  if (q.valid) {  // the new burst is the last of its group: the firsts stay, or it is one
+    if (e.row == q.for_row) {
+      if (q.hit < 0) {
+        q.hit = std::int32_t(q.list.size());
+        q.hit_arr = e.arrival;
+        q.hit_seq = e.seq;
+      }
+    } else if (q.other < 0) {
+      q.other = std::int32_t(q.list.size());
+      q.other_arr = e.arrival;
+      q.other_seq = e.seq;
+    }
+    if (q.list.empty()) {
+      q.front_arr = e.arrival;
+      q.front_seq = e.seq;
+    }
+  }
+  q.list.push_back(e);
+  (write ? c.wmask : c.rmask)[bank >> 6] |= std::uint64_t(1) << (bank & 63);
+  touch(c, bank);
   if (write) {
-    c.wq[bank].push_back(e);
     ++c.wn;
     ++c.wq_addrs[burst_addr];
   } else {
-    c.rq[bank].push_back(e);
     ++c.rn;
   }
   c.dirty = true;
+  if (own) end_request();
 }
 
-void Engine::update_mode(Channel& c) const {
-  if (!c.write_mode) {
-    if (c.wn != 0 && (c.wn >= cfg_.write_high || c.rn == 0)) c.write_mode = true;
-  } else if (c.wn == 0 || (c.wn <= cfg_.write_low && c.rn != 0)) {
-    c.write_mode = false;
+void Engine::retire(Channel& c, const Entry& e, bool write) {
+  Piece& p = pieces_[e.piece];
+  const std::uint32_t gi = p.group;
+  if (--p.left == 0) {
+    --(write ? c.wreq : c.rreq);
+    free_pieces_.push_back(e.piece);
+    if (c.cur_piece == e.piece) c.cur_serial = ~std::uint64_t(0);
+  }
+  Group& g = groups_[gi];
+  if (e.kind != 1) g.all_hits = false;
+  if (--g.left == 0 && !g.open) {
+    requests_.inc();
+    if (g.all_hits) request_hits_.inc();
+    request_hit_rate_.set(double(request_hits_.value()) / double(requests_.value()));
+    free_groups_.push_back(gi);
   }
 }
 
-Engine::Cand Engine::refresh_candidate(const Channel& c, unsigned rank, Cycle floor) const {
-  const Rank& rk = c.ranks[rank];
-  Cand x;
-  x.cls = 0;
-  x.seq = 0;
-  x.rank = rank;
-  bool any_open = false;
-  Cycle pre_t = std::max(std::max(floor, rk.ref_due), c.row_bus);
-  Cycle ref_t = pre_t;
-  const Bank* b = &c.banks[rank * banks_per_rank_];
-  for (unsigned i = 0; i < banks_per_rank_; ++i) {
-    if (b[i].open) {
-      any_open = true;
-      pre_t = std::max(pre_t, b[i].pre_ready);
-    }
-    ref_t = std::max(ref_t, b[i].act_ready);
-  }
-  x.cmd = any_open ? Cmd::PreAll : Cmd::Ref;
-  x.t = any_open ? pre_t : ref_t;
-  return x;
-}
-
-bool Engine::other_hit_queued(const Channel& c, unsigned bank, std::uint64_t row) const {
-  for (const auto& e : c.rq[bank])
-    if (e.row == row) return true;
-  for (const auto& e : c.wq[bank])
-    if (e.row == row) return true;
-  return false;
-}
-
-Engine::Cand Engine::choose(Channel& c, Cycle floor) {
-  update_mode(c);
-  Cand best;
-  if (c.rn == 0 && c.wn == 0) return best;
-  const Timing& tm = cfg_.timing;
-  const bool write = c.write_mode;
-  const std::vector<std::vector<Entry>>& q = write ? c.wq : c.rq;
-  const unsigned cap = cfg_.row_hit_cap;
-  const Cycle lat = write ? tm.cwl : tm.cl;
-  const Cmd col_cmd = write ? Cmd::Wr : Cmd::Rd;
-  // Every bank with queued bursts offers its best command. This loop is the simulator's
-  // hot path: constraints shared by a rank's banks are computed once, the best candidate
-  // is kept in scalars.
-  Cycle bt = kNever;
-  int bcls = 9;
-  std::uint64_t bseq = ~std::uint64_t(0);
-  Cmd bcmd = Cmd::None;
-  unsigned bbank = 0;
-  auto offer = [&](Cycle t, int cls, std::uint64_t seq, Cmd cmd,
-                   unsigned fb) __attribute__((always_inline)) {
-    if (t < bt || (t == bt && (cls < bcls || (cls == bcls && seq < bseq)))) {
-      bt = t;
-      bcls = cls;
-      bseq = seq;
-      bcmd = cmd;
-      bbank = fb;
-    }
-  };
-  for (unsigned r = 0; r < cfg_.org.ranks; ++r) {
-    const Rank& rk = c.ranks[r];
-    // A rank whose refresh is due takes no other command until it has refreshed.
-    const Cycle limit = cfg_.refresh ? rk.ref_due : kNever;
-    if (floor >= limit) continue;
-    Cycle col_rank = std::max(std::max(c.col_bus, floor), write ? rk.wr_any : rk.rd_any);
-    const Cycle need = c.data_free + (c.last_rank >= 0 && c.last_rank != int(r) ? tm.rtrs : 0);
-    if (need > lat) col_rank = std::max(col_rank, need - lat);
-    Cycle act_rank = std::max(std::max(c.row_bus, floor), rk.act_any);
-    if (rk.faw_n == 4) act_rank = std::max(act_rank, rk.faw[rk.faw_i] + tm.faw);
-    const Cycle pre_rank = std::max(c.row_bus, floor);
-    const Cycle* cbg = write ? rk.wr_bg.data() : rk.rd_bg.data();
-    const unsigned first = r * banks_per_rank_;
-    for (unsigned fb = first; fb < first + banks_per_rank_; ++fb) {
-      const std::vector<Entry>& list = q[fb];
-      if (list.empty()) continue;
-      const Bank& b = c.banks[fb];
-      const unsigned bg = bankgroup_of(fb);
-      if (b.open) {
-        // Column command for the best queued hit; PRE for the best other burst.
-        const Cycle col = std::max(std::max(col_rank, cbg[bg]), b.col_ready);
-        const Cycle pre = std::max(pre_rank, b.pre_ready);
-        Cycle ht = kNever, ot = kNever;
-        std::uint64_t hs = 0, os = 0;
-        for (const Entry& e : list) {
-          if (e.row == b.row) {
-            const Cycle t = std::max(col, e.arrival);
-            if (t < ht || (t == ht && e.seq < hs)) {
-              ht = t;
-              hs = e.seq;
-            }
-          } else {
-            const Cycle t = std::max(pre, e.arrival);
-            if (t < ot || (t == ot && e.seq < os)) {
-              ot = t;
-              os = e.seq;
-            }
-          }
-        }
-        if (ht < limit) offer(ht, 1, hs, col_cmd, fb);
-        // A row with queued hits is not closed for a conflict (unless capped).
-        if (ot < limit && (ht == kNever || (cap != 0 && b.hits >= cap))) offer(ot, 2, os, Cmd::Pre, fb);
-      } else {
-        const Cycle act = std::max(std::max(act_rank, rk.act_bg[bg]), b.act_ready);
-        Cycle at = kNever;
-        std::uint64_t as = 0;
-        for (const Entry& e : list) {
-          const Cycle t = std::max(act, e.arrival);
-          if (t < at || (t == at && e.seq < as)) {
-            at = t;
-            as = e.seq;
-          }
-        }
-        if (at < limit) offer(at, 2, as, Cmd::Act, fb);
-      }
-    }
-  }
-  best.t = bt;
-  best.cls = bcls;
-  best.seq = bseq;
-  best.cmd = bcmd;
-  best.bank = bbank;
-  best.rank = rank_of(bbank);
-  // Refreshes: a candidate is never earlier than its due time, so look only at ranks
-  // that could win.
-  if (cfg_.refresh)
-    for (unsigned r = 0; r < cfg_.org.ranks; ++r)
-      if (c.ranks[r].ref_due <= best.t) {
-        const Cand x = refresh_candidate(c, r, floor);
-        if (better(x, best)) best = x;
-      }
-  return best;
-}
-
-Cycle Engine::next(Cycle floor, unsigned* channel) {
-  Cycle best = kNever;
-  for (unsigned i = 0; i < ch_.size(); ++i) {
-    Channel& c = ch_[i];
-    if (c.dirty || (c.cached.t != kNever && c.cached.t < floor)) {
-      c.cached = choose(c, floor);
-      c.dirty = false;
-    }
-    if (c.cached.t < best) {
-      best = c.cached.t;
-      *channel = i;
-    }
-  }
-  return best;
-}
-
-void Engine::classify(Entry& e, int kind) {
-  if (e.classified) return;
-  e.classified = true;
-  if (kind == 0)
+void Engine::classify(Entry& e, std::uint8_t kind) {
+  if (e.kind != 0) return;
+  e.kind = kind;
+  if (kind == 1)
     hits_.inc();
-  else if (kind == 1)
+  else if (kind == 2)
     misses_.inc();
   else
     conflicts_.inc();
@@ -421,7 +317,7 @@ void Engine::do_act(Channel& c, unsigned bank, std::uint64_t seq, Cycle t) {
   Bank& b = c.banks[bank];
   Rank& rk = c.ranks[rank_of(bank)];
   const unsigned bg = bankgroup_of(bank);
-  Entry* e = find_entry(c.write_mode ? c.wq[bank] : c.rq[bank], seq);
+  Entry* e = find_entry(c.write_mode ? c.wq[bank].list : c.rq[bank].list, seq);
   b.open = true;
   b.row = e->row;
   b.hits = 0;
@@ -435,7 +331,9 @@ void Engine::do_act(Channel& c, unsigned bank, std::uint64_t seq, Cycle t) {
   if (rk.faw_n < 4) ++rk.faw_n;
   c.row_bus = t + tm.act_cycles;
   if (!tm.dual_command_bus) c.col_bus = c.row_bus;
-  classify(*e, 1);
+  classify(*e, 2);
+  touch(c, bank);
+  ++bank_cmds_[(std::size_t(&c - ch_.data()) * c.banks.size() + bank) * kBankCmds + kBankAct];
   act_.inc();
   e_act_.add();
 }
@@ -443,27 +341,38 @@ void Engine::do_act(Channel& c, unsigned bank, std::uint64_t seq, Cycle t) {
 void Engine::do_pre(Channel& c, unsigned bank, std::uint64_t seq, Cycle t) {
   const Timing& tm = cfg_.timing;
   Bank& b = c.banks[bank];
-  Entry* e = find_entry(c.write_mode ? c.wq[bank] : c.rq[bank], seq);
+  Entry* e = find_entry(c.write_mode ? c.wq[bank].list : c.rq[bank].list, seq);
   b.open = false;
   b.act_ready = std::max(b.act_ready, t + tm.rp);
   c.row_bus = t + tm.pre_cycles;
   if (!tm.dual_command_bus) c.col_bus = c.row_bus;
-  classify(*e, 2);
+  classify(*e, 3);
+  touch(c, bank);
+  ++bank_cmds_[(std::size_t(&c - ch_.data()) * c.banks.size() + bank) * kBankCmds + kBankPre];
   pre_.inc();
 }
 
 void Engine::do_col(Channel& c, unsigned bank, std::uint64_t seq, bool write, Cycle t) {
   const Timing& tm = cfg_.timing;
-  std::vector<Entry>& list = write ? c.wq[bank] : c.rq[bank];
+  BankQueue& q = write ? c.wq[bank] : c.rq[bank];
+  std::vector<Entry>& list = q.list;
   Entry* ep = find_entry(list, seq);
-  const Entry e = *ep;
+  Entry e = *ep;
   list.erase(list.begin() + (ep - list.data()));
+  q.valid = false;
+  if (list.empty()) {
+    q.ordered = true;
+    (write ? c.wmask : c.rmask)[bank >> 6] &= ~(std::uint64_t(1) << (bank & 63));
+  }
   Bank& b = c.banks[bank];
   const unsigned r = rank_of(bank);
   const unsigned bg = bankgroup_of(bank);
   Rank& rk = c.ranks[r];
-  Entry copy = e;
-  classify(copy, 0);
+  classify(e, 1);
+  retire(c, e, write);
+  touch(c, bank);
+  std::uint64_t* per_bank = &bank_cmds_[(std::size_t(&c - ch_.data()) * c.banks.size() + bank) * kBankCmds];
+  ++per_bank[write ? kBankWr : kBankRd];
   if (write) {
     rk.wr_bg[bg] = std::max(rk.wr_bg[bg], t + tm.ccd_l);
     rk.wr_any = std::max(rk.wr_any, t + tm.ccd_s);
@@ -500,6 +409,7 @@ void Engine::do_col(Channel& c, unsigned bank, std::uint64_t seq, bool write, Cy
     b.open = false;
     b.act_ready = std::max(b.act_ready, b.pre_ready + tm.rp);
     pre_.inc();
+    ++per_bank[kBankPre];
   }
   const std::uint64_t hits = hits_.value();
   hit_rate_.set(double(hits) / double(hits + misses_.value() + conflicts_.value()));
@@ -524,11 +434,14 @@ void Engine::do_refresh(Channel& c, unsigned rank, Cmd cmd, Cycle t) {
       k.act_ready = std::max(k.act_ready, t + tm.rfc);
     }
     rk.ref_due += tm.refi;
+    ++rank_refs_[std::size_t(&c - ch_.data()) * cfg_.org.ranks + rank];
+
     ref_.inc();
     e_ref_.add();
   }
   c.row_bus = t + tm.pre_cycles;
   if (!tm.dual_command_bus) c.col_bus = c.row_bus;
+  for (unsigned b = 0; b < banks_per_rank_; ++b) touch(c, rank * banks_per_rank_ + b);
 }
 
 void Engine::catch_up_refresh(Channel& c, Cycle until) {
@@ -555,6 +468,7 @@ void Engine::close_banks(unsigned channel, Cycle act_ready) {
     b.open = false;
     b.act_ready = std::max(b.act_ready, act_ready);
   }
+  for (Local& L : c.local) L.dirty = true;
   c.dirty = true;
 }
 

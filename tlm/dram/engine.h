@@ -1,7 +1,8 @@
 // The DRAM controller and device timing engine, free of SystemC: per-channel request
 // queues with FR-FCFS scheduling, bank/rank/bus state under the JEDEC timing rules, and
 // refresh. The SystemC model (dram.cpp) and the benchmark's C++-only baseline loop both
-// drive it.
+// drive it. The scheduling decision is in scheduler.cpp, the commands' effects here and
+// in engine.cpp.
 //
 // Event-driven: the engine never ticks. For each channel it computes the earliest cycle
 // at which any queued burst's next command (or a due refresh) satisfies every timing
@@ -49,19 +50,24 @@ constexpr Cycle kNever = std::numeric_limits<Cycle>::max();
 enum class PagePolicy { Open, Closed, Adaptive };
 
 struct Config {
-  std::string preset;  // name, for the energy-table keys
+  std::string preset;      // name, for the energy-table keys
+  std::string energy_key;  // energy-table key prefix ("dram.<preset>" when empty)
   Organization org;
   Timing timing;
   PagePolicy page = PagePolicy::Open;
   std::string mapping;  // e.g. "ro-ra-ba-co-bg-ch", most significant field first
   bool bank_xor = false;
-  unsigned read_queue = 32;
+  unsigned read_queue = 32;   // requests per channel
   unsigned write_queue = 32;
-  unsigned write_high = 24;  // start draining writes at this many queued write bursts
+  unsigned write_high = 24;  // start draining writes at this many queued write requests
   unsigned write_low = 8;    // ... and stop at this many (if reads are waiting)
   unsigned row_hit_cap = 16;  // 0: never force a row closed for waiting conflicts
   bool refresh = true;
+  bool refresh_staggered = true;  // ranks' refreshes spread over tREFI (else all at once)
 };
+
+// Commands counted per bank (bank_commands()).
+enum BankCmd : unsigned { kBankAct = 0, kBankPre = 1, kBankRd = 2, kBankWr = 3, kBankCmds = 4 };
 
 struct Location {
   unsigned channel = 0, rank = 0, bankgroup = 0, bank = 0;  // bank within its group
@@ -96,12 +102,18 @@ class Engine {
   // Throws std::invalid_argument naming the field that is out of range.
   std::uint64_t encode(const Location& loc) const;
 
-  bool fits(unsigned channel, bool write, unsigned bursts) const;
-  unsigned queued(unsigned channel, bool write) const;
+  // Queue depths count requests: a request takes one entry in each channel it has bursts
+  // in, until its last burst there is served. fits(): room for one more request.
+  bool fits(unsigned channel, bool write) const;
+  unsigned queued(unsigned channel, bool write) const;  // requests
+  unsigned queued_bursts(unsigned channel, bool write) const;
   bool write_queued(unsigned channel, std::uint64_t burst_addr) const;
-  // Queue one burst (burst_addr aligned to burst_bytes) that may be scheduled from cycle
+  // A request's bursts are pushed between begin_request() and end_request(). push()
+  // queues one burst (burst_addr aligned to burst_bytes) that may be scheduled from cycle
   // `arrival` on; its completion is reported with `tag`.
+  void begin_request();
   void push(std::uint64_t burst_addr, bool write, Cycle arrival, std::uint32_t tag);
+  void end_request();
 
   // The cycle of the earliest command any channel can issue at or after `floor`, and
   // the channel (kNever when nothing is queued).
@@ -117,6 +129,10 @@ class Engine {
     return f;
   }
   std::uint64_t commands_issued() const { return commands_; }
+  // Commands per bank: [channel][rank * banks + bank group * banks_per_group + bank][BankCmd].
+  const std::vector<std::uint64_t>& bank_commands() const { return bank_cmds_; }
+  // Refreshes per rank: [channel * ranks + rank].
+  const std::vector<std::uint64_t>& rank_refreshes() const { return rank_refs_; }
 
   // Hand-over of a channel's banks to another agent that drives them directly (near-data
   // units, tlm/ndp) while the controller has nothing queued for the channel:
@@ -147,7 +163,17 @@ class Engine {
     Cycle arrival;
     std::uint64_t row;
     std::uint32_t tag;
-    bool classified;
+    std::uint32_t piece;  // the request's entry in this channel's queue
+    std::uint8_t kind;    // 0 not yet classified, 1 row hit, 2 miss (ACT), 3 conflict (PRE)
+  };
+  // A request in one channel's queue (its queue entry), and the whole request (for the
+  // per-request row-hit rate).
+  struct Piece {
+    std::uint32_t left = 0, group = 0;
+  };
+  struct Group {
+    std::uint32_t left = 0;
+    bool all_hits = true, open = false;
   };
   struct Cand {
     Cycle t = kNever;
@@ -157,13 +183,49 @@ class Engine {
     unsigned bank = 0;  // flat bank index in the channel
     unsigned rank = 0;
   };
-  // Queued bursts are kept per bank (in arrival order), so a scheduling decision looks at
-  // each bank once: the constraints shared by its bursts are computed one time.
+  // The bursts queued for one bank, in arrival order, and the scheduler's summary of them.
+  // While arrival times do not decrease along the list (always, for initiators whose
+  // requests reach a bank in order), the best candidate of a group of bursts (the row's
+  // hits, the others, all of them) is the group's first burst: it is the oldest and
+  // ready soonest. The summary holds those firsts, so a decision costs O(1) per bank;
+  // a list out of arrival order is scanned in full.
+  struct BankQueue {
+    std::vector<Entry> list;
+    bool ordered = true;  // arrivals non-decreasing along the list
+    bool valid = false;   // hit/other below describe the list for row `for_row`
+    std::uint64_t for_row = 0;
+    std::int32_t hit = -1, other = -1;  // first burst of row for_row / of another row
+    // Copies of the firsts' arrival and age, so a decision does not touch the list.
+    Cycle hit_arr = 0, other_arr = 0, front_arr = 0;
+    std::uint64_t hit_seq = 0, other_seq = 0, front_seq = 0;
+  };
+  // A bank's own part of its best command: the bank's readiness for its next command and
+  // that command's burst, without the constraints it shares with other banks (bus, rank,
+  // bank group). Recomputed only when the bank or its queue changes; a decision adds
+  // the shared constraints. `alt`: a PRE offered next to queued hits (row_hit_cap reached).
+  struct Local {
+    Cycle l1 = kNever, l2 = kNever;
+    std::uint64_t s1 = 0, s2 = 0;
+    Cmd k1 = Cmd::None;
+    bool alt = false;
+    bool slow = false;  // queue out of arrival order: evaluate burst by burst
+    bool dirty = true;
+  };
+  // Queued bursts are kept per bank, so a scheduling decision looks at each bank with
+  // queued bursts once (found from a bit mask); constraints shared by a rank's banks are
+  // computed one time.
   struct Channel {
     std::vector<Bank> banks;  // rank-major: rank * banks_per_rank + bank group * banks_per_group + bank
     std::vector<Rank> ranks;
-    std::vector<std::vector<Entry>> rq, wq;  // per bank
+    std::vector<BankQueue> rq, wq;         // per bank
+    std::vector<std::uint64_t> rmask, wmask;  // banks with queued bursts
+    std::vector<Local> local;                 // per bank, for the queue of local_write
+    bool local_write = false;
+    std::vector<Cycle> s_act, s_col;          // per rank x bank group, during choose()
     unsigned rn = 0, wn = 0;                 // bursts queued
+    unsigned rreq = 0, wreq = 0;             // requests queued
+    std::uint64_t cur_serial = ~std::uint64_t(0);  // request whose piece is cur_piece
+    std::uint32_t cur_piece = 0;
     std::unordered_map<std::uint64_t, unsigned> wq_addrs;
     Cycle row_bus = 0, col_bus = 0, data_free = 0;
     int last_rank = -1;
@@ -176,6 +238,7 @@ class Engine {
     unsigned shift, bits;
   };
 
+  std::string key_prefix() const { return cfg_.energy_key.empty() ? "dram." + cfg_.preset : cfg_.energy_key; }
   static bool better(const Cand& a, const Cand& b) {
     if (a.t != b.t) return a.t < b.t;
     if (a.cls != b.cls) return a.cls < b.cls;
@@ -194,8 +257,23 @@ class Engine {
   void catch_up_refresh(Channel& c, Cycle until);
   bool other_hit_queued(const Channel& c, unsigned bank, std::uint64_t row) const;
   Entry* find_entry(std::vector<Entry>& list, std::uint64_t seq);
-  void classify(Entry& e, int kind);
+  static void summarize(BankQueue& q, std::uint64_t row);
+  void compute_local(Channel& c, unsigned fb, bool write) const;
+  static void touch(Channel& c, unsigned fb) { c.local[fb].dirty = true; }
+  void classify(Entry& e, std::uint8_t kind);
+  void retire(Channel& c, const Entry& e, bool write);
   void parse_mapping();
+  template <typename T>
+  static std::uint32_t alloc(std::vector<T>& pool, std::vector<std::uint32_t>& free_list) {
+    if (free_list.empty()) {
+      pool.emplace_back();
+      return std::uint32_t(pool.size() - 1);
+    }
+    const std::uint32_t i = free_list.back();
+    free_list.pop_back();
+    pool[i] = T{};
+    return i;
+  }
 
   Config cfg_;
   std::uint64_t tck_;
@@ -209,10 +287,21 @@ class Engine {
   std::uint64_t seq_ = 0;
   std::uint64_t commands_ = 0;
   bool freed_ = false;
+  std::vector<Piece> pieces_;
+  std::vector<std::uint32_t> free_pieces_;
+  std::vector<Group> groups_;
+  std::vector<std::uint32_t> free_groups_;
+  std::uint32_t cur_group_ = 0;
+  std::uint64_t group_serial_ = 0;
+  bool in_request_ = false;
+  std::vector<std::uint64_t> bank_cmds_;
+  std::vector<std::uint64_t> rank_refs_;
 
   Counter &act_, &pre_, &prea_, &rd_, &wr_, &ref_;
   Counter &hits_, &misses_, &conflicts_;
   Value& hit_rate_;
+  Counter &requests_, &request_hits_;
+  Value& request_hit_rate_;
   EnergyEvent &e_act_, &e_rd_, &e_wr_, &e_ref_, &e_io_;
 };
 

@@ -188,6 +188,8 @@ Preset hbm2() {
   t.act_cycles = 2;
   t.dual_command_bus = true;
   p.default_mapping = "ro-ra-ba-co-bg-ch";
+  p.channel_mode = "pseudo";
+  p.sibling = "hbm2_legacy";
   EnergyBasis& e = p.energy;
   e.domains = {{1.2, 65, 40, 55, 390, 500, 250}};
   e.devices = 1;
@@ -198,6 +200,30 @@ Preset hbm2() {
                  "data per burst)";
   e.io_source = "hbm2_interface_bit (O'Connor et al. MICRO 2017, 3.9 pJ/bit) minus the core read "
                 "energy per bit, so a streaming read costs 3.9 pJ/bit";
+  return p;
+}
+
+// HBM2 in legacy mode (JESD235): the same stack as eight 128-bit channels. A BL4 burst
+// moves 64 B in 2 clocks and an ACT opens a 2 KB page (both halves of the channel);
+// 16 banks per channel, so the stack holds the same 8 GB as in pseudo-channel mode.
+// Array timings as the hbm2 preset.
+Preset hbm2_legacy() {
+  Preset p = hbm2();
+  p.name = "hbm2_legacy";
+  p.title = "HBM2 2 Gb/s/pin, legacy mode (one stack: 8 x 128-bit channels, 64 B bursts)";
+  p.source =
+      "JESD235 HBM2 legacy mode at 2 Gb/s/pin (tCK 1 ns): 128-bit channels, BL4 (64 B per "
+      "burst, 2 clocks), 2 KB page, 16 banks in 4 bank groups per channel, separate row and "
+      "column command buses; array timings as the hbm2 (pseudo-channel) preset";
+  p.org.channels = 8;
+  p.org.bus_bytes = 16;
+  p.org.columns = 128;  // 2 KB page of 16-byte columns
+  p.channel_mode = "legacy";
+  p.sibling = "hbm2";
+  p.energy.share = 1.0;  // the whole channel's currents
+  p.energy.idd_source = "per-channel currents of the DRAMsim3 HBM2_8Gb_x128 configuration (Li et al., "
+                        "IEEE CAL 2020): IDD0 65, IDD2N 40, IDD3N 55, IDD4R 390, IDD4W 500, IDD5AB "
+                        "250 mA at 1.2 V, charged in full to a 128-bit legacy channel";
   return p;
 }
 
@@ -274,13 +300,13 @@ double burst_time_ns(const Preset& p) {
 }
 
 std::vector<Preset> build() {
-  std::vector<Preset> v = {ddr4_2400(), lpddr4_3200(), hbm2(), hbm3()};
+  std::vector<Preset> v = {ddr4_2400(), lpddr4_3200(), hbm2(), hbm2_legacy(), hbm3()};
   // Interface energy per bit where it is derived from a quoted total (see io_source).
   const double ddr4_interface = 15.0, hbm2_interface = 3.9;
   for (auto& p : v) {
     const double rd_per_bit = p.rd_pj() / (8.0 * p.org.burst_bytes());
     if (p.name == "ddr4_2400") p.energy.io_pj_per_bit = ddr4_interface - rd_per_bit;
-    if (p.name == "hbm2") p.energy.io_pj_per_bit = hbm2_interface - rd_per_bit;
+    if (p.name == "hbm2" || p.name == "hbm2_legacy") p.energy.io_pj_per_bit = hbm2_interface - rd_per_bit;
   }
   for (auto& p : v)
     if (p.name == "hbm3")

@@ -81,6 +81,8 @@ struct Preset {
   Timing timing;
   EnergyBasis energy;
   std::string default_mapping;  // address mapping, most to least significant field
+  std::string channel_mode;     // HBM2: "pseudo" or "legacy" (empty: no such choice)
+  std::string sibling;          // HBM2: the preset of the other channel mode
 
   double peak_bytes_per_s() const {
     return double(org.burst_bytes()) / (double(timing.burst) * double(timing.tck_ps) * 1e-12);

@@ -991,7 +991,7 @@ void bind_riscv_cpu(nanobind::module_& m) {
       throw nb::value_error(e.what());
     }
   };
-  nb::class_<RiscvCpu, Model>(m, "RiscvCpuModel", "The 'riscv_cpu' model (see cosim.riscv_host.RiscvHost).")
+  nb::class_<RiscvCpu, Model>(m, "RiscvCpuModel", "The 'riscv_cpu' model (see cosim.system.riscv_host.RiscvHost).")
       .def("map_bus",
            [value_errors](RiscvCpu& c, std::uint64_t base, std::uint64_t size, const std::string& name, bool cacheable) {
              value_errors([&] { c.map_bus(base, size, name, cacheable); });
