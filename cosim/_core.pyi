@@ -522,7 +522,18 @@ class Dram(Model):
     def address(self, channel: int = ..., rank: int = ..., bankgroup: int = ..., bank: int = ..., row: int = ..., column: int = ...) -> int:
         """Byte address of a burst (column = burst index within the row)."""
 
-    def decode(self, address: int) -> dict: ...
+    def decode(self, address: int) -> dict:
+        """Channel, rank, bank group, bank, row and column of a byte address."""
+
+    def bank_commands(self) -> dict:
+        """
+        Commands issued per bank: {'act'|'pre'|'rd'|'wr': [channel][rank][bank]} (bank = bank group x banks_per_group + bank; 'pre' counts explicit and auto precharges) and 'ref': [channel][rank].
+        """
+
+    def bandwidth_series(self) -> list:
+        """
+        Bandwidth (B/s) of each bandwidth_window from time 0, counting each request's bytes in the window of its completion.
+        """
 
     def array(self) -> object:
         """
@@ -669,7 +680,7 @@ class CrossbarArray:
     def adc_energy_pj(self) -> float: ...
 
 class RiscvCpuModel(Model):
-    """The 'riscv_cpu' model (see cosim.riscv_host.RiscvHost)."""
+    """The 'riscv_cpu' model (see cosim.system.riscv_host.RiscvHost)."""
 
     def map_bus(self, base: int, size: int, name: str, cacheable: bool = ...) -> None:
         """
