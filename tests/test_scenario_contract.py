@@ -15,6 +15,7 @@ import pytest
 from cli_helpers import AXPY, ROOT, STREAM, last_json
 
 from cosim import ParameterError, ns
+from cosim.errors import DeclarationError
 from cosim.scenario import (
     REQUIRED_METRICS,
     Config,
@@ -86,16 +87,20 @@ def test_bad_values_name_the_parameter_and_what_is_allowed(
     assert message in str(info.value)
 
 
-def test_bad_declarations_are_scenario_errors() -> None:
-    with pytest.raises(ScenarioError, match=r"invalid declaration: parameter 'n' = 0 is out"):
+def test_bad_declarations_are_declaration_or_scenario_errors() -> None:
+    with pytest.raises(DeclarationError, match=r"invalid declaration: parameter 'n' = 0 is out"):
         Param("n", 0, min=1)
-    with pytest.raises(ScenarioError, match="cannot tell the type"):
+    with pytest.raises(DeclarationError, match="cannot tell the type"):
         Param("n", None)
-    with pytest.raises(ScenarioError, match="not a Python identifier"):
+    with pytest.raises(DeclarationError, match="not a Python identifier"):
         Param("bad name", 1)
-    with pytest.raises(ScenarioError, match="subset of functional, tlm, rtl"):
+    with pytest.raises(DeclarationError, match="min 8 is above max 4"):
+        Param("n", 4, min=8, max=4)
+    with pytest.raises(DeclarationError, match="invalid declaration: cannot read 'soon'"):
+        Param("clock", "1 ns", type="time", max="soon")
+    with pytest.raises(DeclarationError, match="subset of functional, tlm, rtl"):
         Engine(("tlm", "gate"))
-    with pytest.raises(ScenarioError, match="default 'rtl' is not one of tlm"):
+    with pytest.raises(DeclarationError, match="default 'rtl' is not one of tlm"):
         Engine(("tlm",), default="rtl")
     with pytest.raises(ScenarioError, match="must be lower-case"):
         Scenario("EIE", "x")

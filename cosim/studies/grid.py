@@ -11,23 +11,17 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cosim.errors import ParameterError
-from cosim.scenario import Config, Scenario
+from cosim.scenario.command import parse_assignments
+
+if TYPE_CHECKING:
+    from cosim.scenario import Config, Scenario
+
+__all__ = ["ENGINE_PREFIX", "Axis", "expand_grid", "parse_assignments", "parse_grid"]
 
 ENGINE_PREFIX = "engine."
-
-
-def parse_assignments(items: Sequence[str], option: str) -> dict[str, str]:
-    """["k=v", ...] from a repeatable option such as --set; a later k wins."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ParameterError(f"{option} expects NAME=VALUE, got {item!r}")
-        out[key.strip()] = value.strip()
-    return out
 
 
 @dataclass(frozen=True)
