@@ -217,7 +217,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         ),
         epilog="examples:\n  cosim sweep sta --grid pattern=2:4,1:4 --grid seq=16,32\n"
         "  cosim sweep sta --grid engine.engine=tlm,rtl --grid seed=1,2,3\n"
-        "  cosim sweep eie --grid pes=4,8,16 --backend ray --workers 8",
+        "  cosim sweep eie --grid pes=8,16,32 --backend ray --workers 8",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="name or script path")
     p.add_argument(

@@ -101,6 +101,7 @@ scenario = Scenario(
 )
 
 
+@scenario.check
 def check_size(cfg: Config) -> None:
     e = 2 if cfg.dtype == "fp16" else 1
     if cfg.n * e > 2048:

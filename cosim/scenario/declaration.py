@@ -1,5 +1,6 @@
-"""A scenario's declaration: `Scenario` (name, summary, parameters, engines, the run
-function) and how it turns user values into a validated Config before any worker starts."""
+"""A scenario's declaration: `Scenario` (name, summary, parameters, engines, the
+constraints between parameters, the run function) and how it turns user values into a
+validated Config before any worker starts."""
 
 from __future__ import annotations
 
@@ -19,9 +20,21 @@ from cosim.scenario.results import Outcome
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+#: A constraint between parameters: gets the Config, returns one line naming the
+#: parameter(s) a user can change when it does not hold (or raises ParameterError);
+#: any other return value (None) means it holds.
+Check = Callable[[Config], str | None]
+
+
 class Scenario:
-    """One accelerator scenario: its name, summary, parameters and engines, and the run
-    function registered with `@scenario.run`. Create it at module level of a script."""
+    """One accelerator scenario: its name, summary, parameters, engines, the constraints
+    between its parameters, and the run function registered with `@scenario.run`. Create
+    it at module level of a script.
+
+    A constraint that one parameter's range cannot say (cin a multiple of 8; a layer that
+    must fit the SRAM that mat_kb gives) is a function registered with `@scenario.check`
+    (or given as checks=[...]); configure() runs every check, so a bad combination is
+    one line and exit status 2 before any worker starts, in a sweep for every point."""
 
     def __init__(
         self,
@@ -32,6 +45,7 @@ class Scenario:
         engines: Mapping[str, Engine] | None = None,
         seed: int = 1,
         doc: str | None = None,
+        checks: Iterable[Check] = (),
     ) -> None:
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise ScenarioError(
@@ -71,6 +85,9 @@ class Scenario:
         file = caller.get("__file__")
         self.path: Path | None = Path(file).resolve() if file else None
         self._run: Callable[[Any, Config], Any] | None = None
+        self.checks: list[Check] = []
+        for fn in checks:
+            self.check(fn)
 
     def __repr__(self) -> str:
         return f"<Scenario {self.name} ({self.path})>"
@@ -86,6 +103,24 @@ class Scenario:
             )
         self._run = fn
         return fn
+
+    def check(self, fn: Check) -> Check:
+        """Decorator registering a constraint `fn(config) -> None | str` (see the class)."""
+        if not callable(fn):
+            raise ScenarioError(f"scenario '{self.name}': check {fn!r} is not callable")
+        self.checks.append(fn)
+        return fn
+
+    def _check_constraints(self, config: Config) -> None:
+        for fn in self.checks:
+            try:
+                problem = fn(config)
+            except ParameterError as e:
+                problem = str(e)
+            if isinstance(problem, str) and problem:
+                prefix = f"scenario '{self.name}': "
+                text = str(problem).removeprefix(prefix)
+                raise ParameterError(prefix + text)
 
     @property
     def run_function(self) -> Callable[[Any, Config], Any]:
@@ -170,7 +205,7 @@ class Scenario:
                         else " and has no RTL implementation"
                     )
                 )
-        return Config(
+        config = Config(
             scenario=self.name,
             params=values,
             engines=chosen,
@@ -178,6 +213,8 @@ class Scenario:
             wave=wave,
             trace=bool(trace),
         )
+        self._check_constraints(config)
+        return config
 
     def config_from_dict(self, data: Mapping[str, Any]) -> Config:
         """Rebuild (and re-validate) a Config from Config.to_dict()."""
