@@ -170,6 +170,27 @@ def test_failing_runs_exit_with_1_and_say_why() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("exit", "the run function exited (sys.exit(0)) without returning a result"),
+        ("interrupt", "raised KeyboardInterrupt (not a Ctrl-C"),
+    ],
+)
+def test_a_run_function_that_exits_or_interrupts_is_a_failure(fault: str, message: str) -> None:
+    r = cosim_cli("run", "stream_fill", "--set", f"fault={fault}")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "interrupted" not in r.stderr
+    assert message in r.stderr.strip().splitlines()[-1]
+    direct = subprocess.run(
+        [sys.executable, str(FIXTURES / "stream_fill.py"), "--set", f"fault={fault}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert direct.returncode == 1 and message in direct.stderr
+
+
 def test_run_timeout_kills_the_worker() -> None:
     r = cosim_cli("run", "stream_fill", "--set", "passes=100000", "--timeout", "0.5")
     assert r.returncode == 1

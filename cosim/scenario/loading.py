@@ -71,7 +71,18 @@ def run_in_worker(
     cfg = scenario.config_from_dict({**config, "trace": trace_path is not None})
     if trace_path is not None:
         sim.trace.enable()
-    value = scenario.run_function(sim, cfg)
+    try:
+        value = scenario.run_function(sim, cfg)
+    except SystemExit as e:
+        raise ScenarioError(
+            f"scenario '{scenario.name}': the run function exited (sys.exit({e.code!r})) "
+            "without returning a result"
+        ) from e
+    except KeyboardInterrupt as e:
+        raise ScenarioError(
+            f"scenario '{scenario.name}': the run function raised KeyboardInterrupt (not a "
+            "Ctrl-C: workers do not receive the terminal's interrupts)"
+        ) from e
     if sim.phase == "elaboration":
         raise ScenarioError(
             f"scenario '{scenario.name}': the run function returned without running the "

@@ -21,14 +21,13 @@ import abc
 import contextlib
 import logging
 import os
-import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from cosim.errors import CosimError
+from cosim.runner import kill_running_workers
 
 BACKENDS = ("local", "dask", "ray")
 
@@ -66,20 +65,6 @@ class Backend(abc.ABC):
         self.close()
 
 
-def _my_simulation_workers() -> list[int]:
-    """Pids of the cosim simulation workers that this process started (Linux /proc)."""
-    me, pids = os.getpid(), []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmd = (entry / "cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == me and b"cosim._worker" in cmd:
-            pids.append(int(entry.name))
-    return pids
-
-
 class LocalBackend(Backend):
     name = "local"
 
@@ -103,9 +88,7 @@ class LocalBackend(Backend):
         # Abandoned points (an interrupted sweep): end their simulations now rather than
         # wait for them. A thread may be about to start one, hence the loop.
         while running := [f for f in self.futures if not f.done()]:
-            for pid in _my_simulation_workers():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+            kill_running_workers()
             wait(running, timeout=0.2)
         self.pool.shutdown(wait=True)
 
