@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,6 +123,10 @@ def run_once(scenario: Scenario, args: argparse.Namespace, prog: str) -> int:
     trace = None
     if args.trace is not None:
         trace = Path(args.trace or f"{scenario.name}.trace.json")
+        problem = _unwritable(trace)
+        if problem:
+            return fail(prog, f"--trace {args.trace or trace}: {problem}")
+    started = time.time()
     with tempfile.TemporaryDirectory(prefix="cosim-progress-") as tmp:
         progress_file = Path(tmp) / "progress.json"
         try:
@@ -147,8 +153,36 @@ def run_once(scenario: Scenario, args: argparse.Namespace, prog: str) -> int:
     )
     if trace is not None:
         print(f"trace: {outcome.trace_events:,} events in {trace} (open in ui.perfetto.dev)")
+    if config.wave is not None:
+        print(_wave_line(config.wave, started))
     print(json.dumps(outcome.metrics))
     return EXIT_OK if outcome.metrics["golden_ok"] else EXIT_FAILED
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a file cannot be written at `path` (checked before a run), or None."""
+    folder = path.parent.resolve()
+    if path.is_dir():
+        return "is a folder; name a file"
+    if not folder.is_dir():
+        return f"folder {folder} does not exist"
+    if not os.access(folder, os.W_OK):
+        return f"folder {folder} is not writable"
+    return None
+
+
+def _wave_line(block: str, since: float) -> str:
+    """Where the waveform of `block` went: the waveform files (.fst, .vcd) the run wrote
+    in the working folder, where scenarios put them."""
+    cwd = Path.cwd()
+    found = sorted(
+        str(f)
+        for f in (*cwd.glob("*.fst"), *cwd.glob("*.vcd"))
+        if f.is_file() and f.stat().st_mtime >= since - 1
+    )
+    if not found:
+        return f"waveform of {block}: the run wrote no .fst or .vcd file in {cwd}"
+    return f"waveform of {block}: {', '.join(found)} (open with GTKWave or Surfer)"
 
 
 def scenario_help(scenario: Scenario) -> str:

@@ -67,7 +67,17 @@ def expand_grid(
     engines: Mapping[str, Any] | None = None,
     seed: Any = None,
 ) -> list[Config]:
-    """The validated configurations of every point (duplicates dropped, order kept)."""
+    """The validated configurations of every point (duplicates dropped, order kept).
+    A parameter or engine given both as an axis and as a fixed value is refused (neither
+    may silently win); a seed axis overrides the fixed seed, as --seed's help says."""
+    for axis in axes:
+        fixed = {"param": params or {}, "engine": engines or {}}.get(axis.kind, {})
+        if axis.name in fixed:
+            option = "--set" if axis.kind == "param" else "--engine"
+            raise ParameterError(
+                f"'{axis.key}' is both a --grid axis and fixed by {option} "
+                f"{axis.name}={fixed[axis.name]}; give it once"
+            )
     configs: list[Config] = []
     seen: set[str] = set()
     for combo in itertools.product(*(a.values for a in axes)):
