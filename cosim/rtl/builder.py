@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from cosim.errors import ParameterError
+from cosim.progress import notice
 from cosim.rtl import cache, glue, introspect
 from cosim.rtl import verilator as vl
 from cosim.rtl.errors import RtlBuildError, parse_verilator_output
@@ -470,7 +471,15 @@ def build(
         with cache.locked(key[:32]):
             meta = _complete(out)
             if meta is None:
+                cache.remove_abandoned(out.parent)
+                what = _describe(top, params) + (f" with {trace} waveforms" if trace else "")
+                notice(
+                    f"building {what} (Verilator; a first build takes 10-40 s, later runs "
+                    f"reuse it from {out.parent})"
+                )
+                t0 = time.monotonic()
                 meta = _build_into(out, key, top, top_file, dirs, params, trace, elab)
+                notice(f"built {what} in {time.monotonic() - t0:.0f} s")
     return _from_meta(meta, out, dirs)
 
 
@@ -484,8 +493,26 @@ def _build_into(
     trace: str | None,
     elab: Elaboration,
 ) -> dict[str, Any]:
-    t0 = time.monotonic()
     tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    try:
+        return _build_in(tmp, out, key, top, top_file, dirs, params, trace, elab)
+    except BaseException:  # an error or Ctrl-C: leave no half-built folder in the cache
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _build_in(
+    tmp: Path,
+    out: Path,
+    key: str,
+    top: str,
+    top_file: Path,
+    dirs: Sequence[Path],
+    params: Sequence[tuple[str, ParamValue]],
+    trace: str | None,
+    elab: Elaboration,
+) -> dict[str, Any]:
+    t0 = time.monotonic()
     shutil.rmtree(tmp, ignore_errors=True)
     obj = tmp / "obj"
     obj.mkdir(parents=True)
