@@ -154,7 +154,10 @@ class Param:
         else:
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ParameterError(f"{at} expects a number, got {value!r}")
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                value = math.inf
             if not math.isfinite(value):
                 raise ParameterError(f"{at} expects a finite number, got {value!r}")
         return value

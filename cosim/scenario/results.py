@@ -69,6 +69,14 @@ def _plain(value: Any, where: str) -> Any:
     )
 
 
+def _finite(v: numbers.Real) -> bool:
+    """A number a float holds (an integer beyond float's range is not a metric)."""
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
+
+
 def check_result(scenario: str, value: Any) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """Split and validate what a run function returned: (metrics, report, extras).
 
@@ -103,7 +111,7 @@ def check_result(scenario: str, value: Any) -> tuple[dict[str, Any], str, dict[s
         if isinstance(v, bool):
             metrics[key] = v
             continue
-        if not isinstance(v, numbers.Real) or not math.isfinite(float(v)):
+        if not isinstance(v, numbers.Real) or not _finite(v):
             raise ScenarioError(
                 f"{at}: metric '{key}' must be a finite number or a bool, got {v!r}; put "
                 f"other data under '{RESULT_EXTRAS_KEY}'"
