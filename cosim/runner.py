@@ -233,7 +233,7 @@ class _Worker(abc.ABC):
         """Its exit status (negative: killed by that signal; None: lost with the
         template); subprocess.TimeoutExpired after `timeout` seconds."""
 
-    def output_ended(self, with_result: bool) -> None:
+    def output_ended(self, with_result: bool) -> None:  # noqa: B027 - a hook; most need none
         """Its output closed (it exited, or closed it), after writing a result or not."""
 
     def kill(self) -> None:
