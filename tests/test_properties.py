@@ -20,7 +20,7 @@ from cosim.scenario import REQUIRED_METRICS, check_result, load_script
 from cosim.studies.grid import expand_grid, parse_grid
 from cosim.units import fmt_time, ns, parse_time
 
-PROPERTIES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTIES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 #: Text that looks like what people type on a command line, and anything else.
 TYPED = st.one_of(
