@@ -27,6 +27,7 @@ import concurrent.futures
 import difflib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -58,6 +59,14 @@ ABI_HEADER = Path(__file__).with_name("cosim_rtl_abi.h")
 #: accesses a load when the library's TLS fits the static surplus, and stay correct
 #: when it does not. No semantic interposition: calls inside the library are direct.
 PIC_FLAGS = ["-fPIC", "-fvisibility=hidden", "-fno-semantic-interposition", "-mtls-dialect=gnu2"]
+#: Extra compiler and linker flags of every RTL build (`make sanitize` sets
+#: -fsanitize=address,undefined); part of the cache key, so such builds are kept apart.
+EXTRA_FLAGS_ENV = "COSIM_RTL_CXXFLAGS"
+
+
+def _extra_flags() -> list[str]:
+    return shlex.split(os.environ.get(EXTRA_FLAGS_ENV, ""))
+
 
 ParamValue = int | str | bool | float
 
@@ -376,6 +385,7 @@ def _runtime_objects(names: Sequence[str], trace: str | None) -> list[Path]:
         "-std=c++17",
         OPT_FAST,
         *PIC_FLAGS,
+        *_extra_flags(),
         f"-I{root / 'include'}",
         f"-I{root / 'include' / 'vltstd'}",
         *_defines(trace),
@@ -460,6 +470,7 @@ def build(
             OPT_FAST,
             OPT_SLOW,
             PIC_FLAGS,
+            _extra_flags(),
             cache.file_digest(Path(glue.__file__)),
             cache.file_digest(ABI_HEADER),
             [str(d) for d in dirs],
@@ -529,6 +540,7 @@ def _build_in(
     base = [
         "-std=c++17",
         *PIC_FLAGS,
+        *_extra_flags(),
         f"-I{obj}",
         f"-I{root / 'include'}",
         f"-I{root / 'include' / 'vltstd'}",
@@ -568,6 +580,7 @@ def _build_in(
         *map(str, runtime),
         f"-Wl,--version-script={tmp / 'exports.map'}",
         "-Wl,-Bsymbolic",
+        *_extra_flags(),
         *link_libs,
     ]
     r = _run(link)
