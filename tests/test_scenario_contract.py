@@ -509,3 +509,14 @@ def test_the_eie_check_agrees_with_the_engine_and_the_readme_sweep_fits() -> Non
     for pes in (4, 8, 16):  # README's sweep example, as written
         for density in (0.05, 0.09):
             s.configure({"pes": pes, "weight_density": density, "mat_kb": 128})
+
+
+def test_a_worker_rereading_a_checked_configuration_skips_the_constraints() -> None:
+    s = Scenario("demo", "a scenario for tests", params=[Param("n", 8, min=1, max=64)])
+    calls = []
+    s.check(lambda config: calls.append(config.n))
+    config = s.configure({"n": 4})
+    assert s.config_from_dict(config.to_dict(), constraints=False) == config
+    assert calls == [4]
+    s.config_from_dict(config.to_dict())
+    assert calls == [4, 4]

@@ -180,9 +180,11 @@ class Scenario:
         *,
         wave: str | None = None,
         trace: bool = False,
+        constraints: bool = True,
     ) -> Config:
         """A validated Config: defaults for what is not given; ParameterError naming the
-        first unknown or invalid value and what is allowed."""
+        first unknown or invalid value and what is allowed. constraints=False skips the
+        declared checks (a worker re-reading a configuration its caller checked)."""
         values = {name: p.default for name, p in self.params.items()}
         for key, value in (params or {}).items():
             values[key] = self.param(key).check(value, f"scenario '{self.name}'")
@@ -213,10 +215,11 @@ class Scenario:
             wave=wave,
             trace=bool(trace),
         )
-        self._check_constraints(config)
+        if constraints:
+            self._check_constraints(config)
         return config
 
-    def config_from_dict(self, data: Mapping[str, Any]) -> Config:
+    def config_from_dict(self, data: Mapping[str, Any], *, constraints: bool = True) -> Config:
         """Rebuild (and re-validate) a Config from Config.to_dict()."""
         if data.get("scenario") != self.name:
             raise ScenarioError(
@@ -228,6 +231,7 @@ class Scenario:
             data.get("seed"),
             wave=data.get("wave"),
             trace=bool(data.get("trace")),
+            constraints=constraints,
         )
 
     def help_text(self) -> str:

@@ -68,7 +68,9 @@ def run_in_worker(
     from cosim.provenance import recorded
 
     scenario = load_script(script)
-    cfg = scenario.config_from_dict({**config, "trace": trace_path is not None})
+    # Values are checked again (cheap); the declared constraints, which may be costly
+    # (EIE compresses its layer), were checked by the caller before it started this worker.
+    cfg = scenario.config_from_dict({**config, "trace": trace_path is not None}, constraints=False)
     if trace_path is not None:
         sim.trace.enable()
     try:
