@@ -11,7 +11,7 @@ BUILD_INPUTS := pyproject.toml CMakeLists.txt $(shell find core tlm bridges -nam
 # rebuilds are incremental): the [build-system] requirements plus cmake and ninja.
 BUILD_TOOLS = $$($(VPY) -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml","rb"))["build-system"]["requires"]))') cmake==4.4.5 ninja==1.13.2
 
-.PHONY: run demo test setup system-packages lint stubs bench clean
+.PHONY: run demo test setup system-packages lint stubs bench sanitize clean
 
 # The main demo: EIE (scenarios/eie.py) on the full system, its report and metrics.
 run: setup
@@ -50,6 +50,34 @@ stubs: setup
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(VPY) $$b || exit 1; done
+
+# The safety net under the C++: the extension and the RTL glue built with AddressSanitizer
+# and UndefinedBehaviorSanitizer (build/sanitize, RTL builds cached apart), running the
+# fast test set (not marked slow). Any sanitizer error fails it; ASan's warning that it
+# ignores a no-return on a SystemC coroutine stack is counted, not an error. Python runs
+# with libasan and libstdc++ preloaded (ASan must come first; its __cxa_throw interceptor
+# needs the C++ runtime); no stack checks (SystemC switches coroutine stacks without
+# telling ASan); no SEGV handler (a crashing worker must still die by its signal).
+SAN_DIR := build/sanitize
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_CXXFLAGS := -O1 -g $(SAN_FLAGS) --param asan-stack=0
+# RTL builds: the same, less the check of left shifts of negative values, which Verilator's
+# own FST writer does (fstcpp_writer.cpp, writeEncodedPositions; defined since C++20).
+SAN_RTL_FLAGS := $(SAN_FLAGS) -fno-sanitize=shift-base
+SAN_TESTS ?= tests
+sanitize: setup
+	nice $(VENV)/bin/cmake -S . -B $(SAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Sanitize \
+	  -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(VENV)/bin/ninja -DPython_EXECUTABLE=$(CURDIR)/$(VPY) \
+	  -DCMAKE_CXX_FLAGS="$(SAN_CXXFLAGS)" -DCMAKE_MODULE_LINKER_FLAGS="$(SAN_FLAGS)" >/dev/null
+	nice $(VENV)/bin/cmake --build $(SAN_DIR)
+	rm -rf $(SAN_DIR)/reports && mkdir -p $(SAN_DIR)/reports
+	COSIM_CORE_LIBRARY=$$(ls $(CURDIR)/$(SAN_DIR)/_core*.so) \
+	COSIM_RTL_CXXFLAGS="$(SAN_RTL_FLAGS)" \
+	LD_PRELOAD="$$(c++ -print-file-name=libasan.so) $$(c++ -print-file-name=libstdc++.so)" \
+	ASAN_OPTIONS=detect_leaks=0:handle_segv=0:detect_stack_use_after_return=0:log_path=$(CURDIR)/$(SAN_DIR)/reports/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(SAN_DIR)/reports/ubsan \
+	nice $(VPY) -m pytest -m "not slow" -p no:cacheprovider -q $(SAN_TESTS)
+	@tools/sanitizer_reports.sh $(SAN_DIR)/reports
 
 clean:
 	rm -rf build $(VENV) .pytest_cache

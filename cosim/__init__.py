@@ -20,6 +20,16 @@ import os as _os
 # SystemC prints a banner when its kernel starts unless told not to.
 _os.environ.setdefault("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1")
 
+if _os.environ.get("COSIM_CORE_LIBRARY"):  # another build of the extension (make sanitize)
+    import importlib.util as _util
+    import sys as _sys
+
+    _spec = _util.spec_from_file_location("cosim._core", _os.environ["COSIM_CORE_LIBRARY"])
+    if _spec is None or _spec.loader is None:
+        raise ImportError(f"COSIM_CORE_LIBRARY={_os.environ['COSIM_CORE_LIBRARY']} is no extension")
+    _sys.modules["cosim._core"] = _util.module_from_spec(_spec)
+    _spec.loader.exec_module(_sys.modules["cosim._core"])
+
 from cosim import _core, energy
 from cosim._core import (
     Command,

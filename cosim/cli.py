@@ -9,27 +9,29 @@ allowed, with exit status 2; a run that fails or whose golden check fails exits 
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from cosim.errors import (
-    CosimError,
-    ParameterError,
-    RemoteTraceback,
-    SimulationCrashed,
-    SimulationTimeout,
+from cosim.errors import CosimError, ParameterError, ScenarioError
+from cosim.scenario import Scenario
+from cosim.scenario.command import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_run_options,
+    config_from_args,
+    fail,
+    parse_assignments,
+    run_once,
+    scenario_help,
 )
-from cosim.progress import PROGRESS_ENV, RunProgress
-from cosim.scenario import Config, Scenario, ScenarioError
-from cosim.units import fmt_time
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+__all__ = ["build_parser", "config_from_args", "entry_point", "main"]
 
 EXAMPLES = """\
 examples:
@@ -46,138 +48,6 @@ examples:
 Scenarios are the scripts in the repository's scenarios/ folder and in the folders
 listed in $COSIM_SCENARIO_PATH (':'-separated); a path to a script also works.
 """
-
-
-def _fail(prog: str, message: str, code: int = EXIT_USAGE) -> int:
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    return code
-
-
-# ---------------------------------------------------------------------- one run
-
-
-def add_run_options(p: argparse.ArgumentParser) -> None:
-    """The options shared by `cosim run` and a scenario script run directly."""
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="set a parameter (repeatable)",
-    )
-    p.add_argument(
-        "--engine",
-        dest="engines",
-        action="append",
-        default=[],
-        metavar="COMPONENT=IMPL",
-        help="choose an engine implementation: functional, tlm or rtl (repeatable)",
-    )
-    p.add_argument("--seed", metavar="N", help="seed of the workload (default: the scenario's)")
-    p.add_argument(
-        "--wave",
-        metavar="BLOCK",
-        help="ask the scenario for a waveform of RTL block BLOCK (it must run as rtl)",
-    )
-    p.add_argument(
-        "--trace",
-        nargs="?",
-        const="",
-        metavar="FILE",
-        help="write a Chrome/Perfetto trace-event JSON timeline of transactions and engine "
-        "activity (FILE defaults to SCENARIO.trace.json)",
-    )
-    p.add_argument(
-        "--timeout", type=float, metavar="SECONDS", help="kill the run after this wall time"
-    )
-    p.add_argument(
-        "-v", "--verbose", action="store_true", help="show what the simulation prints as it runs"
-    )
-
-
-def config_from_args(scenario: Scenario, args: argparse.Namespace) -> Config:
-    from cosim.studies.grid import parse_assignments
-
-    return scenario.configure(
-        parse_assignments(args.sets, "--set"),
-        parse_assignments(args.engines, "--engine"),
-        args.seed,
-        wave=args.wave,
-        trace=args.trace is not None,
-    )
-
-
-def _run_failure(prog: str, scenario: Scenario, e: BaseException) -> int:
-    if isinstance(e, SimulationCrashed | SimulationTimeout):
-        what = "crashed" if isinstance(e, SimulationCrashed) else "timed out"
-        return _fail(prog, f"scenario '{scenario.name}' {what}: {e}", EXIT_FAILED)
-    if isinstance(e.__cause__, RemoteTraceback) and not isinstance(e, ScenarioError):
-        print(e.__cause__.tb.rstrip(), file=sys.stderr)
-    return _fail(prog, f"scenario '{scenario.name}' failed: {type(e).__name__}: {e}", EXIT_FAILED)
-
-
-def run_once(scenario: Scenario, args: argparse.Namespace, prog: str) -> int:
-    """Validate the options, run the scenario once in a worker and print its report; the
-    last line printed is the JSON object of its metrics."""
-    try:
-        config = config_from_args(scenario, args)
-    except (ParameterError, ScenarioError) as e:
-        return _fail(prog, str(e))
-    trace = None
-    if args.trace is not None:
-        trace = Path(args.trace or f"{scenario.name}.trace.json")
-    with tempfile.TemporaryDirectory(prefix="cosim-progress-") as tmp:
-        progress_file = Path(tmp) / "progress.json"
-        try:
-            with RunProgress(scenario.name, progress_file, enabled=False if args.verbose else None):
-                outcome = scenario.simulate(
-                    config,
-                    trace_path=trace,
-                    timeout=args.timeout,
-                    echo=args.verbose,
-                    env={PROGRESS_ENV: str(progress_file)},
-                )
-        except KeyboardInterrupt:
-            print(f"{prog}: interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        except Exception as e:
-            return _run_failure(prog, scenario, e)
-    if outcome.report:
-        print(outcome.report.rstrip())
-    print(
-        f"simulated {fmt_time(outcome.sim_time_ps)} in {outcome.wall_s:.2f} s of wall time "
-        f"(seed {config.seed}; engines: "
-        + (", ".join(f"{k}={v}" for k, v in config.engines.items()) or "none")
-        + ")"
-    )
-    if trace is not None:
-        print(f"trace: {outcome.trace_events:,} events in {trace} (open in ui.perfetto.dev)")
-    print(json.dumps(outcome.metrics))
-    return EXIT_OK if outcome.metrics["golden_ok"] else EXIT_FAILED
-
-
-def _scenario_help(scenario: Scenario) -> str:
-    doc = textwrap.dedent(scenario.doc).strip()
-    head = f"{scenario.name}: {scenario.summary}"
-    return "\n\n".join(x for x in (head, doc, scenario.help_text()) if x)
-
-
-def scenario_script_main(scenario: Scenario, argv: list[str] | None = None) -> int:
-    """`python scenarios/NAME.py [options]` (Scenario.main)."""
-    prog = f"python {scenario.path.name if scenario.path else scenario.name + '.py'}"
-    p = argparse.ArgumentParser(
-        prog=prog,
-        description=_scenario_help(scenario),
-        epilog=(
-            f"examples:\n  {prog} --set {next(iter(scenario.params), 'NAME')}=VALUE --seed 2\n"
-            f"  {prog} --trace {scenario.name}.trace.json\n"
-            f"  cosim sweep {scenario.name} --grid NAME=V1,V2   (many points, stored)"
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_run_options(p)
-    return run_once(scenario, p.parse_args(argv), prog)
 
 
 # ----------------------------------------------------------------------- commands
@@ -212,14 +82,14 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         try:
             scenario = _find(args.scenario)
         except ScenarioError as e:
-            return _fail("cosim run", str(e))
+            return fail("cosim run", str(e))
     if args.help or scenario is None:
         print(parser.format_help().rstrip())
         if scenario is not None:
-            print("\n" + _scenario_help(scenario))
+            print("\n" + scenario_help(scenario))
             return EXIT_OK
         if not args.help:
-            return _fail("cosim run", "name a scenario (see `cosim list`)")
+            return fail("cosim run", "name a scenario (see `cosim list`)")
         return EXIT_OK
     return run_once(scenario, args, "cosim run")
 
@@ -230,7 +100,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from cosim.studies.backends import BackendError
-    from cosim.studies.grid import expand_grid, parse_assignments, parse_grid
+    from cosim.studies.grid import expand_grid, parse_grid
     from cosim.studies.store import StoreError
     from cosim.studies.sweep import run_sweep
 
@@ -246,9 +116,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             args.seed,
         )
     except (ParameterError, ScenarioError) as e:
-        return _fail(prog, str(e))
+        return fail(prog, str(e))
     if args.workers is not None and args.workers < 1:
-        return _fail(prog, f"--workers must be >= 1, got {args.workers}")
+        return fail(prog, f"--workers must be >= 1, got {args.workers}")
     out = Path(args.out) if args.out else Path("results") / scenario.name
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -263,7 +133,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             retry_failed=args.retry_failed,
         )
     except (StoreError, BackendError) as e:
-        return _fail(prog, str(e))
+        return fail(prog, str(e))
     except KeyboardInterrupt:
         print(
             f"{prog}: interrupted; every finished point is stored in {out}; run the same "
@@ -324,9 +194,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
         scenario = _find(args.scenario)
         spec = explore_spec_from_args(scenario, args)
     except (ParameterError, ScenarioError) as e:
-        return _fail(prog, str(e))
+        return fail(prog, str(e))
     if args.workers is not None and args.workers < 1:
-        return _fail(prog, f"--workers must be >= 1, got {args.workers}")
+        return fail(prog, f"--workers must be >= 1, got {args.workers}")
     out = Path(args.out) if args.out else Path("results") / f"{scenario.name}-explore"
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -344,9 +214,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
             sensitivity=not args.no_sensitivity,
         )
     except ParameterError as e:
-        return _fail(prog, str(e))
+        return fail(prog, str(e))
     except (StoreError, BackendError, ExploreError) as e:
-        return _fail(prog, str(e), EXIT_FAILED if isinstance(e, ExploreError) else EXIT_USAGE)
+        return fail(prog, str(e), EXIT_FAILED if isinstance(e, ExploreError) else EXIT_USAGE)
     except KeyboardInterrupt:
         print(
             f"{prog}: interrupted; every finished trial is stored in {out}; run the same "
@@ -378,7 +248,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         paths = write_report(args.dir, args.out, args.metrics, pareto=args.pareto)
     except (StoreError, ReportError) as e:
-        return _fail("cosim report", str(e))
+        return fail("cosim report", str(e))
     for path in paths:
         print(path)
     return EXIT_OK
@@ -458,7 +328,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         ),
         epilog="examples:\n  cosim sweep sta --grid pattern=2:4,1:4 --grid seq=16,32\n"
         "  cosim sweep sta --grid engine.engine=tlm,rtl --grid seed=1,2,3\n"
-        "  cosim sweep eie --grid pes=4,8,16 --backend ray --workers 8",
+        "  cosim sweep eie --grid pes=8,16,32 --backend ray --workers 8",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="name or script path")
     p.add_argument(
@@ -695,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args, subs["run"])
         return int(handlers[args.command](args))
     except CosimError as e:
-        return _fail(f"cosim {args.command}", str(e))
+        return fail(f"cosim {args.command}", str(e))
 
 
 def entry_point() -> None:

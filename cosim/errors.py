@@ -27,6 +27,16 @@ class ParameterError(CosimError, ValueError):
     """A model parameter is unknown, of the wrong type or out of its allowed range."""
 
 
+class DeclarationError(CosimError):
+    """A declaration is invalid: a parameter whose default breaks its own range, an
+    unknown type, an engine with no implementations. Raised where it is declared."""
+
+
+class ScenarioError(CosimError):
+    """A scenario script breaks the contract: a bad declaration, no run function, a
+    result without a required metric or with a metric that is not a number."""
+
+
 class TlmError(SimulationError):
     """A TLM transaction was answered with an error response.
 

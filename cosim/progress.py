@@ -38,6 +38,18 @@ _target_read = False
 _last_report = 0.0
 
 
+#: Lines a worker prints with this prefix are shown by the caller even when the worker's
+#: output is otherwise kept quiet (no -v, no terminal): what is being built, and so on.
+NOTICE_PREFIX = "cosim: "
+
+
+def notice(text: str) -> None:
+    """Tell the person waiting what is happening (one line on stderr, always shown)."""
+    import sys
+
+    print(f"{NOTICE_PREFIX}{text}", file=sys.stderr, flush=True)
+
+
 def report_progress(done: float, total: float | None = None, unit: str = "steps") -> None:
     """Report that `done` of `total` units of work are finished (see the module doc)."""
     global _target, _target_read, _last_report

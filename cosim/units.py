@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 import re
+from decimal import Decimal
 from fractions import Fraction
 
 PS = 1
@@ -77,7 +78,12 @@ def fmt_time(t: int) -> str:
     for unit, scale in (("s", S), ("ms", MS), ("us", US), ("ns", NS)):
         if t >= scale:
             q = Fraction(t, scale)
-            return f"{int(q)} {unit}" if q.denominator == 1 else f"{float(q):.6g} {unit}"
+            if q.denominator == 1:
+                return f"{int(q)} {unit}"
+            try:
+                return f"{float(q):.6g} {unit}"
+            except OverflowError:  # beyond float's range: still a time, still printed
+                return f"{Decimal(q.numerator) / Decimal(q.denominator):.6g} {unit}"
     return f"{t} ps"
 
 

@@ -136,6 +136,31 @@ def _area(geo: fmt.EieGeometry) -> area.Estimate:
     )
 
 
+@scenario.check
+def _layer_fits(cfg: Config) -> str | None:
+    """The compressed layer (and the dense baseline's column) must fit the matrix SRAM
+    that mat_kb gives each PE: checked before a worker starts, naming mat_kb."""
+    geo = _geometry(cfg)
+    layer = make_fc_layer(cfg.rng(), cfg.rows, cfg.cols, cfg.weight_density, cfg.act_density)
+    worst = max(s.words for s in fmt.encode(layer.indices, layer.codebook, cfg.pes).slices)
+    dense_words = 2 * -(-geo.local_rows(cfg.rows) // fmt.DENSE_ENTRIES_PER_WORD)
+    need = max(worst, dense_words)
+    if need <= geo.mat_words:
+        return None
+    kb = -(-need * 8 // 1024)
+    fits = [c for c in scenario.params["mat_kb"].choices if c >= kb]
+    fix = f"set mat_kb={fits[0]}" if fits else "use more pes"
+    what = (
+        f"the compressed layer needs {worst} matrix words in its fullest PE"
+        if worst >= dense_words
+        else f"a dense column of the baseline needs {dense_words} matrix words"
+    )
+    return (
+        f"{what} ({kb} KiB), more than mat_kb = {cfg.mat_kb} KiB per PE holds; {fix}, or "
+        "lower weight_density or rows"
+    )
+
+
 @scenario.run
 def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     rng = cfg.rng()

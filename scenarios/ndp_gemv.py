@@ -187,6 +187,7 @@ async def riscv_gemv(cpu: RiscvHost, a: Any, x: np.ndarray, y: Any) -> np.ndarra
     return result
 
 
+@scenario.check
 def check_size(cfg: Config) -> None:
     e = 2 if cfg.dtype == "fp16" else 1
     if cfg.n * e > 2048:

@@ -122,12 +122,15 @@ def _area(g: fmt.S2taGeometry, scratchpad_bytes: int) -> tuple[area.Estimate, ar
     return s2ta, dense
 
 
+@scenario.check
+def _cin_in_blocks(cfg: Config) -> str | None:
+    if cfg.cin % fmt.BLOCK:
+        return f"parameter 'cin' = {cfg.cin} must be a multiple of {fmt.BLOCK}"
+    return None
+
+
 @scenario.run
 def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
-    if cfg.cin % fmt.BLOCK:
-        raise cosim.ParameterError(
-            f"scenario 's2ta': parameter 'cin' = {cfg.cin} must be a multiple of {fmt.BLOCK}"
-        )
     g = fmt.S2taGeometry(cfg.rows, cfg.cols, cfg.w_nnz)
     layer = make_conv_gemm(
         cfg.rng(), cfg.height, cfg.width, cfg.cin, cfg.cout, cfg.act_density, cfg.w_nnz

@@ -133,6 +133,9 @@ def check_buffer(cfg: Config) -> int:
     return slots
 
 
+scenario.check(check_buffer)  # before a worker starts, too
+
+
 # ----------------------------------------------------------------- golden checks
 def check_run(att: Attention, record: RunRecord, slots: int) -> dict[str, Any]:
     """Filter entries against the model, outputs bit-exact against the numpy twin."""

@@ -128,6 +128,27 @@ def test_run_help_shows_the_scenarios_parameters() -> None:
         ),
         (["sweep", "nope"], "unknown scenario 'nope'"),
         (["report", "no/such/dir"], "cosim report: error: no results in no/such/dir"),
+        (
+            ["run", "axpy_offload", "--trace", "/nonexistent/dir/x.json"],
+            "--trace /nonexistent/dir/x.json: folder /nonexistent/dir does not exist",
+        ),
+        (["run", "axpy_offload", "--trace", "."], "--trace .: is a folder; name a file"),
+        (
+            ["sweep", "axpy_offload", "--grid", "n=16,64", "--set", "n=32"],
+            "'n' is both a --grid axis and fixed by --set n=32; give it once",
+        ),
+        (
+            ["sweep", "axpy_offload", "--grid", "engine.engine=tlm", "--engine", "engine=tlm"],
+            "'engine.engine' is both a --grid axis and fixed by --engine engine=tlm",
+        ),
+        (
+            ["run", "s2ta", "--set", "cin=12"],
+            "scenario 's2ta': parameter 'cin' = 12 must be a multiple of 8",
+        ),
+        (
+            ["run", "eie", "--set", "pes=4"],
+            "more than mat_kb = 64 KiB per PE holds; set mat_kb=128",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_line_and_a_non_zero_exit(
@@ -168,6 +189,41 @@ def test_failing_runs_exit_with_1_and_say_why() -> None:
         "golden_ok, cycles, baseline_cycles, speedup, energy_pj, baseline_energy_pj, "
         "energy_ratio, dram_bytes)"
     )
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("exit", "the run function exited (sys.exit(0)) without returning a result"),
+        ("interrupt", "raised KeyboardInterrupt (not a Ctrl-C"),
+    ],
+)
+def test_a_run_function_that_exits_or_interrupts_is_a_failure(fault: str, message: str) -> None:
+    r = cosim_cli("run", "stream_fill", "--set", f"fault={fault}")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "interrupted" not in r.stderr
+    assert message in r.stderr.strip().splitlines()[-1]
+    direct = subprocess.run(
+        [sys.executable, str(FIXTURES / "stream_fill.py"), "--set", f"fault={fault}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert direct.returncode == 1 and message in direct.stderr
+
+
+def test_wave_line_names_the_files_the_run_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cosim.scenario.command import _wave_line
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "old.fst").write_text("x")
+    os.utime(tmp_path / "old.fst", (1, 1))
+    assert "wrote no .fst or .vcd file in" in _wave_line("eie", since=1000.0)
+    (tmp_path / "eie.fst").write_text("x")
+    line = _wave_line("eie", since=os.path.getmtime(tmp_path / "eie.fst"))
+    assert line == f"waveform of eie: {tmp_path / 'eie.fst'} (open with GTKWave or Surfer)"
 
 
 def test_run_timeout_kills_the_worker() -> None:

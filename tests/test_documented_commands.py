@@ -118,3 +118,16 @@ def test_a_wrong_documented_command_would_be_caught():
         _resolve("cosim sweep eie --grid density=0.05,0.09")
     with pytest.raises(Exception, match="engine 'pe'"):
         _resolve("cosim run eie --engine pe=rtl")
+
+
+def test_the_readme_python_example_configures_the_eie_scenario():
+    """README's "From Python" line (`s.configure({...}, {...}, seed=3)`) on scenarios/eie.py:
+    its parameter and engine names must be the scenario's."""
+    from cosim.scenario import load_script
+
+    calls = re.findall(r"s\.configure\(([^()]*)\)", (ROOT / "README.md").read_text())
+    assert calls, "README no longer shows s.configure(...)"
+    s = load_script(ROOT / "scenarios" / "eie.py")
+    for args in calls:
+        config = eval(f"s.configure({args})", {"s": s})
+        assert config.scenario == "eie"

@@ -228,3 +228,41 @@ def test_rtl_is_lint_clean(top, params):
         check=False,
     )
     assert r.returncode == 0 and "%Warning" not in r.stderr, r.stderr
+
+
+def test_leftovers_of_killed_builds_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    from cosim.rtl import cache
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = int(gone.stdout)
+    (tmp_path / f"eie-abc.tmp{dead}" / "obj").mkdir(parents=True)
+    (tmp_path / f"verilated.tmp{dead}.o").write_text("x")
+    (tmp_path / f"mine-abc.tmp{os.getpid()}").mkdir()
+    (tmp_path / "eie-abc").mkdir()
+    removed = cache.remove_abandoned(tmp_path)
+    assert sorted(p.name for p in removed) == [f"eie-abc.tmp{dead}", f"verilated.tmp{dead}.o"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eie-abc", f"mine-abc.tmp{os.getpid()}"]
+
+
+def test_a_build_says_what_it_builds_and_an_interrupted_one_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COSIM_CACHE_DIR", str(tmp_path))
+    said: list[str] = []
+    monkeypatch.setattr(build_mod, "notice", said.append)
+
+    def interrupted(tmp: Path, *args: object) -> None:
+        (tmp / "obj").mkdir(parents=True)  # half-way through
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build_mod, "_build_in", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rtl.build("stream_add", {"WIDTH": 12})
+    assert len(said) == 1 and said[0].startswith("building RTL top 'stream_add' with WIDTH=12")
+    assert f"later runs reuse it from {tmp_path / 'rtl'}" in said[0]
+    assert not list((tmp_path / "rtl").glob("*.tmp*"))

@@ -182,3 +182,149 @@ def test_functions_of_a_script_run_as_main_can_be_simulated(tmp_path) -> None:  
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines() == ["result 42"]
+
+
+# ------------------------------------------------ what the simulated code must not do
+
+
+def calls_exit(sim: cosim.Simulation, code: int) -> None:
+    sys.exit(code)
+
+
+def raises_keyboard_interrupt(sim: cosim.Simulation) -> None:
+    raise KeyboardInterrupt
+
+
+def test_sys_exit_in_the_simulation_is_an_error_not_an_exit_of_the_caller() -> None:
+    for code in (0, 5):
+        with pytest.raises(WorkerError, match=rf"calls_exit called sys.exit\({code}\) instead"):
+            cosim.simulate(calls_exit, code)
+
+
+def test_keyboard_interrupt_raised_by_the_simulation_is_not_a_ctrl_c() -> None:
+    with pytest.raises(WorkerError, match="raised KeyboardInterrupt \\(not a Ctrl-C"):
+        cosim.simulate(raises_keyboard_interrupt)
+
+
+UNGUARDED = """
+import cosim
+
+def body(sim):
+    sim.initiator("cpu")
+    return 1
+
+print(cosim.simulate(body).value)
+"""
+
+
+def test_simulate_at_the_top_of_a_script_says_to_guard_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("cosim.errors.SimulationError: cosim.simulate() was called while")
+    assert 'under `if __name__ == "__main__":`' in last
+    assert "__mp_main__" not in out.stderr.replace("(under the name __mp_main__", "")
+
+
+def test_simulate_of_a_function_typed_on_standard_input_says_what_to_do() -> None:
+    import subprocess
+
+    code = UNGUARDED.replace("print(", "if __name__ == '__main__':\n    print(")
+    out = subprocess.run(
+        [sys.executable, "-"], input=code, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 1
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("TypeError: simulate() cannot run __main__.body: it is defined in")
+    assert "standard input" in last
+
+
+# ------------------------------------------------------------ timeouts say where
+
+
+def test_a_timed_out_simulation_says_its_simulated_time_and_what_waits() -> None:
+    with pytest.raises(SimulationTimeout) as info:
+        cosim.simulate(sim_hangs, timeout=1.0)
+    assert "at simulated time " in str(info.value)
+    assert "process 'forever': " in str(info.value)
+
+
+def test_a_timeout_in_compiled_or_sleeping_code_still_kills() -> None:
+    with pytest.raises(SimulationTimeout, match=r"within 1\.0 s"):
+        cosim.simulate(sleeps, timeout=1.0)
+
+
+# ----------------------------------------------------- warm template and cold path
+
+
+def test_a_crash_loses_one_simulation_and_the_next_one_runs() -> None:
+    with pytest.raises(SimulationCrashed):
+        cosim.simulate(segfaults)
+    assert cosim.simulate(small_system, 2).value["end"] > 0
+    with pytest.raises(SimulationCrashed):
+        cosim.simulate(aborts)
+    assert cosim.simulate(small_system, 3).value["end"] > 0
+
+
+def test_the_cold_path_gives_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    warm = cosim.simulate(small_system, 4)
+    monkeypatch.setenv(cosim.runner.WARM_ENV, "0")
+    cold = cosim.simulate(small_system, 4)
+    assert cold.value["end"] == warm.value["end"]
+    assert cold.flat_stats() == warm.flat_stats()
+    with pytest.raises(SimulationCrashed, match="SIGSEGV"):
+        cosim.simulate(segfaults)
+
+
+def reads_env(sim: cosim.Simulation, name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def test_a_worker_sees_the_callers_environment_of_the_moment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cosim.simulate(reads_env, "X")  # the template exists before the variable does
+    monkeypatch.setenv("COSIM_TEST_VARIABLE", "now")
+    assert cosim.simulate(reads_env, "COSIM_TEST_VARIABLE").value == "now"
+    r = cosim.simulate(reads_env, "COSIM_TEST_EXTRA", env={"COSIM_TEST_EXTRA": "given"})
+    assert r.value == "given"
+
+
+def says_something(sim: cosim.Simulation) -> None:
+    from cosim.progress import notice
+
+    print("ordinary output", flush=True)
+    notice("building something")
+
+
+def test_notices_of_a_worker_are_shown_without_echo(capfd: pytest.CaptureFixture[str]) -> None:
+    cosim.simulate(says_something)
+    out, err = capfd.readouterr()
+    assert "cosim: building something" in err
+    assert "ordinary output" not in out + err
+
+
+def process_fails(sim: cosim.Simulation) -> str:
+    mem = sim.model("memory", "mem", size=64)
+    cpu = sim.initiator("cpu")
+    sim.bind(cpu, mem)
+
+    @sim.process
+    async def p() -> None:
+        await cpu.read(1 << 20, 4)  # beyond the memory: a TlmError stops the run
+
+    try:
+        sim.run()
+    except cosim.TlmError as e:
+        return type(e).__name__
+    return "no error"
+
+
+def test_a_run_stopped_by_an_error_prints_no_systemc_stop_banner() -> None:
+    r = cosim.simulate(process_fails)
+    assert r.value == "TlmError"
+    assert not any("stopped by user" in line for line in r.log), r.log

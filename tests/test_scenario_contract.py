@@ -15,6 +15,7 @@ import pytest
 from cli_helpers import AXPY, ROOT, STREAM, last_json
 
 from cosim import ParameterError, ns
+from cosim.errors import DeclarationError
 from cosim.scenario import (
     REQUIRED_METRICS,
     Config,
@@ -86,16 +87,20 @@ def test_bad_values_name_the_parameter_and_what_is_allowed(
     assert message in str(info.value)
 
 
-def test_bad_declarations_are_scenario_errors() -> None:
-    with pytest.raises(ScenarioError, match=r"invalid declaration: parameter 'n' = 0 is out"):
+def test_bad_declarations_are_declaration_or_scenario_errors() -> None:
+    with pytest.raises(DeclarationError, match=r"invalid declaration: parameter 'n' = 0 is out"):
         Param("n", 0, min=1)
-    with pytest.raises(ScenarioError, match="cannot tell the type"):
+    with pytest.raises(DeclarationError, match="cannot tell the type"):
         Param("n", None)
-    with pytest.raises(ScenarioError, match="not a Python identifier"):
+    with pytest.raises(DeclarationError, match="not a Python identifier"):
         Param("bad name", 1)
-    with pytest.raises(ScenarioError, match="subset of functional, tlm, rtl"):
+    with pytest.raises(DeclarationError, match="min 8 is above max 4"):
+        Param("n", 4, min=8, max=4)
+    with pytest.raises(DeclarationError, match="invalid declaration: cannot read 'soon'"):
+        Param("clock", "1 ns", type="time", max="soon")
+    with pytest.raises(DeclarationError, match="subset of functional, tlm, rtl"):
         Engine(("tlm", "gate"))
-    with pytest.raises(ScenarioError, match="default 'rtl' is not one of tlm"):
+    with pytest.raises(DeclarationError, match="default 'rtl' is not one of tlm"):
         Engine(("tlm",), default="rtl")
     with pytest.raises(ScenarioError, match="must be lower-case"):
         Scenario("EIE", "x")
@@ -418,3 +423,100 @@ def test_time_parameters_reach_the_run_function_as_picoseconds() -> None:
     fast = s.simulate(s.configure({"n": 256, "clock": ns(1)})).metrics
     assert slow["golden_ok"] and fast["golden_ok"]
     assert slow["cycles"] < fast["cycles"]  # DRAM latency is fewer cycles of a slower clock
+
+
+# ------------------------------------------------------------------ constraints
+
+
+def test_declared_checks_run_before_any_worker_and_name_the_parameter() -> None:
+    s = Scenario(
+        "demo",
+        "a scenario for tests",
+        params=[Param("rows", 64, min=1, max=4096), Param("pes", 8, choices=(4, 8, 16))],
+    )
+    seen = []
+
+    @s.check
+    def rows_split(config: Config) -> str | None:
+        seen.append(dict(config.params))
+        if config.rows % config.pes:
+            return f"parameter 'rows' = {config.rows} must be a multiple of pes = {config.pes}"
+        return None
+
+    def raises(config: Config) -> None:
+        if config.rows > 2048:
+            raise ParameterError(f"scenario 'demo': rows = {config.rows} does not fit")
+
+    s.check(raises)
+    assert s.configure({"rows": 32, "pes": 4}).rows == 32
+    with pytest.raises(ParameterError) as info:
+        s.configure({"rows": 36})
+    assert str(info.value) == (
+        "scenario 'demo': parameter 'rows' = 36 must be a multiple of pes = 8"
+    )
+    with pytest.raises(ParameterError, match=r"^scenario 'demo': rows = 4096 does not fit$"):
+        s.configure({"rows": 4096})
+    assert seen[-1] == {"rows": 4096, "pes": 8}
+    with pytest.raises(ScenarioError, match="check 3 is not callable"):
+        s.check(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("s2ta", {"cin": 12}, "parameter 'cin' = 12 must be a multiple of 8"),
+        (
+            "eie",
+            {"pes": 4, "weight_density": 0.09},
+            "matrix words in its fullest PE (118 KiB), more than mat_kb = 64 KiB per PE holds; "
+            "set mat_kb=128",
+        ),
+        ("ndp_gemv", {"n": 2048, "dtype": "fp16"}, "must fit the units' 2048-byte vector"),
+        ("sprint", {"lanes": 32, "d": 16, "buffer_kib": 8}, "parameter 'lanes' = 32 exceeds d"),
+    ],
+)
+def test_scenarios_check_combinations_before_a_worker_starts(
+    name: str, params: dict[str, object], message: str
+) -> None:
+    s = load_script(ROOT / "scenarios" / f"{name}.py")
+    with pytest.raises(ParameterError) as info:
+        s.configure(params)
+    assert str(info.value).startswith(f"scenario '{name}': ")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_the_eie_check_agrees_with_the_engine_and_the_readme_sweep_fits() -> None:
+    from cosim.accel.eie import format as fmt
+    from cosim.accel.eie.workload import make_fc_layer
+
+    s = load_script(ROOT / "scenarios" / "eie.py")
+    for mat_kb, fits in ((64, False), (128, True)):
+        params = {"pes": 4, "weight_density": 0.09, "mat_kb": mat_kb}
+        config = s.configure(params) if fits else s.configure({**params, "mat_kb": 128})
+        layer = make_fc_layer(
+            config.rng(), config.rows, config.cols, config.weight_density, config.act_density
+        )
+        compressed = fmt.encode(layer.indices, layer.codebook, config.pes)
+        geometry = fmt.EieGeometry(pes=4, mat_words=mat_kb * 1024 // 8, act_depth=1024)
+        if fits:
+            fmt.check_fits(compressed, geometry)
+        else:
+            with pytest.raises(ParameterError, match="more than mat_words = 8192"):
+                fmt.check_fits(compressed, geometry)
+            with pytest.raises(ParameterError, match="set mat_kb=128"):
+                s.configure(params)
+    for pes in (4, 8, 16):  # README's sweep example, as written
+        for density in (0.05, 0.09):
+            s.configure({"pes": pes, "weight_density": density, "mat_kb": 128})
+
+
+def test_a_worker_rereading_a_checked_configuration_skips_the_constraints() -> None:
+    s = Scenario("demo", "a scenario for tests", params=[Param("n", 8, min=1, max=64)])
+    calls = []
+    s.check(lambda config: calls.append(config.n))
+    config = s.configure({"n": 4})
+    assert s.config_from_dict(config.to_dict(), constraints=False) == config
+    assert calls == [4]
+    s.config_from_dict(config.to_dict())
+    assert calls == [4, 4]

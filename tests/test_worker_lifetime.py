@@ -59,3 +59,30 @@ def test_worker_dies_with_its_killed_driver(tmp_path: Path) -> None:
         if driver.poll() is None:
             driver.kill()
             driver.wait()
+
+
+def test_a_killed_driver_leaves_no_job_folder_and_no_template(tmp_path: Path) -> None:
+    import tempfile
+
+    pid_file = tmp_path / "worker.pid"
+    driver_code = (
+        f"import sys; sys.path.insert(0, {str(HERE)!r})\n"
+        "import cosim, test_worker_lifetime as t\n"
+        f"cosim.simulate(t.sleeps_after_writing_pid, {str(pid_file)!r})\n"
+    )
+    driver = subprocess.Popen([sys.executable, "-c", driver_code], cwd=tmp_path)
+    try:
+        assert wait_for(pid_file.exists, 30), "the worker never started"
+        worker = int(pid_file.read_text())
+        template = int(Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        folders = lambda: list(Path(tempfile.gettempdir()).glob(f"cosim-job-{driver.pid}-*"))  # noqa: E731
+        assert folders(), "the job folder is not where expected"
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
+        assert wait_for(lambda: not process_alive(worker), 10)
+        assert wait_for(lambda: not process_alive(template), 10), "the template outlived it"
+        assert wait_for(lambda: not folders(), 10), f"left behind: {folders()}"
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()

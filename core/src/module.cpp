@@ -227,6 +227,9 @@ NB_MODULE(_core, m) {
   if (sc_core::sc_get_time_resolution() != sc_core::sc_time(1, sc_core::SC_PS))
     throw std::runtime_error("cosim needs SystemC's time resolution to be 1 ps");
   sc_core::sc_report_handler::set_handler(report_handler);
+  // sc_stop() announces "Simulation stopped by user." on stdout; cosim stops the kernel
+  // itself (an exception, a deadlock, sim.stop()) and says why where it matters.
+  sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
   // A fatal report must not abort() the Python process: turn it into an exception like
   // an error report, and show it.
   sc_core::sc_report_handler::set_actions(

@@ -27,6 +27,7 @@ import concurrent.futures
 import difflib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from cosim.errors import ParameterError
+from cosim.progress import notice
 from cosim.rtl import cache, glue, introspect
 from cosim.rtl import verilator as vl
 from cosim.rtl.errors import RtlBuildError, parse_verilator_output
@@ -56,6 +58,14 @@ OPT_SLOW = "-O1"
 #: accesses a load when the library's TLS fits the static surplus, and stay correct
 #: when it does not. No semantic interposition: calls inside the library are direct.
 PIC_FLAGS = ["-fPIC", "-fvisibility=hidden", "-fno-semantic-interposition", "-mtls-dialect=gnu2"]
+#: Extra compiler and linker flags of every RTL build (`make sanitize` sets
+#: -fsanitize=address,undefined); part of the cache key, so such builds are kept apart.
+EXTRA_FLAGS_ENV = "COSIM_RTL_CXXFLAGS"
+
+
+def _extra_flags() -> list[str]:
+    return shlex.split(os.environ.get(EXTRA_FLAGS_ENV, ""))
+
 
 ParamValue = int | str | bool | float
 
@@ -610,6 +620,7 @@ def _runtime_objects(names: Sequence[str], trace: str | None) -> list[Path]:
         "-std=c++17",
         OPT_FAST,
         *PIC_FLAGS,
+        *_extra_flags(),
         f"-I{root / 'include'}",
         f"-I{root / 'include' / 'vltstd'}",
         *_defines(trace),
@@ -713,6 +724,7 @@ def build(
             OPT_FAST,
             OPT_SLOW,
             PIC_FLAGS,
+            _extra_flags(),
             cache.file_digest(Path(glue.__file__)),
             cache.file_digest(abi_header()),
             [str(d) for d in dirs],
@@ -724,7 +736,15 @@ def build(
         with cache.locked(key[:32]):
             meta = _complete(out)
             if meta is None:
+                cache.remove_abandoned(out.parent)
+                what = _describe(top, params) + (f" with {trace} waveforms" if trace else "")
+                notice(
+                    f"building {what} (Verilator; a first build takes 10-40 s, later runs "
+                    f"reuse it from {out.parent})"
+                )
+                t0 = time.monotonic()
                 meta = _build_into(out, key, top, top_file, dirs, params, trace, elab, inputs)
+                notice(f"built {what} in {time.monotonic() - t0:.0f} s")
     return _from_meta(meta, out, dirs, inputs)
 
 
@@ -739,8 +759,27 @@ def _build_into(
     elab: Elaboration,
     inputs: BuildInputs = NO_INPUTS,
 ) -> dict[str, Any]:
-    t0 = time.monotonic()
     tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    try:
+        return _build_in(tmp, out, key, top, top_file, dirs, params, trace, elab, inputs)
+    except BaseException:  # an error or Ctrl-C: leave no half-built folder in the cache
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _build_in(
+    tmp: Path,
+    out: Path,
+    key: str,
+    top: str,
+    top_file: Path | None,
+    dirs: Sequence[Path],
+    params: Sequence[tuple[str, ParamValue]],
+    trace: str | None,
+    elab: Elaboration,
+    inputs: BuildInputs = NO_INPUTS,
+) -> dict[str, Any]:
+    t0 = time.monotonic()
     shutil.rmtree(tmp, ignore_errors=True)
     obj = tmp / "obj"
     obj.mkdir(parents=True)
@@ -763,6 +802,7 @@ def _build_into(
     base = [
         "-std=c++17",
         *PIC_FLAGS,
+        *_extra_flags(),
         f"-I{obj}",
         f"-I{root / 'include'}",
         f"-I{root / 'include' / 'vltstd'}",
@@ -802,6 +842,7 @@ def _build_into(
         *map(str, runtime),
         f"-Wl,--version-script={tmp / 'exports.map'}",
         "-Wl,-Bsymbolic",
+        *_extra_flags(),
         *link_libs,
     ]
     r = _run(link)

@@ -14,6 +14,8 @@ import fcntl
 import hashlib
 import json
 import os
+import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,3 +69,32 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
     os.replace(tmp, path)
+
+
+_LEFTOVER = re.compile(r"\.tmp(\d+)(\.o)?$")
+
+
+def remove_abandoned(folder: Path) -> list[Path]:
+    """Remove the half-written entries (NAME.tmpPID) in `folder` of builds whose process
+    is gone (killed mid-build: SIGKILL, a timeout, Ctrl-C of the caller)."""
+    removed = []
+    for entry in folder.glob("*.tmp*"):
+        m = _LEFTOVER.search(entry.name)
+        if m is None or _alive(int(m.group(1))):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

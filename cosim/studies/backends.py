@@ -21,14 +21,15 @@ import abc
 import contextlib
 import logging
 import os
-import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from cosim.errors import CosimError
+from cosim.runner import kill_running_workers
 
 BACKENDS = ("local", "dask", "ray")
 
@@ -66,20 +67,6 @@ class Backend(abc.ABC):
         self.close()
 
 
-def _my_simulation_workers() -> list[int]:
-    """Pids of the cosim simulation workers that this process started (Linux /proc)."""
-    me, pids = os.getpid(), []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmd = (entry / "cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == me and b"cosim._worker" in cmd:
-            pids.append(int(entry.name))
-    return pids
-
-
 class LocalBackend(Backend):
     name = "local"
 
@@ -103,9 +90,7 @@ class LocalBackend(Backend):
         # Abandoned points (an interrupted sweep): end their simulations now rather than
         # wait for them. A thread may be about to start one, hence the loop.
         while running := [f for f in self.futures if not f.done()]:
-            for pid in _my_simulation_workers():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+            kill_running_workers()
             wait(running, timeout=0.2)
         self.pool.shutdown(wait=True)
 
@@ -192,6 +177,7 @@ class RayBackend(Backend):
                 )
             except (ConnectionError, RuntimeError, ValueError) as e:
                 raise BackendError(f"cannot start or reach Ray at {address}: {e}") from None
+        self.watchdog = _reaper(_ray_pids()) if self.owns and not address else None
         self.concurrency = 0 if address else workers
 
     def run(self, fn: Callable[..., Any], tasks: Sequence[Task]) -> Iterator[tuple[Task, Any]]:
@@ -214,6 +200,86 @@ class RayBackend(Backend):
                 self.ray.cancel(ref, force=True)
         if self.owns:
             self.ray.shutdown()
+        if self.watchdog is not None and self.watchdog.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.watchdog.stdin.write(b"done\n")
+                self.watchdog.stdin.close()
+            self.watchdog.wait()
+
+
+def _ray_pids() -> list[int]:
+    """Pids of the processes of the local Ray this driver started (raylet, GCS, ...)."""
+    try:
+        import ray._private.worker as ray_worker
+
+        node = ray_worker._global_node
+        return [
+            info.process.pid
+            for infos in node.all_processes.values()
+            for info in infos
+            if info.process is not None
+        ]
+    except Exception:
+        return []
+
+
+#: Run by _reaper in a process of its own: watch the process trees given on the command
+#: line; when the driver's pipe closes without "done" (the driver was killed), SIGKILL
+#: every process ever seen in them (Ray's agents outlive a killed driver by a minute).
+_REAPER = """
+import os, select, signal, sys
+def tree(roots, seen):
+    kids = {}
+    for e in os.listdir("/proc"):
+        if e.isdigit():
+            try:
+                f = open(f"/proc/{e}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            kids.setdefault(int(f[1]), []).append((int(e), f[19]))
+    todo = list(roots)
+    while todo:
+        for pid, start in kids.get(todo.pop(), []):
+            if (pid, start) not in seen:
+                seen.add((pid, start))
+                todo.append(pid)
+def start_of(pid):
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        return None
+roots = [int(a) for a in sys.argv[1:]]
+seen = {(p, start_of(p)) for p in roots}
+while True:
+    tree(roots + [p for p, _ in seen], seen)
+    ready, _, _ = select.select([sys.stdin], [], [], 1.0)
+    if ready:
+        data = os.read(sys.stdin.fileno(), 64)
+        if data.startswith(b"done"):
+            sys.exit(0)
+        if not data:
+            break
+tree(roots + [p for p, _ in seen], seen)
+for pid, start in seen:
+    if start is not None and start_of(pid) == start:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+"""
+
+
+def _reaper(pids: list[int]) -> subprocess.Popen[bytes] | None:
+    """A process that kills the process trees `pids` when this driver dies unannounced."""
+    if not pids or not sys.platform.startswith("linux"):
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-c", _REAPER, *map(str, pids)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def make_backend(name: str, workers: int | None = None, address: str | None = None) -> Backend:

@@ -11,23 +11,17 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cosim.errors import ParameterError
-from cosim.scenario import Config, Scenario
+from cosim.scenario.command import parse_assignments
+
+if TYPE_CHECKING:
+    from cosim.scenario import Config, Scenario
+
+__all__ = ["ENGINE_PREFIX", "Axis", "expand_grid", "parse_assignments", "parse_grid"]
 
 ENGINE_PREFIX = "engine."
-
-
-def parse_assignments(items: Sequence[str], option: str) -> dict[str, str]:
-    """["k=v", ...] from a repeatable option such as --set; a later k wins."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ParameterError(f"{option} expects NAME=VALUE, got {item!r}")
-        out[key.strip()] = value.strip()
-    return out
 
 
 @dataclass(frozen=True)
@@ -73,7 +67,17 @@ def expand_grid(
     engines: Mapping[str, Any] | None = None,
     seed: Any = None,
 ) -> list[Config]:
-    """The validated configurations of every point (duplicates dropped, order kept)."""
+    """The validated configurations of every point (duplicates dropped, order kept).
+    A parameter or engine given both as an axis and as a fixed value is refused (neither
+    may silently win); a seed axis overrides the fixed seed, as --seed's help says."""
+    for axis in axes:
+        fixed = {"param": params or {}, "engine": engines or {}}.get(axis.kind, {})
+        if axis.name in fixed:
+            option = "--set" if axis.kind == "param" else "--engine"
+            raise ParameterError(
+                f"'{axis.key}' is both a --grid axis and fixed by {option} "
+                f"{axis.name}={fixed[axis.name]}; give it once"
+            )
     configs: list[Config] = []
     seen: set[str] = set()
     for combo in itertools.product(*(a.values for a in axes)):

@@ -5,12 +5,14 @@ baseline), then read both buffers back from a Python host and check them against
 The generators are the C++ `traffic_gen` model behind a `router` in front of a `memory`
 (fixed latency, no contention), so the transactions cost no Python time: `passes` sets
 how long a point takes. `fault` makes a point fail on purpose (a segfault, an
-exception, a result missing a metric), for the tests of failure isolation.
+exception, a result missing a metric, sys.exit, KeyboardInterrupt), for the tests of
+failure isolation.
 """
 
 from __future__ import annotations
 
 import ctypes
+import sys
 from typing import Any
 
 import numpy as np
@@ -36,7 +38,7 @@ scenario = Scenario(
         Param(
             "fault",
             "none",
-            choices=("none", "segfault", "error", "missing_metric"),
+            choices=("none", "segfault", "error", "missing_metric", "exit", "interrupt"),
             help="make this point fail on purpose",
         ),
     ],
@@ -56,6 +58,10 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         ctypes.string_at(0)
     if cfg.fault == "error":
         raise RuntimeError("stream_fill: failing on purpose (fault=error)")
+    if cfg.fault == "exit":
+        sys.exit(0)
+    if cfg.fault == "interrupt":
+        raise KeyboardInterrupt
     span = cfg.span
     sim.quantum = ns(200)
     bus = sim.model("router", "bus", latency=ns(1))
