@@ -38,7 +38,10 @@ def one(warm: bool) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=40, help="simulations of each kind")
+    ap.add_argument("--quick", action="store_true", help="5 simulations of each kind (tests)")
     args = ap.parse_args()
+    if args.quick:
+        args.runs = 5
     t0 = time.perf_counter()
     one(warm=True)  # starts the template
     template_start = time.perf_counter() - t0
@@ -57,6 +60,7 @@ def main() -> None:
         "template_start_s": round(template_start, 3),
         "runs": len(warm),
         "target_s": 0.05,
+        "quick": args.quick,
     }
     print(
         f"per cosim.simulate: warm {figures['simulate_overhead_s'] * 1e3:.1f} ms, "

@@ -283,6 +283,51 @@ def _wrap(text: str) -> str:
     return textwrap.fill(text, 88)
 
 
+def add_point_options(p: argparse.ArgumentParser, unit: str, out: str, verb: str) -> None:
+    """The options `sweep` and `explore` share: what every point (or trial) fixes, where
+    the points run and where their results go."""
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"{verb} a parameter for every {unit} (repeatable)",
+    )
+    p.add_argument(
+        "--engine",
+        dest="engines",
+        action="append",
+        default=[],
+        metavar="COMPONENT=IMPL",
+        help=f"choose an engine implementation for every {unit} (repeatable)",
+    )
+    axis = " (unless seed is an axis)" if unit == "point" else ""
+    p.add_argument("--seed", metavar="N", help=f"workload seed of every {unit}{axis}")
+    p.add_argument(
+        "--workers", type=int, metavar="N", help=f"{unit}s run at once (default: CPU count)"
+    )
+    p.add_argument(
+        "--backend",
+        choices=("local", "dask", "ray"),
+        default="local",
+        help="local process pool (default), Dask distributed or Ray",
+    )
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="the cluster to use: a Dask scheduler (tcp://host:8786) or a Ray address; "
+        "without it dask and ray start a local cluster of --workers workers",
+    )
+    p.add_argument("--out", metavar="DIR", help=f"results folder (default {out})")
+    p.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help=f"wall-time limit of each {unit}"
+    )
+    p.add_argument(
+        "--retry-failed", action="store_true", help=f"run stored {unit}s that failed again"
+    )
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
@@ -338,43 +383,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         metavar="NAME=V1,V2,...",
         help="an axis: a parameter, engine.COMPONENT or seed, with its values (repeatable)",
     )
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="set a parameter for every point (repeatable)",
-    )
-    p.add_argument(
-        "--engine",
-        dest="engines",
-        action="append",
-        default=[],
-        metavar="COMPONENT=IMPL",
-        help="choose an engine implementation for every point (repeatable)",
-    )
-    p.add_argument("--seed", metavar="N", help="seed of every point (unless seed is an axis)")
-    p.add_argument(
-        "--workers", type=int, metavar="N", help="points run at once (default: CPU count)"
-    )
-    p.add_argument(
-        "--backend",
-        choices=("local", "dask", "ray"),
-        default="local",
-        help="local process pool (default), Dask distributed or Ray",
-    )
-    p.add_argument(
-        "--address",
-        metavar="ADDR",
-        help="the cluster to use: a Dask scheduler (tcp://host:8786) or a Ray address; "
-        "without it dask and ray start a local cluster of --workers workers",
-    )
-    p.add_argument("--out", metavar="DIR", help="results folder (default results/SCENARIO)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="wall-time limit of each point")
-    p.add_argument(
-        "--retry-failed", action="store_true", help="run stored points that failed again"
-    )
+    add_point_options(p, "point", "results/SCENARIO", "set")
     subs["sweep"] = p
 
     p = sub.add_parser(
@@ -460,36 +469,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         action="store_true",
         help="skip the one-at-a-time steps around the best design",
     )
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="fix a parameter for every trial (repeatable)",
-    )
-    p.add_argument(
-        "--engine",
-        dest="engines",
-        action="append",
-        default=[],
-        metavar="COMPONENT=IMPL",
-        help="choose an engine implementation for every trial (repeatable)",
-    )
-    p.add_argument("--seed", metavar="N", help="workload seed of every trial")
-    p.add_argument("--workers", type=int, metavar="N", help="trials run at once (default: CPUs)")
-    p.add_argument(
-        "--backend",
-        choices=("local", "dask", "ray"),
-        default="local",
-        help="local process pool (default), Dask distributed or Ray",
-    )
-    p.add_argument("--address", metavar="ADDR", help="a Dask scheduler or Ray cluster address")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="wall-time limit of each trial")
-    p.add_argument(
-        "--retry-failed", action="store_true", help="run stored trials that failed again"
-    )
-    p.add_argument("--out", metavar="DIR", help="results folder (default results/SCENARIO-explore)")
+    add_point_options(p, "trial", "results/SCENARIO-explore", "fix")
     subs["explore"] = p
 
     p = sub.add_parser(

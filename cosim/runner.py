@@ -152,7 +152,8 @@ def simulate(
                     "cwd": os.getcwd(),
                     "main_path": main_path,
                     "parent_pid": os.getpid(),
-                    "env": {**os.environ, **(env or {})},
+                    # as a fresh worker's: the template was started with these too
+                    "env": worker_environment(env),
                 }
             )
         )
