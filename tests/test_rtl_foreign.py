@@ -7,6 +7,8 @@ keeps running), captured outputs, the handshake check, undriven inputs and pin h
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import struct
 import subprocess
 import warnings
@@ -19,6 +21,7 @@ import cosim
 from cosim import rtl
 from cosim.rtl import cache
 from cosim.rtl import verilator as vl
+from cosim.rtl.builder import EXTRA_FLAGS_ENV
 
 FIXTURES = Path(__file__).resolve().parent / "rtl"
 NS = 1000
@@ -108,6 +111,8 @@ def plain_harness(lib: rtl.RtlBuild, a: np.ndarray, b: np.ndarray, tmp: Path) ->
             str(src),
             *map(str, lib.object_paths),
             *lib.link_libs,
+            # the sanitizers' run-time when the objects were built with it (make sanitize)
+            *shlex.split(os.environ.get(EXTRA_FLAGS_ENV, "")),
             "-o",
             str(tmp_exe),
         ]

@@ -829,9 +829,7 @@ def _build_in(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     model_objects = [u[1] for u in units if u[1].name != "cosim_glue.o"]
-    # what a program linking these objects needs (a plain harness): the sanitizers' run-time
-    # too when the objects were compiled with them ($COSIM_RTL_CXXFLAGS, make sanitize)
-    link_libs = ["-pthread", *(["-llz4", "-lz"] if trace == "fst" else []), *_extra_flags()]
+    link_libs = ["-pthread"] + (["-llz4", "-lz"] if trace == "fst" else [])
     (tmp / "exports.map").write_text(glue.VERSION_SCRIPT)
     library = tmp / f"libcosim_{top}.so"
     link = [
