@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 import cosim
+from cosim import area
 from cosim.accel import costs
 from cosim.accel.device import Accelerator, AcceleratorDriver, Sequencer, split64
 from cosim.accel.engine import EnginePorts
@@ -269,7 +270,20 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     for ly, at in zip(layers, placed, strict=True):
         o = at["c"] - soc.DRAM
         results.append(mem[o : o + ly.m * ly.n * 4].copy().view("<i4").reshape(ly.m, ly.n))
-    return _results(cfg, layers, figs, fig["host"], results)
+    out = _results(cfg, layers, figs, fig["host"], results)
+    # The array at 45 nm (cosim.area): per PE an int8 multiplier and a 32-bit adder, in
+    # registers its operand pipeline (8 + 8 bits) and its accumulator (output stationary:
+    # the accumulator and the copy that drains while the next fold runs), and the
+    # scratchpad the layers are staged in. The baseline is the host CPU (no area here).
+    pes = cfg.rows * cfg.cols
+    silicon = area.estimate(
+        ops={"int8_mult": pes, "int32_add": pes},
+        srams={"scratchpad": (1, soc.scratchpad.size)},
+        register_bits=pes * (16 + (64 if cfg.dataflow.upper() == "OS" else 32)),
+    )
+    out["area_mm2"] = silicon.mm2
+    out["extras"]["area_mm2_by_part"] = silicon.by_part_mm2()
+    return out
 
 
 def _results(

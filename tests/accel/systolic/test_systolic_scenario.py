@@ -43,6 +43,10 @@ def test_gemm_run_is_golden_checked_deterministic_and_near_the_model():
     assert m["total_cycles"] > m["cycles"], "end to end includes the DMA transfers"
     assert m["speedup"] == pytest.approx(m["baseline_cycles"] / m["cycles"])
     assert m["dram_bytes"] >= 30 * 40 + 40 * 20 + 4 * 30 * 20
+    # the area follows from the array's parts (cosim.area): 64 PEs, WS, the scratchpad
+    parts = one.extras["area_mm2_by_part"]
+    assert m["area_mm2"] == pytest.approx(sum(parts.values()))
+    assert {"int8_mult", "int32_add", "registers", "sram.scratchpad"} <= set(parts)
 
 
 def test_topology_runs_every_layer_with_a_compute_report():
