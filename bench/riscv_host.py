@@ -2,7 +2,7 @@
 
   mips        a compute loop in the core's local (cached) RAM: an integer hash over a
               16 KiB array, no bus traffic; simulated instructions per wall second.
-              Target (DESIGN.md): at least 50 M instructions/s.
+              Target (docs/riscv-host.md): at least 50 M instructions/s.
   mmio_per_s  a loop of uncached 32-bit register reads through the core's TLM socket
               (a router and a 10 ns memory without DMI): bus transactions per wall second.
               Target: at least 1 M/s.

@@ -334,6 +334,14 @@ class EngineRegisters(abc.ABC):
     @abc.abstractmethod
     async def read_reg(self, offset: int) -> int: ...
 
+    async def set_reg(self, offset: int, value: int) -> None:
+        """Write a configuration register only when it changes (a job's registers read
+        back as written, so an unchanged value costs no register access)."""
+        written: dict[int, int] = self.__dict__.setdefault("_written", {})
+        if written.get(offset) != value:
+            await self.write_reg(offset, value)
+            written[offset] = value
+
     async def start(self, flags: int = 0) -> None:
         """Start a job (CTRL bit 0, with the engine's `flags`)."""
         await self.write_reg(CTRL, CTRL_START | flags)

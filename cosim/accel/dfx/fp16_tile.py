@@ -295,12 +295,6 @@ class TileDriver(se.EngineDriver):
             socket, in_beat_bytes=shape.in_beat_bytes, out_beat_bytes=shape.out_beat_bytes, **kw
         )
         self.shape = shape
-        self._cfg: dict[int, int] = {}
-
-    async def _set(self, reg: int, value: int) -> None:
-        if self._cfg.get(reg) != value:
-            await self.write_reg(reg, value)
-            self._cfg[reg] = value
 
     def bias_beat(self, bias: np.ndarray) -> np.ndarray:
         b = np.zeros(self.shape.per_beat, np.float16)
@@ -324,9 +318,9 @@ class TileDriver(se.EngineDriver):
             raise ParameterError(f"FP16 tile: blocks = {blocks} must be 1..65535")
         if x is not None and not np.all(np.isfinite(x)):
             raise ValueError("FP16 tile: activations must be finite")
-        await self._set(TOKENS, tokens)
-        await self._set(IN_LEN, in_len)
-        await self._set(BLOCKS, blocks)
+        await self.set_reg(TOKENS, tokens)
+        await self.set_reg(IN_LEN, in_len)
+        await self.set_reg(BLOCKS, blocks)
         await self.start((0 if x is not None else CTRL_KEEP) | (CTRL_BIAS if bias else 0))
         if x is not None:
             await self.send(act_beats(np.asarray(x, np.float16), self.shape))

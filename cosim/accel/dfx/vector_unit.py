@@ -237,19 +237,13 @@ class VectorDriver(se.EngineDriver):
             socket, in_beat_bytes=shape.beat_bytes, out_beat_bytes=shape.beat_bytes, **kw
         )
         self.shape = shape
-        self._cfg: dict[int, int] = {}
-
-    async def _set(self, reg: int, value: int) -> None:
-        if self._cfg.get(reg) != value:
-            await self.write_reg(reg, value)
-            self._cfg[reg] = value
 
     async def load_gelu(self, lut: np.ndarray | None = None) -> None:
         table = fxp.gelu_lut() if lut is None else np.asarray(lut, np.int64)
         per = self.shape.lanes // 2
         raw = np.zeros(self.shape.lut_beats * per, "<i4")
         raw[: len(table)] = table
-        await self._set(OP, OP_LOAD_LUT)
+        await self.set_reg(OP, OP_LOAD_LUT)
         await self.start()
         await self.send(raw.view(np.uint8))
 
@@ -272,14 +266,14 @@ class VectorDriver(se.EngineDriver):
         for a in inputs:
             if not np.all(np.isfinite(a)):
                 raise ParameterError("vector unit: inputs must be finite")
-        await self._set(OP, op)
-        await self._set(LEN, n)
-        await self._set(ROWS, rows)
+        await self.set_reg(OP, op)
+        await self.set_reg(LEN, n)
+        await self.set_reg(ROWS, rows)
         if op == OP_SOFTMAX:
-            await self._set(MULT, mult)
-            await self._set(SHIFT, shift)
+            await self.set_reg(MULT, mult)
+            await self.set_reg(SHIFT, shift)
         if op == OP_LAYERNORM:
-            await self._set(EPS, eps)
+            await self.set_reg(EPS, eps)
         await self.start()
         padded = [self._beats(np.asarray(a, np.float16)) for a in inputs]
         nb = self.shape.beats(n)

@@ -432,19 +432,13 @@ class NMDriver(se.EngineDriver):
             socket, in_beat_bytes=shape.in_beat_bytes, out_beat_bytes=shape.out_beat_bytes, **kw
         )
         self.shape = shape
-        self._cfg: dict[int, int] = {}
-
-    async def _set(self, reg: int, value: int) -> None:
-        if self._cfg.get(reg) != value:
-            await self.write_reg(reg, value)
-            self._cfg[reg] = value
 
     async def configure(self, pattern: NMPattern, tokens: int, in_len: int, out_cfg: int) -> None:
         self.shape.check_job(pattern, tokens, in_len)
-        await self._set(PATTERN, pattern.register())
-        await self._set(TOKENS, tokens)
-        await self._set(IN_LEN, in_len)
-        await self._set(OUT_CFG, out_cfg)
+        await self.set_reg(PATTERN, pattern.register())
+        await self.set_reg(TOKENS, tokens)
+        await self.set_reg(IN_LEN, in_len)
+        await self.set_reg(OUT_CFG, out_cfg)
 
     async def tile(self, image_beats: np.ndarray, x: np.ndarray | None, tokens: int) -> np.ndarray:
         """One job: optionally new activation rows x (T x in_len int8, else KEEP), the

@@ -203,22 +203,16 @@ class SoftmaxDriver(se.EngineDriver):
             socket, in_beat_bytes=shape.beat_bytes, out_beat_bytes=shape.beat_bytes, **kw
         )
         self.shape = shape
-        self._cfg: dict[int, int] = {}
-
-    async def _set(self, reg: int, value: int) -> None:
-        if self._cfg.get(reg) != value:
-            await self.write_reg(reg, value)
-            self._cfg[reg] = value
 
     async def rows(self, scores: np.ndarray, cfg: SoftmaxConfig) -> np.ndarray:
         """Softmax of each row of `scores` (rows x cfg.length int32) in one job."""
         cfg.check(self.shape)
         scores = np.asarray(scores, np.int32).reshape(-1, cfg.length)
-        await self._set(LEN, cfg.length)
-        await self._set(MULT, cfg.mult)
-        await self._set(SHIFT, cfg.shift)
-        await self._set(OUT_Q, cfg.out_shift | cfg.out_max << 16)
-        await self._set(ROWS, len(scores))
+        await self.set_reg(LEN, cfg.length)
+        await self.set_reg(MULT, cfg.mult)
+        await self.set_reg(SHIFT, cfg.shift)
+        await self.set_reg(OUT_Q, cfg.out_shift | cfg.out_max << 16)
+        await self.set_reg(ROWS, len(scores))
         await self.start()
         nb = self.shape.beats(cfg.length)
         out = np.zeros(scores.shape, np.int64)
