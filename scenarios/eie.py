@@ -23,8 +23,12 @@ Runs, in order, on the same system:
    every activation), its weights streamed from DRAM block by block into half of each
    PE's matrix memory while the other half computes (the dense layer does not fit on
    chip);
-6. the host CPU: the layer as a dense int16 GEMV and as a CSR SpMV (roofline model).
-Both accelerator outputs are checked bit-exactly against numpy (int32, wrapping).
+6. the host CPU: the layer as a dense int16 GEMV and as a CSR SpMV (roofline model);
+   with cpu_baseline=riscv (needs host=riscv) the dense GEMV also runs as compiled C on
+   the RISC-V core (sw/kernels/baselines.c) with W and a in DRAM, and that is the host
+   baseline reported.
+Both accelerator outputs (and the C GEMV's) are checked bit-exactly against numpy
+(int32, wrapping).
 
 Metrics: cycles / baseline_cycles are the end-to-end times of runs 2 and 5 (driver
 command to results in DRAM) in clock cycles; energy_pj / baseline_energy_pj everything
@@ -52,6 +56,7 @@ from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
 from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_baseline import describe, kernel_figures, run_kernel
 
 scenario = Scenario(
     "eie",
@@ -89,6 +94,13 @@ scenario = Scenario(
             choices=("python", "riscv"),
             help="who drives the accelerator's command window: the Python driver, or the C "
             "driver sw/drivers/accel.c compiled for the RISC-V core",
+        ),
+        Param(
+            "cpu_baseline",
+            "roofline",
+            choices=("roofline", "riscv"),
+            help="the host's dense GEMV baseline: the host_cpu roofline, or compiled C on the "
+            "RISC-V core against the simulated DRAM (needs host=riscv)",
         ),
     ],
     engines={
@@ -161,6 +173,13 @@ def _layer_fits(cfg: Config) -> str | None:
     )
 
 
+@scenario.check
+def _cpu_baseline_needs_the_core(cfg: Config) -> str | None:
+    if cfg.cpu_baseline == "riscv" and cfg.host != "riscv":
+        return "cpu_baseline=riscv runs on the RISC-V core: set host=riscv too"
+    return None
+
+
 @scenario.run
 def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     rng = cfg.rng()
@@ -194,6 +213,15 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     for name in ("out", "out_dense"):
         at[name] = soc.DRAM + off
         off += -(-out_bytes // 4096) * 4096
+    if cfg.cpu_baseline == "riscv":  # the C GEMV's operands: W row-major int16, a, y
+        for name, data in (("host_w", layer.weights()), ("host_x", layer.activations)):
+            raw = np.ascontiguousarray(data, dtype=np.int16).view(np.uint8).reshape(-1)
+            at[name] = soc.DRAM + off
+            if off + len(raw) <= len(mem):
+                mem[off : off + len(raw)] = raw
+            off += -(-len(raw) // 4096) * 4096
+        at["host_y"] = soc.DRAM + off
+        off += -(-4 * cfg.rows // 4096) * 4096
     if off > soc.dram.capacity:
         raise cosim.ParameterError(
             f"scenario 'eie': the workload needs {off >> 20} MiB of DRAM, more than the "
@@ -262,6 +290,11 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
             await host.run_kernel(flops=flops, bytes=nbytes)
             p = meter.stop()
             fig[name] = (p.time_ps, int(nbytes), p.flat())
+        if cfg.cpu_baseline == "riscv":
+            a, x, y = at["host_w"], at["host_x"], at["host_y"]
+            fig["host_riscv"] = await run_kernel(
+                cpu, "gemv_i16", a=a, b=x, c=y, m=cfg.rows, n=cfg.cols
+            )
         report_progress(steps, steps, unit="runs")
         fig["peak_bandwidth"] = float(sim.stats["dram.peak_bandwidth"])
         if cpu is not None:
@@ -286,6 +319,10 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
     out_eie, out_dense = output("out"), output("out_dense")
     eie_ok = bool(np.array_equal(out_eie, golden))
     dense_ok = bool(np.array_equal(out_dense, layer.golden(relu=False)))
+    if "host_riscv" in fig:  # the C GEMV's y, bit-exact
+        o = at["host_y"] - soc.DRAM
+        host_y = mem[o : o + 4 * cfg.rows].copy().view(np.int32)
+        dense_ok = dense_ok and bool(np.array_equal(host_y, layer.golden(relu=False)))
     digest = hashlib.sha256(out_eie.tobytes() + out_dense.tobytes()).hexdigest()
 
     t_eie, dram_eie, e_eie = fig["eie"]
@@ -318,8 +355,14 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
     sweep = {d: balance(r) for d, r in fig["sweep"].items()}
     eff, imbalance = sweep[cfg.fifo_depth]
     host = {k: fig[k] for k in ("host_dense", "host_sparse")}
-    host_cycles = round(host["host_dense"][0] / clock)
+    roofline_cycles = round(host["host_dense"][0] / clock)
+    host_cycles = roofline_cycles
     host_energy = sum(host["host_dense"][2].values())
+    core = None
+    if "host_riscv" in fig:  # compiled C on the RISC-V core replaces the roofline
+        core = kernel_figures(fig["host_riscv"], clock)
+        host_cycles = core["cycles"]
+        host_energy = sum(fig["host_riscv"].phase.flat().values())
     secs = t_eie * 1e-12
     ops_dense = 2 * cfg.rows * cfg.cols
 
@@ -346,6 +389,7 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
         "host_speedup": host_cycles / cycles,
         "host_energy_pj": host_energy,
         "host_energy_ratio": host_energy / energy,
+        "host_roofline_cycles": roofline_cycles,
         "host_sparse_cycles": round(host["host_sparse"][0] / clock),
         "throughput_gops": ops_dense / secs / 1e9 if secs else 0.0,
         "model_load_cycles": round(fig["load"][0] / clock),
@@ -359,6 +403,7 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
         "area_mm2_by_part": silicon.by_part_mm2(),
         "host": cfg.host,
         "baseline_host": "roofline (host_cpu)",
+        "cpu_baseline": cfg.cpu_baseline,
         "energy_breakdown_pj": cosim.energy.by_component(e_eie),
         "baseline_energy_breakdown_pj": cosim.energy.by_component(e_dense),
         "energy_events_pj": e_eie,
@@ -390,6 +435,11 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
         },
         "dense_blocks": {"blocks": blocks, "block_cols": block_cols},
     }
+    if core is not None:
+        metrics["host_riscv_instructions"] = core["instructions"]
+        metrics["host_riscv_cpi"] = core["cpi"]
+        metrics["host_riscv_cache_misses"] = core["cache_misses"]
+        extras["cpu_core"] = describe(acc.driver.cpu)
     report = _report(
         cfg, acc, layer, compressed, metrics, fig, factors, sweep, e_eie, e_dense, eie_ok, dense_ok
     )
@@ -421,7 +471,12 @@ def _report(
             if cfg.host == "riscv"
             else "the Python driver (host_cpu cost model)"
         )
-        + "; the host FC baselines are the roofline model (host_cpu)",
+        + (
+            "; the host dense GEMV is compiled C on that core (sw/kernels/baselines.c; "
+            "cpu_baseline=riscv), the CSR SpMV the roofline model (host_cpu)"
+            if cfg.cpu_baseline == "riscv"
+            else "; the host FC baselines are the roofline model (host_cpu; cpu_baseline=roofline)"
+        ),
         f"  golden check     : EIE {'OK' if eie_ok else 'MISMATCH'}, dense baseline "
         f"{'OK' if dense_ok else 'MISMATCH'} (bit-exact int32)",
         "",
@@ -435,7 +490,14 @@ def _report(
             m["baseline_energy_pj"],
             m["baseline_dram_bytes"],
         ),
-        ("host CPU, dense GEMV", m["host_cycles"], m["host_energy_pj"], fig["host_dense"][1]),
+        (
+            "host CPU, dense GEMV" + (" (C)" if "host_riscv" in fig else ""),
+            m["host_cycles"],
+            m["host_energy_pj"],
+            int(fig["host_riscv"].phase.stats(("dram.bytes_read", "dram.bytes_written")))
+            if "host_riscv" in fig
+            else fig["host_dense"][1],
+        ),
         (
             "host CPU, CSR SpMV",
             m["host_sparse_cycles"],
@@ -443,8 +505,19 @@ def _report(
             fig["host_sparse"][1],
         ),
     ]
+    if "host_riscv" in fig:
+        roof = fig["host_dense"]
+        rows.append(
+            ("  (roofline dense GEMV)", m["host_roofline_cycles"], sum(roof[2].values()), roof[1])
+        )
     for name, cyc, pj, nbytes in rows:
         lines.append(f"  {name:<28}{cyc:>12,}{us(cyc):>11}{fmt_energy(pj):>12}{nbytes:>13,}")
+    if "host_riscv" in fig:
+        lines.append(
+            f"  the C GEMV: {m['host_riscv_instructions']:,} instructions, "
+            f"{m['host_riscv_cache_misses']:,} cache misses, {m['host_riscv_cpi']:.2f} core "
+            f"cycles per instruction on {describe(acc.driver.cpu)}"
+        )
     lines += [
         "",
         f"  vs dense : {m['speedup']:.1f}x faster end to end (engine alone "

@@ -13,6 +13,9 @@ takes to match the stack's peak bandwidth. The three paths of an m x n GEMV:
 - near-data: the host writes x to the units, issues GEMV, polls, reads y back; the units
   read A inside the banks (internal bandwidth) under the dram's JEDEC timing;
 - host: the host streams A over the interface and computes with its roofline model;
+  with cpu_baseline=riscv (needs host=riscv, int8) the host path is compiled C on the
+  RISC-V core (sw/kernels/baselines.c) reading a row-major copy of A from the HBM
+  through its data cache; the roofline host still runs and is reported beside it;
 - accelerator: the host programs it; it streams A over the interface into its MAC units
   and writes y to the HBM; the host polls and reads y.
 
@@ -56,6 +59,13 @@ from cosim.system.ndp_system import (
     path_figures,
     system_figures,
 )
+from cosim.system.riscv_baseline import (
+    KERNEL_SOURCE,
+    add_kernels,
+    describe,
+    kernel_figures,
+    run_kernel,
+)
 from cosim.system.riscv_host import SW_DIR, Board, RiscvHost, build_program
 
 PATHS = ("ndp", "host", "accel")
@@ -97,6 +107,13 @@ scenario = Scenario(
             choices=("python", "riscv"),
             help="who drives the near-data units: the Python driver, or the C driver "
             "sw/drivers/ndp_gemv.c compiled for the RISC-V core",
+        ),
+        Param(
+            "cpu_baseline",
+            "roofline",
+            choices=("roofline", "riscv"),
+            help="the host GEMV baseline: the host_cpu roofline, or compiled C on the RISC-V "
+            "core against the simulated HBM (needs host=riscv and dtype=int8)",
         ),
     ],
     engines={
@@ -140,7 +157,8 @@ def riscv_driver(sim: cosim.Simulation, system: Any) -> RiscvHost:
     board.constants.update({f"NDP_{k}": v for k, v in ndp_regs.CODES.items()})
     board.irqs.update({"go": 1, "done": 2})
     board.structs["ndp_gemv_args"] = NDP_GEMV_ARGS
-    elf = build_program([SW_DIR / "drivers" / "ndp_gemv.c"], board)
+    add_kernels(board)  # the host CPU baseline on line KERNEL
+    elf = build_program([SW_DIR / "drivers" / "ndp_gemv.c", KERNEL_SOURCE], board)
     return RiscvHost.on_soc(sim, system.soc, board, elf)
 
 
@@ -188,6 +206,40 @@ async def riscv_gemv(cpu: RiscvHost, a: Any, x: np.ndarray, y: Any) -> np.ndarra
 
 
 @scenario.check
+def check_cpu_baseline(cfg: Config) -> str | None:
+    if cfg.cpu_baseline == "riscv" and cfg.host != "riscv":
+        return "cpu_baseline=riscv runs on the RISC-V core: set host=riscv too"
+    if cfg.cpu_baseline == "riscv" and cfg.dtype != "int8":
+        return (
+            f"cpu_baseline=riscv runs an int8 GEMV; dtype={cfg.dtype} has no C kernel "
+            "(RV64GC has no half-precision unit): use dtype=int8 or cpu_baseline=roofline"
+        )
+    return None
+
+
+def place_host_copy(system: Any, a_np: np.ndarray, x_np: np.ndarray, *taken: Any) -> dict:
+    """The C baseline's operands, put into the HBM before the kernel (as a program
+    loader would; no simulated time): A row-major, x, and room for y, from the SoC's
+    data area up; the near-data regions `taken` are allocated from the top rows down
+    and must not overlap."""
+    soc = system.soc
+    mem = soc.dram.array()
+    at, off = {}, soc.DATA - soc.DRAM
+    for name, data in (("a", a_np), ("x", x_np), ("y", np.zeros(a_np.shape[0], np.int32))):
+        raw = np.ascontiguousarray(data).view(np.uint8).reshape(-1)
+        at[name] = soc.DRAM + off
+        mem[off : off + len(raw)] = raw
+        off += -(-len(raw) // 4096) * 4096
+    low = min(addr for t in taken for addr, _ in t.ranges())
+    if off > low:
+        raise cosim.ParameterError(
+            f"scenario 'ndp_gemv': cpu_baseline=riscv: the row-major copy of A ends at "
+            f"{off:#x}, above the near-data regions (from {low:#x}); lower m or n"
+        )
+    return at
+
+
+@scenario.check
 def check_size(cfg: Config) -> None:
     e = 2 if cfg.dtype == "fp16" else 1
     if cfg.n * e > 2048:
@@ -221,7 +273,12 @@ def report(
             if cfg.host == "riscv"
             else "the Python driver (host_cpu cost model) drives every path"
         )
-        + "; the host baseline is the roofline model (host_cpu)",
+        + (
+            "; the host path is compiled C on that core (sw/kernels/baselines.c, "
+            "cpu_baseline=riscv)"
+            if cfg.cpu_baseline == "riscv"
+            else "; the host baseline is the roofline model (host_cpu; cpu_baseline=roofline)"
+        ),
         f"  {'path':<12} {'time':>10} {'speed-up':>9} {'internal BW':>12} {'external BW':>12} "
         f"{'DRAM bytes':>11} {'energy':>10} {'vs host':>8}  golden",
     ]
@@ -234,6 +291,14 @@ def report(
             f"{f['external_bandwidth'] / 1e9:>7.1f} GB/s "
             f"{f['external_bytes']:>11,} {fmt_energy(f['energy_pj']):>10} "
             f"{host['energy_pj'] / f['energy_pj']:>7.2f}x  {'OK' if f['ok'] else 'MISMATCH'}"
+        )
+    if "kernel" in runs:
+        k, rf = runs["kernel"], runs["host_roofline"]
+        lines.append(
+            f"  host, roofline model: {us(rf['time_ps'])} "
+            f"({'OK' if rf['ok'] else 'MISMATCH'}); the C GEMV: {k['instructions']:,} "
+            f"instructions, {k['cache_misses']:,} cache misses, {k['cpi']:.2f} core cycles per "
+            f"instruction on {extra['cpu_core']}"
         )
     ndp = runs["ndp"]
     lines.append(
@@ -324,13 +389,28 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         report_progress(1, 3, unit="paths")
         results["host"] = await host_gemv(system, a, x_np)
         s2 = snapshot(sim)
+        host_span = (s1, s2)
+        if cfg.cpu_baseline == "riscv":  # the C GEMV replaces the roofline as the host path
+            at = place_host_copy(system, a_np, x_np, a, y)
+            run = await run_kernel(
+                cpu, "gemv_i8", a=at["a"], b=at["x"], c=at["y"], m=cfg.m, n=cfg.n
+            )
+            off = at["y"] - system.soc.DRAM
+            results["host_roofline"] = results["host"]
+            results["host"] = system.soc.dram.array()[off : off + 4 * cfg.m].copy().view(np.int32)
+            runs["host_roofline"] = path_figures(system, between(s1, s2))
+            rf = check_gemv(a_np, x_np, results["host_roofline"], lanes, exact_twin=False)
+            runs["host_roofline"]["ok"] = rf["ok"]
+            runs["kernel"] = kernel_figures(run, tck)
+            host_span = (s2, snapshot(sim))
+            s2 = host_span[1]
         report_progress(2, 3, unit="paths")
         results["accel"] = await accel.driver.gemv(a, x_np)
         s3 = snapshot(sim)
         report_progress(3, 3, unit="paths")
         if cpu is not None:
             cpu.model.raise_irq(cpu.board.irqs["done"])  # the C driver exits: the run ends
-        for p, (t0, t1) in zip(PATHS, ((s0, s1), (s1, s2), (s2, s3)), strict=True):
+        for p, (t0, t1) in zip(PATHS, ((s0, s1), host_span, (s2, s3)), strict=True):
             runs[p] = path_figures(system, between(t0, t1))
             check = check_gemv(a_np, x_np, results[p], lanes, exact_twin=p != "host")
             runs[p].update(ok=check["ok"], max_abs_error=check["max_abs_error"])
@@ -352,6 +432,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         "burst": burst,
         "staging_peak": accel.figures.staging_peak_bytes,
         "accel_figures": accel.figures,
+        "cpu_core": describe(cpu) if cpu is not None else None,
     }
     # The near-bank units at 45 nm (cosim.area): per unit, `lanes` multipliers and
     # accumulators of the element type and its x buffer; the host baseline adds none.
@@ -364,7 +445,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     )
     metrics: dict[str, Any] = {
         "area_mm2": silicon.mm2,
-        "golden_ok": all(runs[p]["ok"] for p in PATHS),
+        "golden_ok": all(runs[p]["ok"] for p in (*PATHS, "host_roofline") if p in runs),
         "cycles": cycles["ndp"],
         "baseline_cycles": cycles["host"],
         "speedup": cycles["host"] / cycles["ndp"],
@@ -392,13 +473,22 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         "accel_stream_bandwidth": accel.figures.bytes_streamed
         / ((accel.figures.stream_end_ps - accel.figures.stream_start_ps) * 1e-12),
         "unit_latency": drv.geometry.unit_latency,
+        "host_roofline_cycles": round(runs.get("host_roofline", host)["time_ps"] / tck),
     }
+    if "kernel" in runs:  # the C GEMV on the RISC-V core is the host path
+        k = runs["kernel"]
+        metrics["host_riscv_instructions"] = k["instructions"]
+        metrics["host_riscv_cpi"] = k["cpi"]
+        metrics["host_riscv_cache_misses"] = k["cache_misses"]
     if cfg.engines["units"] == "rtl":
         metrics["units_rtl_cycles"] = int(sim.stats[f"{system.ndp.name}.datapath_cycles"])
     keep = ("time_ps", "energy_pj", "internal_bandwidth", "external_bandwidth", "external_bytes")
     extras = {
         "host": cfg.host,
-        "baseline": "roofline (host_cpu)",
+        "baseline": "compiled C on the RISC-V core (riscv_cpu)"
+        if cfg.cpu_baseline == "riscv"
+        else "roofline (host_cpu)",
+        "cpu_baseline": cfg.cpu_baseline,
         "paths": {p: {k: runs[p][k] for k in keep} for p in PATHS},
         "energy_breakdown_pj": ndp["energy_by_component"],
         "baseline_energy_breakdown_pj": host["energy_by_component"],

@@ -26,7 +26,9 @@ Runs, in order, on the same system:
    how speed and energy move with activation density;
 3. the baseline: the same flow with the weights dense, the dense array computing the
    exact layer (zero operands clock-gated: energy saved, no cycles);
-4. the host CPU: the same GEMM (roofline model), for reference.
+4. the host CPU: the same GEMM (roofline model), for reference; with cpu_baseline=riscv
+   (needs host=riscv) as compiled C on the RISC-V core (sw/kernels/baselines.c) with A,
+   W and C in DRAM, checked bit-exactly, and that is the host figure reported.
 Every result is checked bit-exactly against numpy (S2TA: its top-k-pruned activations;
 the baseline: the exact layer); the report also gives S2TA's approximation error.
 
@@ -59,6 +61,7 @@ from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
 from cosim.system.dma import Descriptor
 from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_baseline import describe, kernel_figures, run_kernel
 
 SWEEP = (8, 4, 2, 1)
 IMPLS = ("functional", "tlm", "rtl")
@@ -93,6 +96,13 @@ scenario = Scenario(
             help="who drives the accelerator's command window: the Python driver, or the C "
             "driver sw/drivers/accel.c compiled for the RISC-V core",
         ),
+        Param(
+            "cpu_baseline",
+            "roofline",
+            choices=("roofline", "riscv"),
+            help="the host's GEMM: the host_cpu roofline, or compiled C on the RISC-V core "
+            "against the simulated DRAM (needs host=riscv)",
+        ),
     ],
     engines={
         "s2ta": Engine(IMPLS, default="rtl", help="the DBB tensor-PE array and pruners"),
@@ -126,6 +136,13 @@ def _area(g: fmt.S2taGeometry, scratchpad_bytes: int) -> tuple[area.Estimate, ar
 def _cin_in_blocks(cfg: Config) -> str | None:
     if cfg.cin % fmt.BLOCK:
         return f"parameter 'cin' = {cfg.cin} must be a multiple of {fmt.BLOCK}"
+    return None
+
+
+@scenario.check
+def _cpu_baseline_needs_the_core(cfg: Config) -> str | None:
+    if cfg.cpu_baseline == "riscv" and cfg.host != "riscv":
+        return "cpu_baseline=riscv runs on the RISC-V core: set host=riscv too"
     return None
 
 
@@ -166,6 +183,11 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         if data is not None:
             mem[off : off + size] = data
         off += -(-size // 4096) * 4096
+    if cfg.cpu_baseline == "riscv":  # the C GEMM's operands: W row-major int8 (A is a_img), C
+        w_raw = np.ascontiguousarray(layer.w, dtype=np.int8).view(np.uint8).reshape(-1)
+        at["host_w"], at["host_c"] = soc.DRAM + off, soc.DRAM + off + -(-len(w_raw) // 4096) * 4096
+        mem[off : off + len(w_raw)] = w_raw
+        off = at["host_c"] - soc.DRAM + -(-4 * m * n // 4096) * 4096
     # Scratchpad: A, the weights (either form), C.
     spad_a = soc.SPAD
     spad_w = spad_a + -(-len(a_img) // 64) * 64
@@ -226,6 +248,9 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         await soc.host.run_kernel(flops=2.0 * m * k * n, bytes=float(m * k + k * n + 4 * m * n))
         p = meter.stop()
         fig["host"] = (p.time_ps, p.flat())
+        if cfg.cpu_baseline == "riscv":
+            a, w, c = at["a"], at["host_w"], at["host_c"]
+            fig["host_riscv"] = await run_kernel(cpu, "gemm_i8", a=a, b=w, c=c, m=m, n=n, k=k)
         report_progress(steps, steps, unit="runs")
         if cpu is not None:
             await acc.driver.close()  # the C driver exits: the run ends
@@ -243,6 +268,10 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     s2ta_ok = bool(np.array_equal(c_s2ta, fmt.golden(layer.a, layer.w, cfg.a_nnz)))
     sa_ok = bool(np.array_equal(c_sa, exact))
     sweep_ok = all(v["ok"] for v in fig["sweep"].values())
+    if "host_riscv" in fig:  # the C GEMM's C, bit-exact against the exact layer
+        o = at["host_c"] - soc.DRAM
+        host_c = mem[o : o + 4 * m * n].copy().view(np.int32).reshape(m, n)
+        sa_ok = sa_ok and bool(np.array_equal(host_c, exact))
     digest = hashlib.sha256(c_s2ta.tobytes() + c_sa.tobytes()).hexdigest()
     return _results(cfg, acc, layer, fig, s2ta_ok, sa_ok, sweep_ok, c_s2ta, exact, digest)
 
@@ -279,8 +308,13 @@ def _results(cfg, acc, layer, fig, s2ta_ok, sa_ok, sweep_ok, c_s2ta, exact, dige
         }
         for a, (cyc, pj, c) in sorted(rows.items(), reverse=True)
     }
-    host_cycles = round(fig["host"][0] / clock)
-    host_energy = sum(fig["host"][1].values())
+    roofline_cycles = round(fig["host"][0] / clock)
+    host_cycles, host_energy = roofline_cycles, sum(fig["host"][1].values())
+    core = None
+    if "host_riscv" in fig:  # compiled C on the RISC-V core replaces the roofline
+        core = kernel_figures(fig["host_riscv"], clock)
+        host_cycles = core["cycles"]
+        host_energy = sum(fig["host_riscv"].phase.flat().values())
     metrics = {
         "golden_ok": s2ta_ok and sa_ok and sweep_ok,
         "cycles": cycles,
@@ -308,6 +342,7 @@ def _results(cfg, acc, layer, fig, s2ta_ok, sa_ok, sweep_ok, c_s2ta, exact, dige
         "approx_error": _rel_error(c_s2ta, exact),
         "host_cycles": host_cycles,
         "host_energy_pj": host_energy,
+        "host_roofline_cycles": roofline_cycles,
         "throughput_gops": 2 * m * k * n / (s["time"] * 1e-12) / 1e9,
     }
     silicon, base_silicon = _area(g, acc.soc.scratchpad.size)
@@ -317,6 +352,7 @@ def _results(cfg, acc, layer, fig, s2ta_ok, sa_ok, sweep_ok, c_s2ta, exact, dige
         "area_mm2_by_part": silicon.by_part_mm2(),
         "host": cfg.host,
         "baseline_host": "roofline (host_cpu)",
+        "cpu_baseline": cfg.cpu_baseline,
         "energy_breakdown_pj": cosim.energy.by_component(s["energy"]),
         "baseline_energy_breakdown_pj": cosim.energy.by_component(b["energy"]),
         "energy_events_pj": s["energy"],
@@ -336,6 +372,11 @@ def _results(cfg, acc, layer, fig, s2ta_ok, sa_ok, sweep_ok, c_s2ta, exact, dige
             "baseline_seconds": b["time"] * 1e-12,
         },
     }
+    if core is not None:
+        metrics["host_riscv_instructions"] = core["instructions"]
+        metrics["host_riscv_cpi"] = core["cpi"]
+        metrics["host_riscv_cache_misses"] = core["cache_misses"]
+        extras["cpu_core"] = describe(acc.driver.cpu)
     report = _report(cfg, acc, layer, metrics, table, s, b, s2ta_ok, sa_ok, sweep_ok)
     return {**metrics, "report": report, "extras": extras}
 
@@ -361,7 +402,12 @@ def _report(cfg, acc, layer, m_, table, s, b, s2ta_ok, sa_ok, sweep_ok) -> str:
             if cfg.host == "riscv"
             else "the Python driver (host_cpu cost model)"
         )
-        + "; the host GEMM baseline is the roofline model (host_cpu)",
+        + (
+            "; the host GEMM is compiled C on that core (sw/kernels/baselines.c; "
+            "cpu_baseline=riscv)"
+            if cfg.cpu_baseline == "riscv"
+            else "; the host GEMM baseline is the roofline model (host_cpu; cpu_baseline=roofline)"
+        ),
         f"  golden check : S2TA {'OK' if s2ta_ok else 'MISMATCH'} (A-DBB pruned), baseline "
         f"{'OK' if sa_ok else 'MISMATCH'} (exact), sweep {'OK' if sweep_ok else 'MISMATCH'}",
         f"  A-DBB pruning drops {m_['pruned_fraction']:.1%} of the nonzero activations; "
@@ -373,8 +419,18 @@ def _report(cfg, acc, layer, m_, table, s, b, s2ta_ok, sa_ok, sweep_ok) -> str:
         f"  {'dense SA + zero gating (baseline)':<34}{m_['baseline_cycles']:>10,}"
         f"{us(m_['baseline_cycles']):>11}{fmt_energy(m_['baseline_energy_pj']):>12}"
         f"{m_['baseline_dram_bytes']:>12,}",
-        f"  {'host CPU (roofline)':<34}{m_['host_cycles']:>10,}{us(m_['host_cycles']):>11}"
-        f"{fmt_energy(m_['host_energy_pj']):>12}",
+        f"  {'host CPU (' + _host_kind(cfg) + ')':<34}{m_['host_cycles']:>10,}"
+        f"{us(m_['host_cycles']):>11}{fmt_energy(m_['host_energy_pj']):>12}",
+    ]
+    if cfg.cpu_baseline == "riscv":
+        lines += [
+            f"  {'  (roofline)':<34}{m_['host_roofline_cycles']:>10,}"
+            f"{us(m_['host_roofline_cycles']):>11}",
+            f"  the C GEMM: {m_['host_riscv_instructions']:,} instructions, "
+            f"{m_['host_riscv_cache_misses']:,} cache misses, {m_['host_riscv_cpi']:.2f} core "
+            f"cycles per instruction on {describe(acc.driver.cpu)}",
+        ]
+    lines += [
         "",
         f"  vs baseline: {m_['speedup']:.2f}x faster end to end, {m_['energy_ratio']:.2f}x less "
         f"energy; the GEMM alone {m_['array_speedup']:.2f}x faster, "
@@ -403,6 +459,10 @@ def _report(cfg, acc, layer, m_, table, s, b, s2ta_ok, sa_ok, sweep_ok) -> str:
         "  (control logic, sequencer and clock tree are not charged)",
     ]
     return "\n".join(lines)
+
+
+def _host_kind(cfg: Config) -> str:
+    return "C on the RISC-V core" if cfg.cpu_baseline == "riscv" else "roofline"
 
 
 def _nest(parts: dict[str, float]) -> dict[str, dict[str, float]]:

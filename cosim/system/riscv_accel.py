@@ -17,6 +17,7 @@ import numpy as np
 
 from cosim.accel import device as acc_regs
 from cosim.accel.device import AcceleratorError
+from cosim.system.riscv_baseline import KERNEL_SOURCE, add_kernels
 from cosim.system.riscv_host import SW_DIR, Board, RiscvHost, build_program
 
 #: struct cosim_accel_job at the mailbox's base (generated into the board header);
@@ -43,9 +44,13 @@ def accel_board(soc: Any, device: Any, **cpu: Any) -> Board:
 
 def riscv_accel_host(sim: Any, soc: Any, device: Any, **cpu: Any) -> RiscvHost:
     """The RISC-V core on `soc` running sw/drivers/accel.c for `device`, with the
-    device's interrupt on line ACCEL."""
+    device's interrupt on line ACCEL; it also runs the host CPU baselines
+    (cosim.system.riscv_baseline) on line KERNEL, with DRAM behind its data cache (the
+    driver itself never touches DRAM)."""
     board = accel_board(soc, device, echo=False, **cpu)
-    host = RiscvHost.on_soc(sim, soc, board, build_program([SW_DIR / "drivers" / "accel.c"], board))
+    add_kernels(board)
+    elf = build_program([SW_DIR / "drivers" / "accel.c", KERNEL_SOURCE], board)
+    host = RiscvHost.on_soc(sim, soc, board, elf)
     host.connect_event("accel", device.irq)
     return host
 

@@ -220,7 +220,7 @@ def build_program(
         SW_DIR / "crt0.S",
         SW_DIR / "cosim.c",
         SW_DIR / "link.ld",
-        SW_DIR / "include" / "cosim.h",
+        *sorted((SW_DIR / "include").glob("*.h")),
     ]
     defs = [f"-D{k}={v}" for k, v in sorted((defines or {}).items())]
     flags = [*ARCH_FLAGS, *cflags, *defs]

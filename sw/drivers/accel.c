@@ -5,8 +5,10 @@
  * COSIM_ACCEL_JOB_ARGS, room for results at COSIM_ACCEL_JOB_RESULTS) and raises line GO;
  * the driver writes the arguments and the command, sleeps until the accelerator's
  * interrupt, reads and clears STATUS, reads the results, writes them back with the
- * status and signals the command. A job with command 0 ends the program. */
+ * status and signals the command. A job with command 0 ends the program. Line KERNEL
+ * runs a host CPU baseline instead (sw/kernels/baselines.c) and signals when done. */
 #include "cosim.h"
+#include "cosim_kernels.h"
 
 #define ACC(reg) (COSIM_ACCEL_BASE + COSIM_ACCEL_##reg)
 
@@ -15,10 +17,15 @@ int main(void) {
   struct cosim_accel_job *job = (struct cosim_accel_job *)mailbox;
   const uint32_t *args = (const uint32_t *)(mailbox + COSIM_ACCEL_JOB_ARGS);
   uint32_t *results = (uint32_t *)(mailbox + COSIM_ACCEL_JOB_RESULTS);
-  cosim_irq_enable((1u << COSIM_IRQ_GO) | (1u << COSIM_IRQ_ACCEL));
+  cosim_irq_enable((1u << COSIM_IRQ_GO) | (1u << COSIM_IRQ_ACCEL) | (1u << COSIM_IRQ_KERNEL));
   cosim_write32(ACC(IRQ_ENABLE), 1);
   for (;;) {
-    cosim_wait_irq(1u << COSIM_IRQ_GO);
+    const uint32_t got = cosim_wait_irq((1u << COSIM_IRQ_GO) | (1u << COSIM_IRQ_KERNEL));
+    if (got & (1u << COSIM_IRQ_KERNEL)) {
+      cosim_kernel_run();
+      cosim_signal(COSIM_KERNEL_SIGNAL);
+    }
+    if (!(got & (1u << COSIM_IRQ_GO))) continue;
     if (job->cmd == 0) return 0;
     for (uint32_t i = 0; i < job->nargs; ++i) cosim_write32(ACC(ARG0) + 4 * i, args[i]);
     cosim_write32(ACC(CMD), job->cmd);

@@ -4,17 +4,19 @@
  * The scenario leaves the arguments in the mailbox (struct cosim_ndp_gemv_args, generated
  * from scenarios/ndp_gemv.py) and raises line GO; the driver writes x to the vector
  * buffer, programs the registers, starts GEMV, polls STATUS, copies y's elements back
- * into the mailbox, signals 1, and exits when line DONE is raised. */
+ * into the mailbox, signals 1, and exits when line DONE is raised. Meanwhile, line
+ * KERNEL runs a host CPU baseline (sw/kernels/baselines.c) and signals when done. */
 #include <stdio.h>
 
 #include "cosim.h"
+#include "cosim_kernels.h"
 
 #define NDP(reg) (COSIM_NDP_BASE + COSIM_NDP_##reg)
 
 int main(void) {
   uint8_t *mailbox = (uint8_t *)(uintptr_t)COSIM_MAILBOX_BASE;
   const struct cosim_ndp_gemv_args *args = (const struct cosim_ndp_gemv_args *)mailbox;
-  cosim_irq_enable((1u << COSIM_IRQ_GO) | (1u << COSIM_IRQ_DONE));
+  cosim_irq_enable((1u << COSIM_IRQ_GO) | (1u << COSIM_IRQ_DONE) | (1u << COSIM_IRQ_KERNEL));
   cosim_wait_irq(1u << COSIM_IRQ_GO);
 
   const uint64_t *x = (const uint64_t *)(mailbox + args->x_offset);
@@ -58,6 +60,12 @@ int main(void) {
     }
   }
   cosim_signal(1);
-  cosim_wait_irq(1u << COSIM_IRQ_DONE);
-  return 0;
+  for (;;) {
+    const uint32_t got = cosim_wait_irq((1u << COSIM_IRQ_DONE) | (1u << COSIM_IRQ_KERNEL));
+    if (got & (1u << COSIM_IRQ_KERNEL)) {
+      cosim_kernel_run();
+      cosim_signal(COSIM_KERNEL_SIGNAL);
+    }
+    if (got & (1u << COSIM_IRQ_DONE)) return 0;
+  }
 }
