@@ -24,10 +24,10 @@ Runs, in order, on the same system:
    PE's matrix memory while the other half computes (the dense layer does not fit on
    chip);
 6. the host CPU: the layer as a dense int16 GEMV and as a CSR SpMV (roofline model);
-   with cpu_baseline=riscv (needs host=riscv) the dense GEMV also runs as compiled C on
-   the RISC-V core (sw/kernels/baselines.c) with W and a in DRAM, and that is the host
-   baseline reported.
-Both accelerator outputs (and the C GEMV's) are checked bit-exactly against numpy
+   with cpu_baseline=riscv (needs host=riscv) both also run as compiled C on the
+   RISC-V core (sw/kernels/baselines.c) with W (dense and CSR) and a in DRAM, and those
+   are the host figures reported.
+Both accelerator outputs (and the C kernels') are checked bit-exactly against numpy
 (int32, wrapping).
 
 Metrics: cycles / baseline_cycles are the end-to-end times of runs 2 and 5 (driver
@@ -56,7 +56,7 @@ from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
 from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
-from cosim.system.riscv_baseline import describe, kernel_figures, run_kernel
+from cosim.system.riscv_baseline import csr_image, describe, kernel_figures, run_kernel
 
 scenario = Scenario(
     "eie",
@@ -213,15 +213,21 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     for name in ("out", "out_dense"):
         at[name] = soc.DRAM + off
         off += -(-out_bytes // 4096) * 4096
-    if cfg.cpu_baseline == "riscv":  # the C GEMV's operands: W row-major int16, a, y
-        for name, data in (("host_w", layer.weights()), ("host_x", layer.activations)):
-            raw = np.ascontiguousarray(data, dtype=np.int16).view(np.uint8).reshape(-1)
+    csr, csr_nnz = csr_image(layer.weights()) if cfg.cpu_baseline == "riscv" else (None, 0)
+    if csr is not None:  # the C kernels' operands: W row-major int16, W in CSR, a, y
+        for name, data in (
+            ("host_w", layer.weights()),
+            ("host_csr", csr),
+            ("host_x", layer.activations),
+        ):
+            raw = np.ascontiguousarray(data).view(np.uint8).reshape(-1)
             at[name] = soc.DRAM + off
             if off + len(raw) <= len(mem):
                 mem[off : off + len(raw)] = raw
             off += -(-len(raw) // 4096) * 4096
-        at["host_y"] = soc.DRAM + off
-        off += -(-4 * cfg.rows // 4096) * 4096
+        for name in ("host_y", "host_y_sparse"):
+            at[name] = soc.DRAM + off
+            off += -(-4 * cfg.rows // 4096) * 4096
     if off > soc.dram.capacity:
         raise cosim.ParameterError(
             f"scenario 'eie': the workload needs {off >> 20} MiB of DRAM, more than the "
@@ -295,6 +301,10 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
             fig["host_riscv"] = await run_kernel(
                 cpu, "gemv_i16", a=a, b=x, c=y, m=cfg.rows, n=cfg.cols
             )
+            a, y = at["host_csr"], at["host_y_sparse"]
+            fig["host_riscv_sparse"] = await run_kernel(
+                cpu, "spmv_i16", a=a, b=x, c=y, m=cfg.rows, n=cfg.cols, k=csr_nnz
+            )
         report_progress(steps, steps, unit="runs")
         fig["peak_bandwidth"] = float(sim.stats["dram.peak_bandwidth"])
         if cpu is not None:
@@ -319,10 +329,11 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
     out_eie, out_dense = output("out"), output("out_dense")
     eie_ok = bool(np.array_equal(out_eie, golden))
     dense_ok = bool(np.array_equal(out_dense, layer.golden(relu=False)))
-    if "host_riscv" in fig:  # the C GEMV's y, bit-exact
-        o = at["host_y"] - soc.DRAM
-        host_y = mem[o : o + 4 * cfg.rows].copy().view(np.int32)
-        dense_ok = dense_ok and bool(np.array_equal(host_y, layer.golden(relu=False)))
+    if "host_riscv" in fig:  # the C GEMV's and SpMV's y, bit-exact
+        for name in ("host_y", "host_y_sparse"):
+            o = at[name] - soc.DRAM
+            host_y = mem[o : o + 4 * cfg.rows].copy().view(np.int32)
+            dense_ok = dense_ok and bool(np.array_equal(host_y, layer.golden(relu=False)))
     digest = hashlib.sha256(out_eie.tobytes() + out_dense.tobytes()).hexdigest()
 
     t_eie, dram_eie, e_eie = fig["eie"]
@@ -356,13 +367,15 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
     eff, imbalance = sweep[cfg.fifo_depth]
     host = {k: fig[k] for k in ("host_dense", "host_sparse")}
     roofline_cycles = round(host["host_dense"][0] / clock)
-    host_cycles = roofline_cycles
+    sparse_roofline_cycles = round(host["host_sparse"][0] / clock)
+    host_cycles, sparse_cycles = roofline_cycles, sparse_roofline_cycles
     host_energy = sum(host["host_dense"][2].values())
     core = None
     if "host_riscv" in fig:  # compiled C on the RISC-V core replaces the roofline
         core = kernel_figures(fig["host_riscv"], clock)
         host_cycles = core["cycles"]
         host_energy = sum(fig["host_riscv"].phase.flat().values())
+        sparse_cycles = kernel_figures(fig["host_riscv_sparse"], clock)["cycles"]
     secs = t_eie * 1e-12
     ops_dense = 2 * cfg.rows * cfg.cols
 
@@ -390,7 +403,8 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
         "host_energy_pj": host_energy,
         "host_energy_ratio": host_energy / energy,
         "host_roofline_cycles": roofline_cycles,
-        "host_sparse_cycles": round(host["host_sparse"][0] / clock),
+        "host_sparse_cycles": sparse_cycles,
+        "host_sparse_roofline_cycles": sparse_roofline_cycles,
         "throughput_gops": ops_dense / secs / 1e9 if secs else 0.0,
         "model_load_cycles": round(fig["load"][0] / clock),
         **{f"factor_{k}": v for k, v in factors.items()},
@@ -472,13 +486,15 @@ def _report(
             else "the Python driver (host_cpu cost model)"
         )
         + (
-            "; the host dense GEMV is compiled C on that core (sw/kernels/baselines.c; "
-            "cpu_baseline=riscv), the CSR SpMV the roofline model (host_cpu)"
+            "; the host dense GEMV and CSR SpMV are compiled C on that core "
+            "(sw/kernels/baselines.c; cpu_baseline=riscv)"
             if cfg.cpu_baseline == "riscv"
             else "; the host FC baselines are the roofline model (host_cpu; cpu_baseline=roofline)"
         ),
         f"  golden check     : EIE {'OK' if eie_ok else 'MISMATCH'}, dense baseline "
-        f"{'OK' if dense_ok else 'MISMATCH'} (bit-exact int32)",
+        f"{'OK' if dense_ok else 'MISMATCH'}"
+        + (" (with the host's C GEMV and SpMV)" if "host_riscv" in fig else "")
+        + " (bit-exact int32)",
         "",
         f"  {'run':<28}{'cycles':>12}{'time':>11}{'energy':>12}{'DRAM bytes':>13}",
     ]
@@ -498,17 +514,37 @@ def _report(
             if "host_riscv" in fig
             else fig["host_dense"][1],
         ),
-        (
-            "host CPU, CSR SpMV",
-            m["host_sparse_cycles"],
-            sum(fig["host_sparse"][2].values()),
-            fig["host_sparse"][1],
-        ),
     ]
     if "host_riscv" in fig:
-        roof = fig["host_dense"]
+        sp = fig["host_riscv_sparse"].phase
+        rows.append(
+            (
+                "host CPU, CSR SpMV (C)",
+                m["host_sparse_cycles"],
+                sum(sp.flat().values()),
+                int(sp.stats(("dram.bytes_read", "dram.bytes_written"))),
+            )
+        )
+        roof, roof_sp = fig["host_dense"], fig["host_sparse"]
         rows.append(
             ("  (roofline dense GEMV)", m["host_roofline_cycles"], sum(roof[2].values()), roof[1])
+        )
+        rows.append(
+            (
+                "  (roofline CSR SpMV)",
+                m["host_sparse_roofline_cycles"],
+                sum(roof_sp[2].values()),
+                roof_sp[1],
+            )
+        )
+    else:
+        rows.append(
+            (
+                "host CPU, CSR SpMV",
+                m["host_sparse_cycles"],
+                sum(fig["host_sparse"][2].values()),
+                fig["host_sparse"][1],
+            )
         )
     for name, cyc, pj, nbytes in rows:
         lines.append(f"  {name:<28}{cyc:>12,}{us(cyc):>11}{fmt_energy(pj):>12}{nbytes:>13,}")

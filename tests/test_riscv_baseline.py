@@ -6,6 +6,7 @@ scenarios' cpu_baseline=riscv at reduced sizes, with their bad inputs."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from cosim.system.riscv_baseline import (
     KERNEL_SOURCE,
     KERNELS,
     add_kernels,
+    csr_image,
     describe,
     run_kernel,
 )
@@ -123,11 +125,18 @@ def test_kernels_are_bit_exact_with_wraparound_and_odd_sizes(elf: str) -> None:
     a8 = rng.integers(-128, 128, (m, k), dtype=np.int8)
     b8 = rng.integers(-128, 128, (k, n), dtype=np.int8)
     z = np.zeros(m * n, np.int32)
-    image, (pw16, px16, pw8, px8, pa8, pb8, y1, y2, c3) = place(w16, x16, w8, x8, a8, b8, z, z, z)
+    sparse = np.where(rng.random((m, n)) < 0.3, w16, 0).astype(np.int16)
+    sparse[2, :] = 0  # an empty row
+    sparse[4, :] = -(1 << 15)  # a full row that wraps around
+    csr, nnz = csr_image(sparse)
+    image, (pw16, px16, pw8, px8, pa8, pb8, y1, y2, c3, pcsr, y4) = place(
+        w16, x16, w8, x8, a8, b8, z, z, z, csr, z
+    )
     jobs = [
         {"kernel": "gemv_i16", "a": pw16, "b": px16, "c": y1, "m": m, "n": n},
         {"kernel": "gemv_i8", "a": pw8, "b": px8, "c": y2, "m": m, "n": n},
         {"kernel": "gemm_i8", "a": pa8, "b": pb8, "c": c3, "m": m, "n": n, "k": k},
+        {"kernel": "spmv_i16", "a": pcsr, "b": px16, "c": y4, "m": m, "n": n, "k": nnz},
     ]
     r = cosim.simulate(run_jobs, elf, image, jobs).value
     mem = r["mem"]
@@ -141,6 +150,8 @@ def test_kernels_are_bit_exact_with_wraparound_and_odd_sizes(elf: str) -> None:
     assert np.array_equal(read(y2, m), wrap32(w8.astype(np.int64) @ x8.astype(np.int64)))
     gemm = wrap32(a8.astype(np.int64) @ b8.astype(np.int64))
     assert np.array_equal(read(c3, m * n).reshape(m, n), gemm)
+    spmv = wrap32(sparse.astype(np.int64) @ x16.astype(np.int64))
+    assert np.array_equal(read(y4, m), spmv)
     assert all("error" not in run for run in r["runs"])
 
 
@@ -185,7 +196,7 @@ def test_a_corrupted_operand_fails_the_golden_and_bad_jobs_are_refused(elf: str)
     assert "kernel 'gemm_i8' on the RISC-V core: status" in r["runs"][1]["error"]
     r = cosim.simulate(run_jobs, elf, image, [{**jobs[0], "kernel": "spmv"}]).value
     assert "unknown kernel 'spmv'; the kernels" in r["runs"][0]["error"]
-    assert set(KERNELS) == {"gemv_i16", "gemv_i8", "gemm_i8"}
+    assert set(KERNELS) == {"gemv_i16", "gemv_i8", "gemm_i8", "spmv_i16"}
 
 
 # ------------------------------------------------------------------- the scenarios
@@ -217,6 +228,33 @@ def test_eie_host_gemv_in_c_replaces_the_roofline() -> None:
     # 4 instructions per multiply-add or so, W read once: 192 x 96 x 2 B
     assert 3.6 <= rv.metrics["host_riscv_instructions"] / (192 * 96) <= 4.5
     assert rv.metrics["host_riscv_cache_misses"] >= 192 * 96 * 2 // LINE
+
+
+def test_the_trace_shows_the_cores_accesses_line_fills_and_interrupts_with_the_engines(
+    tmp_path: Path,
+) -> None:
+    """--trace of EIE with the C driver and the C baseline: on the core's row, its
+    register accesses to the command window, the kernel's 64 B line fills from DRAM,
+    interrupt lines GO (1), ACCEL (2) and KERNEL (3) and wfi; on the same timeline the
+    accelerator's activity."""
+    s = load_script(REPO / "scenarios" / "eie.py")
+    small = {"rows": 64, "cols": 32, "pes": 4, "fifo_depth": 4, "mat_kb": 16, "fifo_sweep": False}
+    cfg = s.configure(
+        {**small, "host": "riscv", "cpu_baseline": "riscv"}, {"eie": "tlm"}, trace=True
+    )
+    s.simulate(cfg, trace_path=tmp_path / "t.json")
+    events = json.loads((tmp_path / "t.json").read_text())
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    rows = {e["args"]["name"]: e["tid"] for e in events if e.get("name") == "thread_name"}
+    cpu = [e for e in events if e.get("tid") == rows["cpu"] and e.get("ph") != "M"]
+    names = {e["name"] for e in cpu}
+    assert {"irq 1", "irq 2", "irq 3", "wfi"} <= names
+    fills = [e for e in cpu if e["name"] == "read" and e["args"]["bytes"] == LINE]
+    assert len(fills) >= 64 * 32 * 2 // LINE
+    assert all(int(e["args"]["addr"], 16) >= 0x8000_0000 for e in fills)
+    window = [e for e in cpu if e["name"] == "write" and e["args"]["bytes"] == 4]
+    assert window  # the driver's CMD/ARG writes
+    assert {"infer", "dense"} <= {e["name"] for e in events if e.get("tid") == rows["accel"]}
 
 
 @pytest.mark.slow

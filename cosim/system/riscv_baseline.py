@@ -1,7 +1,7 @@
 """Host CPU baselines as compiled C on the RISC-V core (sw/kernels/baselines.c): dense
-int16/int8 GEMV and int8 GEMM reading their operands from the simulated DRAM through the
-core's data cache, so the memory system's timing counts. A scenario with
-cpu_baseline=riscv runs them instead of the host_cpu roofline.
+int16/int8 GEMV, int16 CSR SpMV and int8 GEMM reading their operands from the simulated
+DRAM through the core's data cache, so the memory system's timing counts. A scenario
+with cpu_baseline=riscv runs them instead of the host_cpu roofline.
 
     add_kernels(board)                               # before build_program: job, codes, line
     elf = build_program([driver, KERNEL_SOURCE], board)
@@ -46,6 +46,7 @@ KERNELS = {
     "gemv_i16": (1, "c[m] = a[m][n] b[n]; int16 operands, int32 (wrapping) results"),
     "gemv_i8": (2, "c[m] = a[m][n] b[n]; int8 operands, int32 (wrapping) results"),
     "gemm_i8": (3, "c[m][n] = a[m][k] b[k][n]; int8 operands, int32 (wrapping) results"),
+    "spmv_i16": (4, "c[m] = A b, A in CSR at a (see csr_image), k nonzeros; int16, int32 out"),
 }
 STATUS_DONE, STATUS_UNKNOWN = 1, 2
 #: The value the driver writes to SIGNAL after a kernel ('KERN').
@@ -57,6 +58,17 @@ KERNEL_LINE = 3
 #: riscv_cpu defaults for ways and line), the size of an application core's L1D
 #: (SiFive U54: 32 KiB).
 CACHE_BYTES = 32 << 10
+
+
+def csr_image(dense: np.ndarray) -> tuple[np.ndarray, int]:
+    """The CSR form spmv_i16 reads (row pointers and column indices uint32, values
+    int16, one after the other) of an int16 matrix, and its count of nonzeros."""
+    rows, cols = np.nonzero(dense)
+    ptr = np.zeros(dense.shape[0] + 1, np.uint32)
+    np.cumsum(np.bincount(rows, minlength=dense.shape[0]), out=ptr[1:])
+    vals = dense[rows, cols].astype(np.int16)
+    parts = (ptr.view(np.uint8), cols.astype(np.uint32).view(np.uint8), vals.view(np.uint8))
+    return np.concatenate(parts), len(vals)
 
 
 def job_address(board: Board) -> int:

@@ -1,4 +1,4 @@
-/* The host CPU baselines as compiled C: dense integer GEMV and GEMM on the RISC-V core,
+/* The host CPU baselines as compiled C: integer GEMV, CSR SpMV and GEMM on the RISC-V core,
  * reading their operands from the simulated DRAM through the core's data cache.
  *
  * A scenario leaves a job (struct cosim_kernel_job, generated from
@@ -118,6 +118,25 @@ static int gemm_i8(const int8_t *a, const int8_t *b, uint32_t *c, uint32_t m, ui
   return 1;
 }
 
+/* y = W x with W in CSR (as a sparse BLAS stores it): at `csr`, m + 1 uint32 row
+ * pointers, then nnz uint32 column indices, then nnz int16 values. Per nonzero: the
+ * value, its column, x at that column, a multiply and an add, unrolled by two. */
+static void spmv_i16(const void *csr, const int16_t *x, uint32_t *y, uint32_t m, uint32_t nnz) {
+  const uint32_t *ptr = csr, *col = ptr + m + 1;
+  const int16_t *val = (const int16_t *)(col + nnz);
+  for (uint32_t i = 0; i < m; ++i) {
+    const uint32_t *c = col + ptr[i], *end = col + ptr[i + 1];
+    const int16_t *v = val + ptr[i];
+    uint32_t s0 = 0, s1 = 0;
+    for (; end - c >= 2; c += 2, v += 2) {
+      s0 += (uint32_t)(v[0] * (int32_t)x[c[0]]);
+      s1 += (uint32_t)(v[1] * (int32_t)x[c[1]]);
+    }
+    if (c != end) s0 += (uint32_t)(v[0] * (int32_t)x[c[0]]);
+    y[i] = s0 + s1;
+  }
+}
+
 #define PTR(addr) ((void *)(uintptr_t)(addr))
 
 void cosim_kernel_run(void) {
@@ -131,6 +150,9 @@ void cosim_kernel_run(void) {
       break;
     case COSIM_KERNEL_GEMV_I8:
       gemv_i8(PTR(job->a), PTR(job->b), PTR(job->c), job->m, job->n);
+      break;
+    case COSIM_KERNEL_SPMV_I16:
+      spmv_i16(PTR(job->a), PTR(job->b), PTR(job->c), job->m, job->k);
       break;
     case COSIM_KERNEL_GEMM_I8:
       if (!gemm_i8(PTR(job->a), PTR(job->b), PTR(job->c), job->m, job->n, job->k))
