@@ -416,7 +416,9 @@ def _results(cfg, soc, acc, layer, compressed, fig, at, local, blocks, block_col
     extras = {
         "area_mm2_by_part": silicon.by_part_mm2(),
         "host": cfg.host,
-        "baseline_host": "roofline (host_cpu)",
+        "baseline_host": "compiled C on the RISC-V core (riscv_cpu)"
+        if cfg.cpu_baseline == "riscv"
+        else "roofline (host_cpu)",
         "cpu_baseline": cfg.cpu_baseline,
         "energy_breakdown_pj": cosim.energy.by_component(e_eie),
         "baseline_energy_breakdown_pj": cosim.energy.by_component(e_dense),
