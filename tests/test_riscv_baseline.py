@@ -7,6 +7,8 @@ scenarios' cpu_baseline=riscv at reduced sizes, with their bad inputs."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -307,3 +309,35 @@ def test_missing_picolibc_is_one_line_naming_its_package(monkeypatch: pytest.Mon
     with pytest.raises(riscv_host.ToolchainError) as e:
         riscv_host.check_toolchain()
     assert "picolibc-riscv64-unknown-elf" in str(e.value) and "\n" not in str(e.value)
+
+
+SCENARIO_WITH_A_BROKEN_DRIVER = """
+from pathlib import Path
+from cosim.scenario import Scenario
+from cosim.system.riscv_host import Board, build_program
+
+scenario = Scenario("broken_driver", "a scenario whose C driver does not compile")
+
+
+@scenario.run
+def run(sim, cfg):
+    src = Path(__file__).with_name("driver.c")
+    build_program([src], Board(regions={}))
+    return {"golden_ok": True}
+
+
+if __name__ == "__main__":
+    scenario.main()
+"""
+
+
+def test_a_scenarios_c_driver_that_does_not_compile_exits_2_with_the_compilers_lines(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "driver.c").write_text("int main(void) {\n  return nope;\n}\n")
+    script = tmp_path / "broken_driver.py"
+    script.write_text(SCENARIO_WITH_A_BROKEN_DRIVER)
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 2, r.stderr
+    assert "driver.c:2:" in r.stderr and "error: 'nope' undeclared" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -105,6 +105,10 @@ def config_from_args(scenario: Scenario, args: argparse.Namespace) -> Config:
 
 
 def _run_failure(prog: str, scenario: Scenario, e: BaseException) -> int:
+    from cosim.system.riscv_host import ProgramBuildError, ToolchainError
+
+    if isinstance(e, ProgramBuildError | ToolchainError):  # bad input: the compiler's lines
+        return fail(prog, f"scenario '{scenario.name}': {e}", EXIT_USAGE)
     if isinstance(e, SimulationCrashed | SimulationTimeout):
         what = "crashed" if isinstance(e, SimulationCrashed) else "timed out"
         return fail(prog, f"scenario '{scenario.name}' {what}: {e}", EXIT_FAILED)
