@@ -46,6 +46,8 @@ from cosim.accel.systolic import gemm_job, gemm_result, systolic_array
 ACCEL_BASE = 0x5000_0000
 CMD_LAYER, CMD_DENSE = 1, 2
 ADDS_PER_BUTTERFLY = 6
+#: Largest single transfer of operand beats to the array (its stream window is 1 MiB).
+SA_CHUNK = 1 << 18
 
 
 def dense_work_layout(s: int, d: int, base: int = 0) -> dict[str, int]:
@@ -247,9 +249,9 @@ class FabnetAccelerator:
             rows.append(await seq.mover.read(port_out, job.result_rows * lay.row_bytes))
 
         reader = cosim.spawn(take_results())
-        await seq.send(
-            self.addr(self.baseline, "in"), job.beats, chunk=len(job.beats), beat=lay.beat_bytes
-        )
+        # the operand formatter's beats, in transfers inside the stream's address window
+        chunk = min(len(job.beats), SA_CHUNK - SA_CHUNK % lay.beat_bytes)
+        await seq.send(self.addr(self.baseline, "in"), job.beats, chunk=chunk, beat=lay.beat_bytes)
         await reader
         counts = {
             "macs": job.mapping.macs,
