@@ -82,8 +82,9 @@ class ButterflyEngineTlm : public StreamEngineTlm {
         weight_beats_.inc(), ++counts_[2];
         continue;
       }
-      const auto* w = reinterpret_cast<const std::int16_t*>(data);
-      in_.insert(in_.end(), w, w + 4 * units_);
+      const std::size_t at = in_.size();
+      in_.resize(at + 4 * std::size_t(units_));
+      std::memcpy(&in_[at], data, in_bytes_);  // the beat's words, whatever its alignment
       if (in_.size() == 2 * std::size_t(n_)) {
         transform();
         out_next_ = e + std::uint64_t(lg_) * g_ + 1;
