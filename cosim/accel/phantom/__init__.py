@@ -1,6 +1,7 @@
-"""phantom: a vector-scale accelerator (docs/accelerators/phantom.md): `engine` (registers,
-numpy twin, the engine's three twins) and `system` (command window, control program)."""
+"""Phantom (docs/accelerators/phantom.md): `engine` (one core: declaration, numpy twin, the
+three twins), `format` (mask + nonzeros images, window beats), `workload` (seeded sparse
+layers, numpy golden) and `system` (the mesh of cores behind a command window)."""
 
-from cosim.accel.phantom import engine, system
+from cosim.accel.phantom import engine, format, system, workload
 
-__all__ = ["engine", "system"]
+__all__ = ["engine", "format", "system", "workload"]
