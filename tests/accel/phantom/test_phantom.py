@@ -22,7 +22,7 @@ from cosim.errors import ParameterError
 from cosim.scenario import load_script
 
 SCENARIO = Path(__file__).resolve().parents[3] / "scenarios" / "phantom.py"
-SMALL = {"channels": 4, "size": 4, "fc_in": 64, "fc_out": 8, "max_outs": 16}
+SMALL = {"channels": 4, "size": 4, "fc_in": 64, "fc_out": 8}
 SHAPE = E.CoreShape()  # the scenario's build: one RTL build shared by every test
 
 
@@ -177,13 +177,13 @@ def scenario():
 
 
 def test_scenario_twins_agree_tlm_equals_rtl_and_bound_holds(scenario, capsys):
-    runs = {}
+    runs, extras = {}, {}
     for impl in ("functional", "tlm", "rtl"):
         cfg = scenario.configure(SMALL, engines={"phantom": impl})
-        runs[impl] = scenario.simulate(cfg).metrics
-    digests = {m["extras"]["output_digest"] for m in runs.values()}
-    assert len(digests) == 1
-    layers = {i: m["extras"]["layers"] for i, m in runs.items()}
+        out = scenario.simulate(cfg)
+        runs[impl], extras[impl] = out.metrics, out.extras
+    assert len({e["output_digest"] for e in extras.values()}) == 1
+    layers = {i: e["layers"] for i, e in extras.items()}
     for name in layers["rtl"]:
         counters = [layers[i][name]["counters"] for i in runs]
         assert counters[0] == counters[1] == counters[2]
@@ -227,7 +227,7 @@ def test_host_riscv_gives_the_same_outputs_as_python(scenario):
     out = {}
     for host in ("python", "riscv"):
         cfg = scenario.configure(SMALL | {"host": host}, engines={"phantom": "tlm"})
-        m = scenario.simulate(cfg).metrics
-        assert m["golden_ok"]
-        out[host] = m["extras"]["output_digest"]
+        got = scenario.simulate(cfg)
+        assert got.metrics["golden_ok"]
+        out[host] = got.extras["output_digest"]
     assert out["python"] == out["riscv"]
