@@ -19,8 +19,8 @@
 // ANDed mask has p bits holds the dispatcher max(1, ceil(p / THREADS)) cycles (dense:
 // ceil(WINDOW / THREADS)); the next window is taken at the edge the last pairs issue.
 module phantom_core #(
-  parameter int WINDOW = 16,
-  parameter int THREADS = 4,
+  parameter int WINDOW = 8,
+  parameter int THREADS = 2,
   parameter int MAX_OUTS = 64
 ) (
   input  logic clk, rst_n, csr_req, csr_we,

@@ -25,8 +25,8 @@ DECLARATION = EngineDeclaration(
     rtl="rtl/phantom/phantom_core.sv",
     tlm="tlm/accel/phantom/phantom_core.cpp",
     params=(
-        EngineParam("window", 16, 2, 16, "lookahead window: positions per beat"),
-        EngineParam("threads", 4, 1, 16, "MAC threads"),
+        EngineParam("window", 8, 2, 16, "lookahead window: positions per beat"),
+        EngineParam("threads", 2, 1, 16, "MAC threads"),
         EngineParam("max_outs", 64, 2, 255, "results per job"),
     ),
     registers={"OUTPUTS": 0x10, "GROUP": 0x14, "MODE": 0x18},

@@ -22,7 +22,7 @@ from cosim.errors import ParameterError
 from cosim.scenario import load_script
 
 SCENARIO = Path(__file__).resolve().parents[3] / "scenarios" / "phantom.py"
-SMALL = {"channels": 4, "size": 4, "fc_in": 64, "fc_out": 8}
+SMALL = {"channels": 8, "size": 4, "fc_in": 64, "fc_out": 8}
 SHAPE = E.CoreShape()  # the scenario's build: one RTL build shared by every test
 
 
@@ -205,6 +205,18 @@ def test_scenario_twins_agree_tlm_equals_rtl_and_bound_holds(scenario, capsys):
     assert m["energy_ratio"] > 1 and m["dram_bytes"] < m["baseline_dram_bytes"]
 
 
+def test_bound_holds_with_dense_data(scenario):
+    """At density 1 only the convolutions' zero padding is skippable: still within bound."""
+    cfg = scenario.configure(
+        SMALL | {"weight_density": 1.0, "act_density": 1.0}, engines={"phantom": "tlm"}
+    )
+    out = scenario.simulate(cfg)
+    assert out.metrics["golden_ok"] and out.metrics["speedup"] <= out.metrics["speedup_bound"]
+    for v in out.extras["layers"].values():
+        assert v["engine_speedup"] <= v["speedup_bound"]
+        assert v["speedup"] <= v["speedup_bound"]
+
+
 def test_useful_fraction_is_the_popcount_of_the_anded_masks(scenario):
     cfg = scenario.configure(SMALL, engines={"phantom": "functional"})
     m = scenario.simulate(cfg).metrics
@@ -218,6 +230,8 @@ def test_useful_fraction_is_the_popcount_of_the_anded_masks(scenario):
 def test_scenario_rejects_bad_parameters(scenario):
     with pytest.raises(ParameterError, match="threads"):
         scenario.configure({"threads": 3})
+    with pytest.raises(ParameterError, match="change channels"):
+        scenario.configure({"channels": 4})
     with pytest.raises(ParameterError, match="weight_density"):
         scenario.configure({"weight_density": 1.5})
 

@@ -106,8 +106,8 @@ ModelSpec spec() {
   s.source = "Timing from the RTL's dispatcher (max(1, ceil(pairs / threads)) cycles per window); defaults as "
              "the RTL's.";
   s.params = stream_engine_params();
-  s.params.push_back(int_param("window", 16, 2, 16, "", "lookahead window in positions (WINDOW)"));
-  s.params.push_back(int_param("threads", 4, 1, 16, "", "MAC threads (THREADS)"));
+  s.params.push_back(int_param("window", 8, 2, 16, "", "lookahead window in positions (WINDOW)"));
+  s.params.push_back(int_param("threads", 2, 1, 16, "", "MAC threads (THREADS)"));
   s.params.push_back(int_param("max_outs", 64, 2, 255, "", "results per job (MAX_OUTS)"));
   s.ports = {{"csr", PortKind::TlmTarget, "registers", false}, {"in", PortKind::TlmTarget, "windows", false},
              {"out", PortKind::TlmTarget, "results", false}, {"done", PortKind::Event, "job done", true}};
