@@ -138,15 +138,18 @@ class PhantomCoreFunctional(se.FunctionalEngine):
         c["windows"] += len(beats)
         c["issue_cycles"] += int(self.shape.hold_cycles(pairs).sum())
         sums = np.where(issue, w * a, 0).sum(axis=1)
-        out = []
-        for s in sums:  # per window of this transfer (a transaction's beats, not per cycle)
-            self._acc += int(s)
-            self._pos += 1
-            if self._pos == self.regs["group"]:
-                out.append(((self._acc + (1 << 31)) % (1 << 32)) - (1 << 31))
-                self._acc, self._pos = 0, 0
-        if out:
-            self.emit(np.array(out, "<i4").view(np.uint8).reshape(-1, 4))
+        # Running totals since the last result; a result at every GROUP-th window.
+        group, n = self.regs["group"], len(beats)
+        total = self._acc + np.cumsum(sums)
+        ends = np.flatnonzero((self._pos + np.arange(1, n + 1)) % group == 0)
+        if len(ends):
+            before = np.concatenate([[0], total[ends[:-1]]])
+            out = total[ends] - before
+            self.emit((((out + (1 << 31)) % (1 << 32)) - (1 << 31)).astype("<i4").view(np.uint8))
+            self._acc = int(total[-1] - total[ends[-1]])
+        else:
+            self._acc = int(total[-1])
+        self._pos = (self._pos + n) % group
         self.left -= len(beats)
         if self.left == 0:
             self.end_job()
