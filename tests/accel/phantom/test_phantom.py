@@ -133,11 +133,17 @@ def test_three_twins_match_numpy_and_tlm_cycles_equal_rtl():
 
 
 # ------------------------------------------------------------------ a corrupted input
-def layer_system(sim: cosim.Simulation, impl: str, flip: int | None) -> dict:
+def layer_system(
+    sim: cosim.Simulation,
+    impl: str,
+    flip: int | None,
+    balance: str = "balanced",
+    layer: wl.Layer | None = None,
+) -> dict:
     """One sparse layer on a 1x2 mesh; `flip` XORs a byte of the activation image in DRAM."""
-    layer = wl.conv_layer(np.random.default_rng(4), 4, 4, 4, 1, 0.4, 0.6)
+    layer = layer or wl.conv_layer(np.random.default_rng(4), 4, 4, 4, 1, 0.4, 0.6)
     soc = cosim.build_soc(sim)
-    acc = PhantomAccelerator(sim, soc, impl, shape=SHAPE, mesh=(1, 2))
+    acc = PhantomAccelerator(sim, soc, impl, shape=SHAPE, mesh=(1, 2), balance=balance)
     acc.add_layer(0, layer)
     w_img, a_img = fmt.encode(layer.weights), fmt.encode(layer.activations)
     if flip is not None:
@@ -160,6 +166,7 @@ def layer_system(sim: cosim.Simulation, impl: str, flip: int | None) -> dict:
     got = mem[at["o"] : at["o"] + 4 * layer.outputs].view("<i4").copy()
     out["ok"] = bool(np.array_equal(got, layer.golden().reshape(-1)))
     out["record"] = acc.records[-1].totals
+    out["core_cycles"] = acc.records[-1].core_cycles
     return out
 
 
@@ -168,6 +175,21 @@ def test_a_corrupted_input_fails_the_golden():
     assert good["ok"] and good["energy"] > 0
     nnz_byte = 2 + 10  # a value byte after the 64-bit mask of 4x4x4 activations
     assert not cosim.simulate(layer_system, "functional", nnz_byte).value["ok"]
+
+
+def test_mesh_balancing_evens_out_filters_of_different_density():
+    """Half the filters dense, half sparse: equal contiguous blocks give one core the
+    dense half; the balanced assignment (by the masks' popcounts) evens the cores out."""
+    rng = np.random.default_rng(9)
+    w = np.concatenate([wl.sparse_int8(rng, (4, 8, 3, 3), d) for d in (1.0, 0.1)])
+    layer = wl.Layer("skewed", "conv", w, wl.sparse_int8(rng, (8, 4, 4), 0.8))
+    runs = {
+        b: cosim.simulate(layer_system, "tlm", None, b, layer).value for b in ("static", "balanced")
+    }
+    assert all(r["ok"] for r in runs.values())
+    static, balanced = runs["static"]["core_cycles"], runs["balanced"]["core_cycles"]
+    assert max(balanced) < 0.75 * max(static)
+    assert max(balanced) - min(balanced) < 0.1 * max(balanced)
 
 
 # ------------------------------------------------------------------ the scenario
