@@ -1,25 +1,8 @@
 """Phantom-2D on the standard SoC: a command window (cosim.accel.device.Accelerator) over
-a 2-D mesh of Phantom cores, the SoC's scratchpad as the global buffer, DRAM behind the
-fabric. Command 1 runs one layer:
-
-1. the layer's weight and activation images (Phantom's mask + nonzeros, or dense int8
-   for the baseline) move DRAM -> global buffer (two DMA transfers at once);
-2. the sequencer reads them back, lowers the layer to one row of pairs per output and
-   assigns outputs to cores: the mesh level of the two-level load balancing, each output
-   weighed by the dispatcher cycles its windows take (from the popcount of its ANDed
-   masks), longest first to the least loaded core ('balanced'), or in equal contiguous
-   blocks ('static');
-3. every core's feeder (its own initiator on the local bus) streams its outputs' window
-   beats to the core in jobs of max_outs outputs and reads the results: the cores run
-   concurrently; within a core the lookahead dispatch to the threads is the second
-   level of balancing (in the RTL);
-4. the outputs (int32) go to the global buffer and back to DRAM.
-
-The mesh is modelled at transaction granularity: the images reach core (r, c) over
-r + c + 1 links (charged per bit at Eyeriss' PE-to-PE cost), the local bus carries the
-beats with one cycle of latency per transfer. Energy is charged from the cores'
-counters (mask AND, lookahead, operand reads, MACs of valid pairs only: the dense
-baseline gates the multiplier of zero pairs, it still reads and issues them)."""
+a 2-D mesh of Phantom cores, the scratchpad as global buffer, DRAM behind the fabric.
+Command 1 runs one layer: images DRAM -> global buffer, lowering, the mesh level of the
+load balancing (`assign`), every core fed by its own initiator, outputs back to DRAM;
+energy from the cores' counters. docs/accelerators/phantom.md describes the model."""
 
 from __future__ import annotations
 
