@@ -34,6 +34,7 @@ from cosim.accel.phantom.system import BALANCE, OPERAND_BUFFER_BYTES, PhantomAcc
 from cosim.accel.phantom.workload import Layer, conv_layer, fc_layer
 from cosim.accel.phase import PhaseMeter
 from cosim.energy import fmt_energy
+from cosim.models import model_info
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
 from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
@@ -87,6 +88,23 @@ def _whole_windows(cfg: Config) -> str | None:
         if k % cfg.window:
             what = "9 x channels" if name == "channels" else "fc_in"
             return f"{what} = {k} must be a multiple of window = {cfg.window}; change {name}"
+    return None
+
+
+@scenario.check
+def _fits_the_global_buffer(cfg: Config) -> str | None:
+    """The largest layer's dense tensors and outputs must fit the scratchpad."""
+    size = int(model_info("scratchpad").param("size").default)
+    c, s, n_in, n_out = cfg.channels, cfg.size, cfg.fc_in, cfg.fc_out
+    need = max(
+        9 * c * c + c * s * s + 4 * c * s * s + 128,
+        n_in * n_out + n_in + 4 * n_out + 128,
+    )
+    if need > size:
+        return (
+            f"the largest layer needs {need} B of global buffer, more than the "
+            f"scratchpad's {size} B; lower channels, size, fc_in or fc_out"
+        )
     return None
 
 

@@ -254,11 +254,12 @@ def test_scenario_rejects_bad_parameters(scenario):
         scenario.configure({"threads": 3})
     with pytest.raises(ParameterError, match="change channels"):
         scenario.configure({"channels": 4})
+    with pytest.raises(ParameterError, match="global buffer"):
+        scenario.configure({"fc_in": 4096, "fc_out": 1024})
     with pytest.raises(ParameterError, match="weight_density"):
         scenario.configure({"weight_density": 1.5})
 
 
-@pytest.mark.slow
 def test_host_riscv_gives_the_same_outputs_as_python(scenario):
     out = {}
     for host in ("python", "riscv"):
