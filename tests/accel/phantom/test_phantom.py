@@ -268,3 +268,15 @@ def test_host_riscv_gives_the_same_outputs_as_python(scenario):
         assert got.metrics["golden_ok"]
         out[host] = got.extras["output_digest"]
     assert out["python"] == out["riscv"]
+
+
+def test_default_workload_tlm_cycles_equal_rtl(scenario):
+    """The scenario's own workload (default size): TLM and RTL agree to the cycle."""
+    out = {
+        i: scenario.simulate(scenario.configure({}, engines={"phantom": i})) for i in ("tlm", "rtl")
+    }
+    tlm, rtl = out["tlm"].metrics, out["rtl"].metrics
+    assert rtl["golden_ok"] and rtl["counters_ok"] and rtl["speedup"] <= rtl["speedup_bound"]
+    for key in ("cycles", "baseline_cycles", "engine_cycles", "baseline_engine_cycles"):
+        assert tlm[key] == rtl[key], key
+    assert out["tlm"].extras["output_digest"] == out["rtl"].extras["output_digest"]
