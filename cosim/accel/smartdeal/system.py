@@ -94,14 +94,12 @@ class ConvArgs:
 
 
 def weight_tiles(w: np.ndarray, cols: int) -> np.ndarray:
-    """The weight buffer's image: per tile of `cols` filters, K = 9 cin rows of `cols`
-    int8, k = (r * 3 + s) cin + ci (filters past cout are 0). w: cout x cin x 3 x 3."""
-    cout, cin = w.shape[:2]
-    nt = -(-cout // cols)
-    wp = np.zeros((nt * cols, cin, 3, 3), np.int8)
-    wp[:cout] = w
-    k = wp.transpose(0, 2, 3, 1).reshape(nt, cols, 9 * cin)  # [tile][c][k]
-    return np.ascontiguousarray(k.transpose(0, 2, 1)).reshape(-1).view(np.uint8)
+    """The weight buffer's image: per tile of `cols` filters (the last may have fewer),
+    K = 9 cin rows of its filters' int8, k = (r * 3 + s) cin + ci. w: cout x cin x 3 x 3."""
+    cout = w.shape[0]
+    k = np.asarray(w, np.int8).transpose(0, 2, 3, 1).reshape(cout, -1)  # [filter][k]
+    tiles = [np.ascontiguousarray(k[j : j + cols].T) for j in range(0, cout, cols)]
+    return np.concatenate([t.reshape(-1) for t in tiles]).view(np.uint8)
 
 
 def im2col_rows(x: np.ndarray, first: int, rows: int) -> np.ndarray:
@@ -218,10 +216,11 @@ class SmartdealAccelerator:
     # ------------------------------------------------------------------ weight loaders
     async def _fetch_tiles(self, a: ConvArgs) -> None:
         """The baseline: copy each int8 weight tile DRAM -> weight buffer."""
-        tile = 9 * a.cin * self.cols
-        for j in range(-(-a.cout // self.cols)):
+        k, c = 9 * a.cin, self.cols
+        for j in range(-(-a.cout // c)):
+            size = k * min(c, a.cout - j * c)
             await self.device.sequencer.copy(
-                a.weights + j * tile, a.wbuf + j * tile, tile, socket=self.device.mover
+                a.weights + j * k * c, a.wbuf + j * k * c, size, socket=self.device.mover
             )
             await self.ready.put(j)
 
@@ -248,10 +247,8 @@ class SmartdealAccelerator:
             )
             raw = await self.loader.read(r_out, nf * rows * 3)
             await self.rebuild_done.wait()
-            w = np.zeros((cols, a.cin, 3, 3), np.int8)
-            w[:nf] = np.asarray(raw, np.uint8).view(np.int8).reshape(nf, a.cin, 3, 3)
-            tile = weight_tiles(w, cols)
-            await self.loader.write(a.wbuf + j * len(tile), tile)
+            w = np.asarray(raw, np.uint8).view(np.int8).reshape(nf, a.cin, 3, 3)
+            await self.loader.write(a.wbuf + j * 9 * a.cin * cols, weight_tiles(w, cols))
             await self.ready.put(j)
 
     # ------------------------------------------------------------------ commands
@@ -287,8 +284,11 @@ class SmartdealAccelerator:
                 x = np.zeros((a.height, a.width, a.cin), np.int8)
                 x[y0:y1] = np.asarray(raw, np.uint8).view(np.int8).reshape(y1 - y0, a.width, a.cin)
                 acts = im2col_rows(x, i * r, r)
-                wt = await seq.read(a.wbuf + j * k * c, k * c)
-                beats = np.concatenate([acts.T, np.asarray(wt).view(np.int8).reshape(k, c)], 1)
+                cw = min(c, a.cout - j * c)  # filters of this tile (the last may have fewer)
+                wt = np.zeros((k, c), np.int8)
+                wraw = await seq.read(a.wbuf + j * k * c, k * cw)
+                wt[:, :cw] = np.asarray(wraw).view(np.int8).reshape(k, cw)
+                beats = np.concatenate([acts.T, wt], 1)
                 await regs.start()
                 await seq.send(m_in, beats, beat=r + c)
                 out = await seq.read(m_out, r * c)
