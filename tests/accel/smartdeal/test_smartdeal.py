@@ -253,6 +253,20 @@ def test_mixed_abstraction_same_outputs_tlm_cycles_equal_rtl(scenario, capsys):
     assert m["baseline_weight_dram_bytes"] == 16 * 16 * 9
 
 
+def test_default_workload_tlm_cycles_equal_rtl(scenario):
+    """The scenario's own workload (8x8x16 -> 16), TLM and RTL engines: 0.0% apart."""
+    o = {
+        impl: scenario.simulate(scenario.configure({}, {"rebuild": impl, "mac": impl}))
+        for impl in ("tlm", "rtl")
+    }
+    for key in ("cycles", "baseline_cycles", "command_cycles", "baseline_command_cycles"):
+        assert o["tlm"].metrics[key] == o["rtl"].metrics[key], key
+    m = o["rtl"].metrics
+    assert m["golden_ok"] and o["tlm"].extras["output_digest"] == o["rtl"].extras["output_digest"]
+    assert m["weight_traffic_ratio"] == pytest.approx(m["weight_traffic_ratio_bound"])
+    assert m["energy_ratio"] > 1.0 and m["dram_energy_pj"] > m["mac_energy_pj"]
+
+
 @pytest.mark.parametrize("sparsity", [0.0, 0.75])
 def test_weight_traffic_bound_holds(scenario, sparsity):
     cfg = {**SMALL, "cin": 32, "cout": 24, "cols": 16, "coef_sparsity": sparsity}
