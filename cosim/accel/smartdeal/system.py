@@ -36,8 +36,9 @@ from cosim.accel import costs
 from cosim.accel.control import ControllerPort, Fifo
 from cosim.accel.device import Accelerator, AcceleratorDriver, Sequencer, split64
 from cosim.accel.smartdeal import format as fmt
-from cosim.accel.smartdeal.engine import MAC, REBUILD, mac_engine, rebuild_engine
+from cosim.accel.smartdeal.engine import MAC, MAX_DEPTH, REBUILD, mac_engine, rebuild_engine
 from cosim.accel.stream_engine import RegisterWindow
+from cosim.errors import ParameterError
 
 ACCEL_BASE = 0x5000_0000
 CMD_SMARTDEAL, CMD_BASELINE = 1, 2
@@ -298,8 +299,32 @@ class SmartdealAccelerator:
         await self._charge(seq, "mac")
 
     # ------------------------------------------------------------------ host side
+    def check(self, a: ConvArgs) -> ConvArgs:
+        """A ParameterError naming what the engines cannot run, before the command."""
+        rows = fmt.TAPS * a.cin
+        if not 1 <= rows <= self.max_rows:
+            raise ParameterError(
+                f"smartdeal: cin = {a.cin} must be 1..{self.max_rows // fmt.TAPS} (the rebuild "
+                f"engine's max_rows = {self.max_rows})"
+            )
+        beats = self.cols * fmt.filter_beats(rows, rows)
+        if beats > self.max_beats:
+            raise ParameterError(
+                f"smartdeal: a rebuild job of {self.cols} filters of {a.cin} channels needs "
+                f"{beats} beats, more than max_beats = {self.max_beats}"
+            )
+        if a.cout < 1 or a.height < 1 or a.width < 1:
+            raise ParameterError(f"smartdeal: empty layer {a.height}x{a.width} -> {a.cout}")
+        if not 0 <= a.kept <= rows or not 0 <= a.out_shift <= 31:
+            raise ParameterError(
+                f"smartdeal: kept = {a.kept} must be 0..{rows}, out_shift = {a.out_shift} 0..31"
+            )
+        if 9 * a.cin > MAX_DEPTH:
+            raise ParameterError(f"smartdeal: cin = {a.cin} exceeds the MAC array's depth")
+        return a
+
     async def conv_smartdeal(self, a: ConvArgs) -> None:
-        await self.driver.run(CMD_SMARTDEAL, *a.args())
+        await self.driver.run(CMD_SMARTDEAL, *self.check(a).args())
 
     async def conv_baseline(self, a: ConvArgs) -> None:
-        await self.driver.run(CMD_BASELINE, *a.args())
+        await self.driver.run(CMD_BASELINE, *self.check(a).args())

@@ -220,6 +220,21 @@ def test_layer_in_a_system_and_a_corrupted_image_fails_the_golden(impl):
     assert not cosim.simulate(layer_system, impl, 18).value["ok"]
 
 
+def bad_command(sim: cosim.Simulation, cin: int) -> str:
+    soc = cosim.build_soc(sim)
+    acc = SmartdealAccelerator(sim, soc, rebuild_impl="functional", mac_impl="functional")
+    try:
+        acc.check(ConvArgs(2, 2, cin, 8, soc.SPAD, soc.DATA, soc.SPAD, soc.SPAD, 0, 6, 1))
+    except cosim.ParameterError as e:
+        return str(e)
+    return ""
+
+
+def test_a_layer_the_engines_cannot_run_is_refused_before_the_command():
+    assert "cin = 65 must be 1..64" in cosim.simulate(bad_command, 65).value
+    assert cosim.simulate(bad_command, 64).value == ""
+
+
 # ---------------------------------------------------------------------------- scenario
 
 
