@@ -35,7 +35,8 @@ async def configure(dut, pixels, packs, kernels, winners):
         await csr(dut, True, reg, v)
 
 
-async def load(dut, beats: np.ndarray, ids: bool, gen, valid_prob=1.0):
+async def load(dut, beats: np.ndarray, packs: int, kernels: int, ids: bool, gen, valid_prob=1.0):
+    await configure(dut, 1, packs, kernels, 1)
     await csr(dut, True, CTRL, 1 | E.CTRL_LOAD | (E.CTRL_IDS if ids else 0))
     await send(dut, [word(b) for b in beats], gen, valid_prob)
     for _ in range(10):
@@ -79,7 +80,7 @@ async def packed_layer_with_backpressure(dut):
     gen = rng()
     layer = small_layer(gen, n=params()["MAX_KERNELS"], k=5)
     packs = layer.outputs // layer.n
-    await load(dut, fmt.packed_image(layer.packed, layer.ids), True, gen, 0.7)
+    await load(dut, fmt.packed_image(layer.packed, layer.ids), packs, layer.n, True, gen, 0.7)
     before = await counters(dut)
     got = await conv(dut, layer, packs, layer.n, False, gen, 0.6, 0.5)
     want = layer.golden().reshape(-1, layer.outputs)
@@ -100,7 +101,7 @@ async def dense_mode_gives_the_same_sums_and_its_cycles(dut):
     gen = rng()
     layer = small_layer(gen, n=2, k=7)
     c, lanes, outs = layer.channels, params()["LANES"], layer.outputs
-    await load(dut, fmt.dense_image(layer.dense_weights()), False, gen)
+    await load(dut, fmt.dense_image(layer.dense_weights()), outs, 1, False, gen)
     assert (await counters(dut))["row_writes"] == 9 * outs
     got = await conv(dut, layer, outs, 1, True, gen)
     assert np.array_equal(got, layer.golden().reshape(-1, outs))
@@ -120,7 +121,7 @@ async def ties_and_winners_at_the_limits(dut):
         x = (layer.x // 64).astype(np.int8)  # four distinct values: many ties
         layer = type(layer)(x, layer.packed, layer.ids, layer.n, k)
         packs = layer.outputs // layer.n
-        await load(dut, fmt.packed_image(layer.packed, layer.ids), True, gen)
+        await load(dut, fmt.packed_image(layer.packed, layer.ids), packs, layer.n, True, gen)
         got = await conv(dut, layer, packs, layer.n, False, gen)
         assert np.array_equal(got, layer.golden().reshape(-1, layer.outputs)), f"k = {k}"
 

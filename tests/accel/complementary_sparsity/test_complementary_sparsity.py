@@ -119,7 +119,7 @@ def engine_jobs(sim: cosim.Simulation, impl: str) -> dict:
         sums = []
         for p in range(2):
             await drv.send(np.stack(vectors[9 * p : 9 * p + 9]).view(np.uint8))
-            sums.append((await drv.receive(4)).view("<i4")[:64].copy())
+            sums.append((await drv.receive(4)).reshape(-1).view("<i4")[:64].copy())
         await drv.wait_done()
         out["sums"].append(np.stack(sums))
         out["cycles"].append(await drv.read_reg(CYCLES))
