@@ -36,10 +36,11 @@ import cosim
 from cosim import area
 from cosim.accel.complementary_sparsity import format as fmt
 from cosim.accel.complementary_sparsity.engine import EngineShape
-from cosim.accel.complementary_sparsity.system import CsAccelerator, WeightBuffer
+from cosim.accel.complementary_sparsity.system import CsAccelerator, WeightBuffer, spad_bytes
 from cosim.accel.complementary_sparsity.workload import TAPS, ConvLayer, make_conv_layer
 from cosim.accel.phase import Phase, PhaseMeter
 from cosim.energy import fmt_energy
+from cosim.models import model_info
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
 from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
@@ -108,6 +109,13 @@ def _sizes(cfg: Config) -> str | None:
         return f"n = {cfg.n} kernels per pack must be at most outputs = {cfg.outputs}"
     if cfg.lanes > cfg.channels:
         return f"lanes = {cfg.lanes} must be at most channels = {cfg.channels}"
+    need = spad_bytes(cfg.height, cfg.width, cfg.channels, cfg.outputs)
+    size = next(p.default for p in model_info("scratchpad").params if p.name == "size")
+    if need > size:
+        return (
+            f"a {cfg.height}x{cfg.width}x{cfg.channels} map and its results need {need:,} B "
+            f"of scratchpad, more than its {size:,} B; lower height or width"
+        )
     return None
 
 
@@ -151,8 +159,8 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     soc = cosim.build_soc(sim, memory=cfg.memory)
     waves = f"{NAME}.fst" if cfg.wave == NAME else None
     acc = CsAccelerator(sim, soc, impl=cfg.engines[NAME], shape=shape, clock=cfg.clock, waves=waves)
-    acc.check_fits(cfg.height, cfg.width, packs, cfg.n)
-    acc.check_fits(cfg.height, cfg.width, cfg.outputs, 1)
+    if spad_bytes(cfg.height, cfg.width, cfg.channels, cfg.outputs) > soc.scratchpad.size:
+        raise cosim.ParameterError(f"scenario '{NAME}': the map does not fit the scratchpad")
     cpu = None
     if cfg.host == "riscv":
         cpu = riscv_accel_host(sim, soc, acc.device)

@@ -28,7 +28,6 @@ from cosim import energy
 from cosim.accel import costs
 from cosim.accel.device import Accelerator, AcceleratorDriver, Sequencer, split64
 from cosim.accel.stream_engine import CTRL_START, RegisterWindow
-from cosim.errors import ParameterError
 
 from .engine import (
     COUNTERS,
@@ -114,6 +113,13 @@ class CsEnergyModel:
 
     def energy_pj(self, d: dict[str, int], buf: WeightBuffer) -> float:
         return sum(self.sim.energy[k] * n for k, n in self.events(d, buf).values())
+
+
+def spad_bytes(height: int, width: int, channels: int, outputs: int) -> int:
+    """Scratchpad a CONV command uses: the map (64-byte aligned), then the results."""
+    out_beat_words = channels // 4
+    per_pixel = -(-outputs // out_beat_words) * channels
+    return -(-height * width * channels // 64) * 64 + (height - 2) * (width - 2) * per_pixel
 
 
 class CsAccelerator:
@@ -207,18 +213,6 @@ class CsAccelerator:
         return [await self._account(seq, "conv")]
 
     # ------------------------------------------------------------ host side
-    def check_fits(self, height: int, width: int, packs: int, kernels: int) -> None:
-        """ParameterError when the map and the results do not fit the scratchpad."""
-        c = self.shape.channels
-        need = -(-height * width * c // 64) * 64
-        need += (height - 2) * (width - 2) * self.shape.out_beats(packs, kernels) * c
-        if need > self.soc.scratchpad.size:
-            raise ParameterError(
-                f"complementary_sparsity: a {height}x{width}x{c} map and its results need "
-                f"{need} B of scratchpad, more than its {self.soc.scratchpad.size} B; lower "
-                "height or width"
-            )
-
     async def load(self, src: int, taps: int, packs: int, kernels: int, ids: bool) -> int:
         (cycles,) = await self.driver.run(
             CMD_LOAD, *split64(src), taps, packs, kernels, int(ids), results=1

@@ -249,6 +249,8 @@ def test_scenario_rejects_bad_parameters_before_running():
         s.configure({"k": 65})
     with pytest.raises(cosim.ParameterError, match="lanes = 32 must be at most channels = 16"):
         s.configure({"lanes": 32, "channels": 16, "outputs": 16, "k": 4})
+    with pytest.raises(cosim.ParameterError, match="of scratchpad, more than its 262,144 B"):
+        s.configure({"height": 64, "width": 64, "channels": 128, "outputs": 128})
 
 
 @pytest.mark.slow
