@@ -117,15 +117,15 @@ module complementary_sparsity #(
   // ------------------------------------------------------------------ memories and datapath state
   logic [8*CHANNELS-1:0]  w_mem  [WEIGHT_ROWS];
   logic [KW*CHANNELS-1:0] id_mem [WEIGHT_ROWS];
-  logic signed [7:0]      act_q  [CHANNELS];     // the k-WTA'd vector
-  logic [CW-1:0]          sel_q  [CHANNELS];     // selected channels, ascending
-  logic [NW-1:0]          nsel_q;                // how many are selected
+  logic signed [7:0]      act  [CHANNELS];     // the k-WTA'd vector
+  logic [CW-1:0]          sel  [CHANNELS];     // selected channels, ascending
+  logic [NW-1:0]          nsel;                // how many are selected
   logic signed [31:0]     acc    [MAX_OUTPUTS];
   logic [31:0] pixel_q, tap_q, pack_q, chunk_q, beat_q, row_q;
   logic [31:0] chunks, out_beats;
   logic [RW-1:0] row_addr;
 
-  assign chunks    = (32'(nsel_q) + 32'(LANES) - 32'd1) / 32'(LANES);
+  assign chunks    = (32'(nsel) + 32'(LANES) - 32'd1) / 32'(LANES);
   assign out_beats = (32'(outputs_needed) + 32'(OUT_WORDS) - 32'd1) / 32'(OUT_WORDS);
   assign row_addr  = RW'(pack_q * taps_q + tap_q);
   assign in_ready  = state == S_LOAD || state == S_TAKE;
@@ -142,14 +142,14 @@ module complementary_sparsity #(
   );
 
   always_comb begin
-    nsel_q = '0;
-    for (int c = 0; c < CHANNELS; c++) sel_q[c] = '0;
+    nsel = '0;
+    for (int c = 0; c < CHANNELS; c++) sel[c] = '0;
     for (int c = 0; c < CHANNELS; c++)
       if (win[c] || dense_q) begin
-        sel_q[nsel_q[CW-1:0]] = CW'(c);
-        nsel_q = nsel_q + NW'(1);
+        sel[nsel[CW-1:0]] = CW'(c);
+        nsel = nsel + NW'(1);
       end
-    for (int c = 0; c < CHANNELS; c++) act_q[c] = win[c] ? $signed(x_q[8*c +: 8]) : 8'sd0;
+    for (int c = 0; c < CHANNELS; c++) act[c] = win[c] ? $signed(x_q[8*c +: 8]) : 8'sd0;
   end
 
   // one multiply cycle: LANES products of selected channels, summed per routing id
@@ -165,9 +165,9 @@ module complementary_sparsity #(
     for (int n = 0; n < MAX_KERNELS; n++) routed[n] = '0;
     for (int l = 0; l < LANES; l++) begin
       automatic int j = int'(chunk_q) * LANES + l;
-      if (j < CHANNELS && j < int'(nsel_q)) begin
-        automatic logic [CW-1:0] c = sel_q[j];
-        automatic logic signed [15:0] p = act_q[c] * $signed(w_row[8*c +: 8]);
+      if (j < CHANNELS && j < int'(nsel)) begin
+        automatic logic [CW-1:0] c = sel[j];
+        automatic logic signed [15:0] p = act[c] * $signed(w_row[8*c +: 8]);
         automatic logic [KW-1:0] id = id_row[KW*c +: KW];
         routed[id] = routed[id] + 32'(p);
         lanes_used = lanes_used + 32'd1;
