@@ -5,12 +5,15 @@ Sparse Transformers", IEEE TVLSI 30(11), 2022), in a full system.
 Workload (`make_workload`, `calibrate`, `encoder_golden`): an int8 encoder layer (d, heads,
 sequence, FFN), weights seeded from numpy and pruned N:M; requantisation shifts and the
 softmax scale calibrated on the layer itself (a static post-training calibration); the
-golden model is the exact integer pipeline in numpy:
+golden model is the exact integer pipeline in numpy, with LayerNorm in float64:
     QKV = rq(X Wqkv^T);  S_h = Q_h K_h^T;  P_h = softmax(S_h) (int8, Q0.7)
     O_h = rq(P_h V_h);   X1 = LN(X + rq(A Wo^T));   H = rq_relu(X1 W1^T)
     X2 = LN(X1 + rq(H W2^T))
-rq = requantisation (rounding shift, saturation to int8); LN = fixed-point LayerNorm of
-cosim.accel.fixed_point on the int residual, output scaled by 2^LN_OUT_FRAC to int8.
+rq = requantisation (rounding shift, saturation to int8); LN = LayerNorm of the int
+residual, output scaled by 2^LN_OUT_FRAC to int8: the accelerator computes it in fixed
+point (cosim.accel.fixed_point), the golden in float64 (layernorm_float), and the two
+must agree within LN_TOLERANCE_LSB; the stages after a LayerNorm are checked exactly
+from the accelerator's LayerNorm output.
 
 Accelerator (`StaAccelerator`): the N:M engine (cosim.accel.sta.nm_sparse), the softmax unit
 (cosim.accel.sta.softmax_unit), a residual+LayerNorm unit (`ResidualNorm`, a timed Python model:
@@ -222,10 +225,40 @@ def calibrate(x: np.ndarray, w: EncoderWeights, dims: EncoderDims) -> Quant:
     return Quant(s_qkv, s_pv, s_o, s_w1, s_w2, sm)
 
 
+#: How far the residual+LayerNorm unit's int8 output may be from float64 LayerNorm of the
+#: same residual, in LSBs of its int8 output (2^-LN_OUT_FRAC): half an LSB of rounding to
+#: int8 plus the fixed-point mean, variance and reciprocal square root
+#: (cosim.accel.fixed_point.layernorm_fx: 16 fraction bits, rstd to 2^-14 relative).
+LN_TOLERANCE_LSB = 1.0
+
+
+def layernorm_float(x: np.ndarray, y: np.ndarray, ln: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """LN(x + y) of int8 rows in float64, independently of the unit's fixed-point
+    arithmetic: in units of the int8 output (2^-LN_OUT_FRAC), clipped to its range, not
+    rounded. The variance epsilon is the unit's (LN_EPS_FX in fx: 2^-16)."""
+    r = x.astype(np.float64) + y.astype(np.float64)
+    c = r - r.mean(-1, keepdims=True)
+    z = c / np.sqrt((c * c).mean(-1, keepdims=True) + LN_EPS_FX / fxp.FX_ONE)
+    out = (z * ln[0] / fxp.FX_ONE + ln[1] / fxp.FX_ONE) * 2.0**LN_OUT_FRAC
+    return np.clip(out, -128, 127)
+
+
+def _to_int8(v: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(v), -128, 127).astype(np.int8)
+
+
 def encoder_golden(
-    x: np.ndarray, w: EncoderWeights, q: Quant, dims: EncoderDims
+    x: np.ndarray,
+    w: EncoderWeights,
+    q: Quant,
+    dims: EncoderDims,
+    x1: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every intermediate of the integer encoder layer (numpy reference)."""
+    """Every intermediate of the encoder layer (numpy reference): the integer stages
+    exactly; the two LayerNorms in float64 (layernorm_float: "x1_float" and "x2_float",
+    with "x1" and "x2" rounded to int8). With `x1` (the accelerator's first LayerNorm
+    output, checked against "x1_float" within LN_TOLERANCE_LSB) the stages after it
+    start from that x1, so they can be checked exactly."""
     d, dh = dims.d, dims.dh
     xi = x.astype(np.int64)
     qkv = requant(xi @ w.wqkv.T.astype(np.int64), q.qkv)
@@ -245,11 +278,43 @@ def encoder_golden(
         axis=1,
     )
     y = requant(a.astype(np.int64) @ w.wo.T.astype(np.int64), q.o)
-    x1 = residual_norm(x, y, w.ln1)
+    x1_float = layernorm_float(x, y, w.ln1)
+    if x1 is None:
+        x1 = _to_int8(x1_float)
     hh = requant(x1.astype(np.int64) @ w.w1.T.astype(np.int64), q.w1, relu=True)
     y2 = requant(hh.astype(np.int64) @ w.w2.T.astype(np.int64), q.w2)
-    x2 = residual_norm(x1, y2, w.ln2)
-    return {"qkv": qkv, "scores": scores, "probs": probs, "attn": a, "x1": x1, "h": hh, "x2": x2}
+    x2_float = layernorm_float(x1, y2, w.ln2)
+    return {
+        "qkv": qkv,
+        "scores": scores,
+        "probs": probs,
+        "attn": a,
+        "x1": x1,
+        "x1_float": x1_float,
+        "h": hh,
+        "x2": _to_int8(x2_float),
+        "x2_float": x2_float,
+    }
+
+
+def check_outputs(
+    out: dict[str, np.ndarray], x: np.ndarray, w: EncoderWeights, q: Quant, dims: EncoderDims
+) -> dict[str, float]:
+    """The accelerator's intermediates of one pass against the golden: the integer
+    stages must match exactly (0 or 1: a mismatch), the LayerNorm outputs within
+    LN_TOLERANCE_LSB of float64. Returns the largest error of each ("qkv", "attn", "h":
+    0.0 when exact, 1.0 when not; "x1", "x2": in int8 LSBs)."""
+    gold = encoder_golden(x, w, q, dims, x1=out["x1"])
+    errors = {k: float(not np.array_equal(out[k], gold[k])) for k in ("qkv", "attn", "h")}
+    for k in ("x1", "x2"):
+        errors[k] = float(np.abs(out[k].astype(np.float64) - gold[f"{k}_float"]).max())
+    return errors
+
+
+def outputs_ok(errors: dict[str, float]) -> bool:
+    """check_outputs' errors within their tolerances."""
+    exact = all(errors[k] == 0.0 for k in ("qkv", "attn", "h"))
+    return exact and all(errors[k] <= LN_TOLERANCE_LSB for k in ("x1", "x2"))
 
 
 def encoder_float(x: np.ndarray, w: EncoderWeights, q: Quant, dims: EncoderDims) -> np.ndarray:
@@ -733,9 +798,12 @@ __all__ = [
     "ResidualNorm",
     "StaAccelerator",
     "calibrate",
+    "check_outputs",
     "encoder_float",
     "encoder_golden",
+    "layernorm_float",
     "make_workload",
     "matmul_cycles_ideal",
+    "outputs_ok",
     "residual_norm",
 ]

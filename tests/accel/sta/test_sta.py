@@ -40,6 +40,42 @@ def test_integer_layer_is_close_to_float64(pattern):
     assert np.all(gold["h"] >= 0)  # ReLU
 
 
+def _fixed_point_pass(x, w, q, dims):
+    """The accelerator's arithmetic for one pass (integer stages and the unit's
+    fixed-point LayerNorm, sta.residual_norm), as the hardware path computes it."""
+    gold = sta.encoder_golden(x, w, q, dims)
+    y = sta.requant(gold["attn"].astype(np.int64) @ w.wo.T.astype(np.int64), q.o)
+    x1 = sta.residual_norm(x, y, w.ln1)
+    h = sta.requant(x1.astype(np.int64) @ w.w1.T.astype(np.int64), q.w1, relu=True)
+    y2 = sta.requant(h.astype(np.int64) @ w.w2.T.astype(np.int64), q.w2)
+    return {
+        "qkv": gold["qkv"],
+        "attn": gold["attn"],
+        "x1": x1,
+        "h": h,
+        "x2": sta.residual_norm(x1, y2, w.ln2),
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_layernorm_is_checked_against_float64_within_its_tolerance(seed):
+    dims = sta.EncoderDims()
+    x, w = sta.make_workload(np.random.default_rng(seed), dims)
+    q = sta.calibrate(x, w, dims)
+    out = _fixed_point_pass(x, w, q, dims)
+    errors = sta.check_outputs(out, x, w, q, dims)
+    assert sta.outputs_ok(errors), errors
+    assert 0 < errors["x1"] <= sta.LN_TOLERANCE_LSB  # rounding: never exactly float64
+    # a LayerNorm output two LSB off is caught, in either LayerNorm
+    for key in ("x1", "x2"):
+        bad = {**out, key: out[key].copy()}
+        bad[key][0, 0] += 2
+        assert not sta.outputs_ok(sta.check_outputs(bad, x, w, q, dims)), key
+    # the golden's LayerNorm is float64, not the unit's fixed-point function
+    gold = sta.encoder_golden(x, w, q, dims)
+    assert gold["x1_float"].dtype == np.float64
+
+
 def test_matmul_bound_scales_with_n_over_m():
     dims, shape = sta.EncoderDims(), nm.EngineShape()
     dense = sta.matmul_cycles_ideal(dims, shape, nm.NMPattern(1, 1))
