@@ -79,6 +79,24 @@ def test_longer_than_the_buffer_the_filter_saves_traffic(scenario):
 
 
 @pytest.mark.slow
+def test_dense_baseline_is_query_tiled(scenario):
+    """Dense attention fetches a K/V batch once per tile of queries: a tile of 4 fetches
+    a quarter of the records one query at a time does, computes the same outputs, and
+    leaves SPRINT's run alone."""
+    params = {"seq_len": 128, "d": 32, "buffer_kib": 2, "sweep": False}
+    runs = {t: scenario.simulate(scenario.configure({**params, "dense_tile": t})) for t in (1, 4)}
+    one, four = runs[1].metrics, runs[4].metrics
+    assert one["golden_ok"] and four["golden_ok"]
+    assert four["baseline_kv_fetched"] * 4 == one["baseline_kv_fetched"] == 128 * 128
+    assert four["baseline_dram_bytes"] < one["baseline_dram_bytes"] / 3
+    assert four["baseline_pairs"] == one["baseline_pairs"] == 128 * 128
+    assert four["dense_output_error"] == one["dense_output_error"]
+    for key in ("cycles", "kv_fetched", "energy_pj"):
+        assert four[key] == one[key], key
+    assert four["baseline_energy_pj"] < one["baseline_energy_pj"]
+
+
+@pytest.mark.slow
 def test_non_ideal_arrays_still_match_their_twin(scenario):
     out = scenario.simulate(
         scenario.configure(
