@@ -13,8 +13,10 @@ One attention head (L = seq_len queries and keys, head dimension d, int8 Q, K, V
   only those not already on chip are fetched from DRAM;
 - the recompute engine recomputes their scores exactly (int8) and folds them into a
   fixed-point online softmax and weighted sum of their V rows (Q8.8 outputs).
-Dense attention runs the same controller, filter, buffer and engine with every key
-surviving and no ReRAM access. Both run in one simulation (cosim.accel.sprint.system); every
+Dense attention runs the same controller, filter and buffer with every key surviving and
+no ReRAM access, query-tiled: `dense_tile` queries share each fetched K/V batch, on as
+many recompute engines of lanes / dense_tile lanes (the same multipliers, one softmax
+state per query of the tile). Both run in one simulation (cosim.accel.sprint.system); every
 mask, filter entry and output is checked against its numpy twin (the crossbar twin
 cosim.system.reram.Crossbar, cosim.accel.sprint.engines.FetchFilterModel,
 cosim.accel.online_softmax: bit-exact), and the dense output against exact attention on
