@@ -4,8 +4,9 @@ Algorithm-Hardware Co-Optimized Framework for Accelerating N:M Sparse Transforme
 IEEE TVLSI 30(11), 2022).
 
 One run, one system (cosim.build_soc: host CPU, fabric, DMA, scratchpad, DRAM, plus the
-accelerator of cosim.accel.sta.system): the host rings the accelerator once per pass and waits
-for its interrupt. Passes:
+accelerator of cosim.accel.sta.system: the N:M engine, the softmax unit, and DFX's vector
+unit for residual + LayerNorm, each functional, TLM or RTL): the host rings the
+accelerator once per pass and waits for its interrupt. Passes:
   1. the chosen N:M pattern, softmax on chip (the accelerator);
   2. dense weights on the same engine, softmax on chip (the baseline: the dense engine);
   3. the chosen pattern with the attention scores and probabilities going through DRAM
@@ -84,6 +85,11 @@ scenario = Scenario(
         "softmax": Engine(
             ("functional", "tlm", "rtl"), default="tlm", help="streaming softmax unit"
         ),
+        "norm": Engine(
+            ("functional", "tlm", "rtl"),
+            default="tlm",
+            help="residual + LayerNorm on DFX's vector unit (rtl/dfx/vector_unit.sv)",
+        ),
     },
     seed=1,
 )
@@ -136,6 +142,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         dims,
         engine_impl=cfg.engines["engine"],
         softmax_impl=cfg.engines["softmax"],
+        norm_impl=cfg.engines["norm"],
         clock=cfg.clock,
         shape=shape,
         wave=cfg.wave,

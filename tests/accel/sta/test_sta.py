@@ -110,13 +110,16 @@ def test_scenario_runs_at_reduced_size_and_shows_the_effects():
 
 @pytest.mark.slow
 def test_twins_give_the_same_layer_and_the_tlm_timing_error_is_small(capsys):
-    runs = {impl: _run({"engine": impl, "softmax": impl}) for impl in ("functional", "tlm", "rtl")}
+    runs = {
+        impl: _run({"engine": impl, "softmax": impl, "norm": impl})
+        for impl in ("functional", "tlm", "rtl")
+    }
     for impl, o in runs.items():
         assert o.metrics["golden_ok"], f"{impl} twins differ from numpy"
     rtl, tlm = runs["rtl"].extras["passes"], runs["tlm"].extras["passes"]
     lines = []
     for r, t in zip(rtl, tlm, strict=True):
-        for what in ("qkv", "scores", "softmax", "w2"):
+        for what in ("qkv", "scores", "softmax", "w2", "layernorm"):
             re, te = r["engine_cycles"][what], t["engine_cycles"][what]
             err = (te - re) / re
             lines.append(f"{r['name']:<30} {what:<8} RTL {re:>6} TLM {te:>6} cycles: {err:+.2%}")
