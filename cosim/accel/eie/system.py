@@ -17,7 +17,10 @@ Commands (the host writes arguments and the command number; the sequencer runs i
   RUN   (cols, local_rows, config, out)   one job on the activations already loaded
   DENSE (weights, block_bytes, blocks, block_cols, cols, local_rows, half_words, act,
          act_bytes, out)                  the dense baseline: block b+1's weights stream
-                                          in (data mover) while block b computes
+                                          in (the DMA: read and write channels
+                                          overlapped) while block b computes, block 0
+                                          beside the activations; block_bytes = 0: the
+                                          weights are resident (loaded with LOAD)
 Every command ends by reading the engine's event counters and charging their increase
 to the energy table (component = the engine's name), so the breakdown of any phase of a
 run holds the engine's energy next to the DRAM's, the fabric's and the host's.
@@ -41,8 +44,10 @@ from typing import Any
 
 import numpy as np
 
+import cosim
 from cosim import energy
 from cosim.accel import costs
+from cosim.accel.control import Fifo
 from cosim.accel.device import Accelerator, AcceleratorDriver, Sequencer, split64
 from cosim.accel.eie import format as fmt
 from cosim.accel.eie.engine import (
@@ -145,6 +150,9 @@ class EieAccelerator:
         self.device = Accelerator(sim, soc, "accel", base=ACCEL_BASE, clock=clock, scratchpad=False)
         self.device.attach(self.engine, streams=("ld", "act", "out"))
         self.done = self.device.done_line(self.engine)
+        # The DMA's read channel (its write channel is the device's data mover).
+        self.dma_read = sim.initiator(f"{name}_dma_rd")
+        sim.bind(self.dma_read, self.device.bus.port("target"))
         self.energy = EieEnergyModel(sim, geometry, name)
         self.driver = AcceleratorDriver(soc.host, self.device)
         self.records: list[JobRecord] = []
@@ -224,21 +232,42 @@ class EieAccelerator:
         await self._job(seq, (0, cols), rows, config, out)
         return [await self._account(seq, "run")]
 
+    async def _dma(self, src: int, nbytes: int) -> None:
+        """Weights from memory into the load stream the way a DMA engine moves them: a read
+        channel (its own initiator) keeps the next chunk coming from memory while the
+        write channel (the data mover) pushes the current one into the stream, so the
+        transfer runs at the slower of the memory and the stream port, not at their
+        serialized sum."""
+        if nbytes <= 0:
+            return
+        step = self.device.chunk - self.device.chunk % fmt.BEAT_BYTES
+        chunks: Fifo = Fifo(self.sim, f"{self.engine.name}.dma", 2)
+
+        async def reader() -> None:
+            for off in range(0, nbytes, step):
+                await chunks.put(await self.dma_read.read(src + off, min(step, nbytes - off)))
+
+        feeding = cosim.spawn(reader())
+        for _ in range(0, nbytes, step):
+            await self.device.mover.write(self.addr("ld"), await chunks.get())
+        await feeding
+
     async def _cmd_dense(self, seq: Sequencer) -> list[int]:
+        """The dense baseline: weights resident on chip (block_bytes = 0, loaded before),
+        or streamed block by block by the DMA into alternate halves of each PE's matrix
+        memory while the other half computes; block 0 loads while the activations do."""
         weights, block_bytes, blocks, block_cols, cols, rows, half_words = (
             seq.arg64(0),
             *seq.args[2:8],
         )
         act, act_bytes, out = seq.arg64(8), seq.args[10], seq.arg64(11)
+        loader = cosim.spawn(self._dma(weights, block_bytes))  # block 0, beside the acts
         await self._reg(seq, "ACT_WPTR", 0)
         await seq.copy(act, self.addr("act"), act_bytes, beat=fmt.ACT_BEAT_BYTES)
-        await seq.copy(weights, self.addr("ld"), block_bytes, beat=fmt.BEAT_BYTES)  # block 0
         for b in range(blocks):
-            loader = None
+            await loader  # block b is in; block b + 1 streams while b computes
             if b + 1 < blocks:
-                loader = seq.background_copy(
-                    weights + (b + 1) * block_bytes, self.addr("ld"), block_bytes
-                )
+                loader = cosim.spawn(self._dma(weights + (b + 1) * block_bytes, block_bytes))
             last = b + 1 == blocks
             config = config_word(skip=False, dense=True, clear=b == 0, drain=last)
             start = b * block_cols
@@ -250,8 +279,6 @@ class EieAccelerator:
                 out if last else None,
                 dense_base=16 * (b % 2) * half_words,
             )
-            if loader is not None:
-                await loader
         return [await self._account(seq, "dense")]
 
     # ------------------------------------------------------------ host side
@@ -300,29 +327,53 @@ class EieAccelerator:
         return cycles
 
 
-def dense_plan(rows: int, cols: int, geometry: fmt.EieGeometry) -> tuple[int, int, int]:
-    """(block_cols, blocks, half_words) of the dense baseline: as many columns per block as
-    fit half of a PE's matrix memory (the other half loads the next block)."""
+#: The streamed dense baseline cuts its weights into at least this many blocks (when
+#: columns allow), so the first block, whose load nothing hides but the activations',
+#: is a small part of the stream.
+DENSE_MIN_BLOCKS = 32
+
+
+@dataclass(frozen=True)
+class DensePlan:
+    """How the dense baseline holds its weights: resident (the whole dense layer fits
+    each PE's matrix memory: loaded once before the inference, like EIE's compressed
+    model) or streamed in `blocks` blocks of `block_cols` columns into alternate halves
+    of `half_words` words."""
+
+    block_cols: int
+    blocks: int
+    half_words: int
+    resident: bool
+
+
+def dense_plan(rows: int, cols: int, geometry: fmt.EieGeometry) -> DensePlan:
+    """The dense baseline's plan: resident when the dense layer fits the matrix memory;
+    otherwise blocks that fit half of it (the other half loads the next block), at least
+    DENSE_MIN_BLOCKS of them when there are that many columns."""
+    if fmt.dense_block_words(rows, geometry.pes, cols) <= geometry.mat_words:
+        return DensePlan(cols, 1, geometry.mat_words // 2, True)
     half_words = geometry.mat_words // 2
     local = geometry.local_rows(rows)
-    block_cols = min(cols, (half_words * fmt.DENSE_ENTRIES_PER_WORD) // local)
-    if block_cols < 1:
+    fit = (half_words * fmt.DENSE_ENTRIES_PER_WORD) // local
+    if fit < 1:
         raise ValueError(
             f"eie: one dense column of {local} local rows does not fit half the matrix memory "
             f"({half_words} words); raise mat_words"
         )
-    return block_cols, -(-cols // block_cols), half_words
+    block_cols = min(cols, fit, -(-cols // DENSE_MIN_BLOCKS))
+    return DensePlan(block_cols, -(-cols // block_cols), half_words, False)
 
 
-def dense_images(
-    indices: np.ndarray, pes: int, block_cols: int, half_words: int
-) -> tuple[np.ndarray, int]:
+def dense_images(indices: np.ndarray, pes: int, plan: DensePlan) -> tuple[np.ndarray, int]:
     """The dense baseline's weight stream: one load image per block (block b into half
-    b % 2), padded with no-op beats to a common size. Returns (bytes, block_bytes)."""
+    b % 2; a resident layer is one block from word 0), padded with no-op beats to a
+    common size. Returns (bytes, block_bytes)."""
     cols = indices.shape[1]
     images = [
-        fmt.dense_block_image(indices, pes, s, min(block_cols, cols - s), (b % 2) * half_words)
-        for b, s in enumerate(range(0, cols, block_cols))
+        fmt.dense_block_image(
+            indices, pes, s, min(plan.block_cols, cols - s), (b % 2) * plan.half_words
+        )
+        for b, s in enumerate(range(0, cols, plan.block_cols))
     ]
     size = max(len(i) for i in images)
     out = np.zeros((len(images), size), dtype=np.uint8)  # zero beats: empty packets
@@ -350,8 +401,8 @@ def energy_factors(
       16-bit values (CSC entries of 16 + 4 bits: 2.5x the matrix words, read from an
       SRAM 2.5x as large) over what it took with 4-bit indices (the words read plus one
       codebook read per entry); the paper's 8x compares 32-bit weights with 4-bit ones;
-    - sram_vs_dram: energy per weight bit read from DRAM (`dram_pj_per_bit`, as the dense
-      baseline's run measured it) over a bit of the PE's matrix SRAM.
+    - sram_vs_dram: energy per weight bit read from DRAM (`dram_pj_per_bit`, as the model
+      load measured it: a pure stream from DRAM) over a bit of the PE's matrix SRAM.
     """
     sim, g = model.sim, model.geometry
     spmat = sim.energy[model.keys["spmat"]]

@@ -23,8 +23,11 @@ The system: build_soc() (host, fabric, DMA, scratchpad, DRAM) plus
   runs one batch ahead of C without overwriting anything C still needs.
 
 Dense attention (mode "dense") runs the same controller with every key surviving and no
-ReRAM access: the same filter (keys already on chip are not fetched again), buffer and
-engine. The host starts a run through the controller's command window (one command per
+ReRAM access, query-tiled: `dense_tile` queries share one filter query, so each K/V
+batch is fetched once for the tile and streamed to `dense_tile` recompute engines of
+lanes / dense_tile lanes (the same multipliers as SPRINT's one engine; one online-softmax
+state per query of the tile). The same filter (keys already on chip are not fetched
+again) and buffer. The host starts a run through the controller's command window (one command per
 mode, MODES; the arguments below) and waits for its interrupt.
 
 Energy: DRAM, fabric, buffer, ReRAM and host charge their own events; the controller
@@ -109,6 +112,7 @@ class RunRecord:
     filter: dict[str, int] = field(default_factory=dict)
     start_ps: int = 0
     end_ps: int = 0
+    tile: int = 1  # queries sharing one filter query and its fetches (dense: the tile)
 
 
 class SprintSystem:
@@ -128,6 +132,7 @@ class SprintSystem:
         fetch_streams: int,
         lanes: int = 16,
         waves: dict[str, str] | None = None,
+        dense_tile: int = 4,
     ) -> None:
         self.sim, self.soc = sim, soc
         self.d, self.max_keys, self.slots = d, max_keys, slots
@@ -167,6 +172,28 @@ class SprintSystem:
             **({"waves": waves["filter"]} if "filter" in waves else {}),
         )
         self.rc = RecomputeDriver.attach(sim, self.recompute, "sprint_rc")
+        # Dense attention's query tile: `dense_tile` recompute engines of lanes/dense_tile
+        # lanes each (the same multipliers as SPRINT's engine, one softmax state per query
+        # of the tile), fed the same K/V batches, so a record fetched once serves every
+        # query of the tile.
+        self.dense_tile = max(1, min(dense_tile, lanes))
+        self.rc_dense = [self.rc]
+        if self.dense_tile > 1:
+            self.rc_dense = [
+                RecomputeDriver.attach(
+                    sim,
+                    recompute_engine(
+                        sim,
+                        f"recompute_dense{t}",
+                        engines["recompute"],
+                        d=d,
+                        lanes=lanes // self.dense_tile,
+                        clock=clock,
+                    ),
+                    f"sprint_rc_dense{t}",
+                )
+                for t in range(self.dense_tile)
+            ]
         self.ff = FilterDriver.attach(sim, self.filter, "sprint_ff")
 
         def fabric_socket(name: str) -> Any:
@@ -289,16 +316,40 @@ class SprintSystem:
                 k = j
             return out.view(np.int8)
 
+        # Dense attention works on tiles of queries (their masks are all the same: every
+        # key), one per engine; SPRINT on one query at a time.
+        engines = self.rc_dense if mode == "dense" else [self.rc]
+        tile = len(engines)
+
+        async def each(calls: list[Any]) -> list[Any]:
+            """Run one call per engine of the tile side by side; their results in order."""
+            if len(calls) == 1:
+                return [await calls[0]]
+            out: list[Any] = [None] * len(calls)
+
+            async def one(j: int) -> None:
+                out[j] = await calls[j]
+
+            procs = [cosim.spawn(one(j)) for j in range(len(calls))]
+            for p in procs:
+                await p
+            return out
+
         async def stage_fetch() -> None:
             await self.ff.reset()
-            for _ in range(length):
-                i, q, mask = await masks_ch.get()
+            done = 0
+            while done < length:
+                group = [await masks_ch.get() for _ in range(min(tile, length - done))]
+                done += len(group)
+                i, _, mask = group[0]
                 t0 = cosim.now()
                 entries = await self.ff.query(mask)
-                record.entries[i] = entries
+                queries = [(j, q) for j, q, _ in group]
+                for j, _ in queries:
+                    record.entries[j] = entries
                 starts = [k for k, e in enumerate(entries) if e.batch_start] + [len(entries)]
                 if not entries:
-                    await batch_ch.put((i, q, np.zeros((0, rec), np.int8), True, True))
+                    await batch_ch.put((queries, np.zeros((0, rec), np.int8), True, True))
                 for b in range(len(starts) - 1):
                     batch = entries[starts[b] : starts[b + 1]]
                     misses = [e for e in batch if e.miss]
@@ -308,29 +359,37 @@ class SprintSystem:
                     record.batches += 1
                     if b == len(starts) - 2:
                         span("fetch", i, t0)
-                    await batch_ch.put((i, q, records, b == 0, b == len(starts) - 2))
+                    await batch_ch.put((queries, records, b == 0, b == len(starts) - 2))
 
         async def stage_compute() -> None:
-            await self.rc.job(mult, shift, length)
+            for t, rc in enumerate(engines):
+                await rc.job(mult, shift, len(range(t, length, tile)))
             done_queries = 0
             while done_queries < length:
-                i, q, records, first, last = await batch_ch.get()
+                queries, records, first, last = await batch_ch.get()
+                use = engines[: len(queries)]
                 if first:
                     t_query = cosim.now()
-                    await self.rc.query(q)
-                await self.rc.pairs(records[:, :d], records[:, d:])
+                    await each([rc.query(q) for rc, (_, q) in zip(use, queries, strict=True)])
+                await each([rc.pairs(records[:, :d], records[:, d:]) for rc in use])
                 if last:
-                    y = await self.rc.end()
-                    record.outputs[i] = y
-                    await self.s_out.write(out_addr + i * rec, y.astype("<i2").view(np.uint8))
-                    span("compute", i, t_query)
-                    done_queries += 1
-            await self.rc.wait_done()
+                    ys = await each([rc.end() for rc in use])
+                    for (i, _), y in zip(queries, ys, strict=True):
+                        record.outputs[i] = y
+                        raw = y.astype("<i2").view(np.uint8)
+                        await self.s_out.write(out_addr + i * rec, raw)
+                        span("compute", i, t_query)
+                        done_queries += 1
+            for rc in engines:
+                await rc.wait_done()
 
         stages = [cosim.spawn(s()) for s in (stage_threshold, stage_fetch, stage_compute)]
         for s in stages:
             await s
-        record.engine = await self.rc.counters()
+        counts = [await rc.counters() for rc in engines]
+        record.engine = {k: sum(c[k] for c in counts) for k in counts[0]}
+        record.engine["cycles"] = max(c["cycles"] for c in counts)
+        record.tile = tile
         record.filter = await self.ff.counters()
         record.end_ps = cosim.now()
         self.charge_engines(record.engine, record.filter, length)
@@ -386,6 +445,7 @@ def build_sprint_system(
     fetch_streams: int = 4,
     lanes: int = 16,
     waves: dict[str, str] | None = None,
+    dense_tile: int = 4,
 ) -> SprintSystem:
     """build_soc() with SPRINT's parts (see the module doc). buffer_bytes / (2 d) slots
     (a power of two); engines: {"recompute": impl, "filter": impl}; reram: reram_tile
@@ -412,6 +472,7 @@ def build_sprint_system(
         fetch_streams=fetch_streams,
         lanes=lanes,
         waves=waves,
+        dense_tile=dense_tile,
     )
 
 

@@ -5,16 +5,20 @@ Sparse Transformers", IEEE TVLSI 30(11), 2022), in a full system.
 Workload (`make_workload`, `calibrate`, `encoder_golden`): an int8 encoder layer (d, heads,
 sequence, FFN), weights seeded from numpy and pruned N:M; requantisation shifts and the
 softmax scale calibrated on the layer itself (a static post-training calibration); the
-golden model is the exact integer pipeline in numpy:
+golden model is the exact integer pipeline in numpy, with LayerNorm in float64:
     QKV = rq(X Wqkv^T);  S_h = Q_h K_h^T;  P_h = softmax(S_h) (int8, Q0.7)
     O_h = rq(P_h V_h);   X1 = LN(X + rq(A Wo^T));   H = rq_relu(X1 W1^T)
     X2 = LN(X1 + rq(H W2^T))
-rq = requantisation (rounding shift, saturation to int8); LN = fixed-point LayerNorm of
-cosim.accel.fixed_point on the int residual, output scaled by 2^LN_OUT_FRAC to int8.
+rq = requantisation (rounding shift, saturation to int8); LN = LayerNorm of the int
+residual, output scaled by 2^LN_OUT_FRAC to int8: the accelerator computes it in fixed
+point (cosim.accel.fixed_point), the golden in float64 (layernorm_float), and the two
+must agree within LN_TOLERANCE_LSB; the stages after a LayerNorm are checked exactly
+from the accelerator's LayerNorm output.
 
 Accelerator (`StaAccelerator`): the N:M engine (cosim.accel.sta.nm_sparse), the softmax unit
-(cosim.accel.sta.softmax_unit), a residual+LayerNorm unit (`ResidualNorm`, a timed Python model:
-not one of the paper's RTL engines), and a controller (STA's control unit) that runs the
+(cosim.accel.sta.softmax_unit), a residual+LayerNorm unit (`ResidualNorm`: DFX's vector
+unit, rtl/dfx/vector_unit.sv and its twins, reused; the paper's RTL engines are the N:M
+engine and the softmax), and a controller (STA's control unit) that runs the
 layer: the SoC's DMA brings the compressed weights of the next matrix into the
 scratchpad while the engine works on the current one; activations live in the
 scratchpad; attention scores go straight from the engine into the softmax unit and the
@@ -34,6 +38,7 @@ import numpy as np
 import cosim
 from cosim.accel import fixed_point as fxp
 from cosim.accel.control import CommandWindow, ControllerPort, EnergyCounters, EnergyEntry
+from cosim.accel.dfx import vector_unit as vu
 from cosim.accel.phase import PhaseMeter
 from cosim.accel.sta import nm_sparse as nm
 from cosim.accel.sta import softmax_unit as smx
@@ -222,10 +227,41 @@ def calibrate(x: np.ndarray, w: EncoderWeights, dims: EncoderDims) -> Quant:
     return Quant(s_qkv, s_pv, s_o, s_w1, s_w2, sm)
 
 
+#: How far the residual+LayerNorm unit's int8 output may be from float64 LayerNorm of the
+#: same residual, in LSBs of its int8 output (2^-LN_OUT_FRAC): half an LSB of rounding to
+#: int8, plus the fixed-point mean, variance and reciprocal square root inside the unit
+#: (cosim.accel.fixed_point.layernorm_fx: 16 fraction bits, rstd to 2^-14 relative),
+#: plus FP16 at its ports (gamma, beta and the output: 2^-11 relative). Measured: 0.56.
+LN_TOLERANCE_LSB = 1.0
+
+
+def layernorm_float(x: np.ndarray, y: np.ndarray, ln: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """LN(x + y) of int8 rows in float64, independently of the unit's fixed-point
+    arithmetic: in units of the int8 output (2^-LN_OUT_FRAC), clipped to its range, not
+    rounded. The variance epsilon is the unit's (LN_EPS_FX in fx: 2^-16)."""
+    r = x.astype(np.float64) + y.astype(np.float64)
+    c = r - r.mean(-1, keepdims=True)
+    z = c / np.sqrt((c * c).mean(-1, keepdims=True) + LN_EPS_FX / fxp.FX_ONE)
+    out = (z * ln[0] / fxp.FX_ONE + ln[1] / fxp.FX_ONE) * 2.0**LN_OUT_FRAC
+    return np.clip(out, -128, 127)
+
+
+def _to_int8(v: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(v), -128, 127).astype(np.int8)
+
+
 def encoder_golden(
-    x: np.ndarray, w: EncoderWeights, q: Quant, dims: EncoderDims
+    x: np.ndarray,
+    w: EncoderWeights,
+    q: Quant,
+    dims: EncoderDims,
+    x1: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every intermediate of the integer encoder layer (numpy reference)."""
+    """Every intermediate of the encoder layer (numpy reference): the integer stages
+    exactly; the two LayerNorms in float64 (layernorm_float: "x1_float" and "x2_float",
+    with "x1" and "x2" rounded to int8). With `x1` (the accelerator's first LayerNorm
+    output, checked against "x1_float" within LN_TOLERANCE_LSB) the stages after it
+    start from that x1, so they can be checked exactly."""
     d, dh = dims.d, dims.dh
     xi = x.astype(np.int64)
     qkv = requant(xi @ w.wqkv.T.astype(np.int64), q.qkv)
@@ -245,11 +281,43 @@ def encoder_golden(
         axis=1,
     )
     y = requant(a.astype(np.int64) @ w.wo.T.astype(np.int64), q.o)
-    x1 = residual_norm(x, y, w.ln1)
+    x1_float = layernorm_float(x, y, w.ln1)
+    if x1 is None:
+        x1 = _to_int8(x1_float)
     hh = requant(x1.astype(np.int64) @ w.w1.T.astype(np.int64), q.w1, relu=True)
     y2 = requant(hh.astype(np.int64) @ w.w2.T.astype(np.int64), q.w2)
-    x2 = residual_norm(x1, y2, w.ln2)
-    return {"qkv": qkv, "scores": scores, "probs": probs, "attn": a, "x1": x1, "h": hh, "x2": x2}
+    x2_float = layernorm_float(x1, y2, w.ln2)
+    return {
+        "qkv": qkv,
+        "scores": scores,
+        "probs": probs,
+        "attn": a,
+        "x1": x1,
+        "x1_float": x1_float,
+        "h": hh,
+        "x2": _to_int8(x2_float),
+        "x2_float": x2_float,
+    }
+
+
+def check_outputs(
+    out: dict[str, np.ndarray], x: np.ndarray, w: EncoderWeights, q: Quant, dims: EncoderDims
+) -> dict[str, float]:
+    """The accelerator's intermediates of one pass against the golden: the integer
+    stages must match exactly (0 or 1: a mismatch), the LayerNorm outputs within
+    LN_TOLERANCE_LSB of float64. Returns the largest error of each ("qkv", "attn", "h":
+    0.0 when exact, 1.0 when not; "x1", "x2": in int8 LSBs)."""
+    gold = encoder_golden(x, w, q, dims, x1=out["x1"])
+    errors = {k: float(not np.array_equal(out[k], gold[k])) for k in ("qkv", "attn", "h")}
+    for k in ("x1", "x2"):
+        errors[k] = float(np.abs(out[k].astype(np.float64) - gold[f"{k}_float"]).max())
+    return errors
+
+
+def outputs_ok(errors: dict[str, float]) -> bool:
+    """check_outputs' errors within their tolerances."""
+    exact = all(errors[k] == 0.0 for k in ("qkv", "attn", "h"))
+    return exact and all(errors[k] <= LN_TOLERANCE_LSB for k in ("x1", "x2"))
 
 
 def encoder_float(x: np.ndarray, w: EncoderWeights, q: Quant, dims: EncoderDims) -> np.ndarray:
@@ -282,35 +350,34 @@ def encoder_float(x: np.ndarray, w: EncoderWeights, q: Quant, dims: EncoderDims)
 
 # --------------------------------------------------------------- post-processing
 class ResidualNorm:
-    """Residual add + LayerNorm unit of the accelerator: a timed Python model (the
-    paper's RTL engines are the N:M engine and the softmax). Numbers: residual_norm().
-    Time (this model's assumption): three passes over each row at `lanes` elements per
-    cycle, the per-row reciprocal square root pipelined behind them (one row's latency,
-    RSQRT_CYCLES, is exposed per call). Energy: ENERGY ln_element / ln_row."""
+    """Residual add + LayerNorm of the accelerator on a real engine: the vector unit of
+    DFX (rtl/dfx/vector_unit.sv and its twins, cosim.accel.dfx.vector_unit), whose
+    numbers are those of cosim.accel.fixed_point inside and FP16 at its ports. Per call
+    two jobs: ADD (x + y, int8 rows as FP16: exact) and LAYERNORM (gamma and beta as
+    FP16, the unit's epsilon LN_EPS_FX); its FP16 output is scaled by 2^LN_OUT_FRAC,
+    rounded and saturated to int8 as it is written back (the output converter). Time:
+    the engine's. Energy: ENERGY ln_element / ln_row per element and row."""
 
-    RSQRT_CYCLES = 60  # 32 square-root steps + 25 division steps + 3 (seq_isqrt, seq_divider)
-
-    def __init__(self, sim: Any, name: str, clock: int, lanes: int = 16) -> None:
-        self.clock = clock
-        self.lanes = lanes
+    def __init__(self, sim: Any, name: str, driver: vu.VectorDriver) -> None:
+        self.driver = driver
         self.energy = EnergyCounters(
             sim,
             name,
             {"element": ENERGY["ln_element"], "row": ENERGY["ln_row"]},
             {"element": "elements through residual+LayerNorm", "row": "row normalisations"},
         )
-        self.cycles = 0
 
     async def run(
         self, x: np.ndarray, y: np.ndarray, ln: tuple[np.ndarray, np.ndarray]
     ) -> np.ndarray:
         rows, d = x.shape
-        cycles = rows * 3 * math.ceil(d / self.lanes) + self.RSQRT_CYCLES
-        self.cycles += cycles
         self.energy.add("element", rows * d)
         self.energy.add("row", rows)
-        await cosim.delay(cycles * self.clock)
-        return residual_norm(x, y, ln)
+        r = await self.driver.run(vu.OP_ADD, [x.astype(np.float16), y.astype(np.float16)])
+        gamma = np.tile((np.asarray(ln[0]) / fxp.FX_ONE).astype(np.float16), (rows, 1))
+        beta = np.tile((np.asarray(ln[1]) / fxp.FX_ONE).astype(np.float16), (rows, 1))
+        z = await self.driver.run(vu.OP_LAYERNORM, [r, gamma, beta], eps=LN_EPS_FX)
+        return _to_int8(z.astype(np.float64) * 2.0**LN_OUT_FRAC)
 
 
 # ------------------------------------------------------------------- accelerator
@@ -365,6 +432,7 @@ class StaAccelerator:
     # controller-bus addresses (below the SoC fabric window that starts at the DMA)
     ENGINE_CSR, ENGINE_IN, ENGINE_OUT = 0x2000_0000, 0x2001_0000, 0x2002_0000
     SOFTMAX_CSR, SOFTMAX_IN, SOFTMAX_OUT = 0x2004_0000, 0x2005_0000, 0x2006_0000
+    NORM_CSR, NORM_IN, NORM_OUT = 0x2008_0000, 0x2009_0000, 0x200A_0000
     WINDOW = 0x5000_0000  # the command window, on the SoC fabric
 
     def __init__(
@@ -378,10 +446,14 @@ class StaAccelerator:
         clock: int,
         shape: nm.EngineShape | None = None,
         wave: str | None = None,
+        norm_impl: str = "tlm",
     ) -> None:
         self.sim, self.soc, self.dims, self.clock = sim, soc, dims, clock
         self.shape = shape or nm.EngineShape(t_max=max(16, dims.seq))
         self.sm_shape = smx.SoftmaxShape(lanes=self.shape.lanes, max_len=max(256, dims.seq))
+        # DFX's vector unit at its default shape (16 FP16 lanes, rows up to 512) unless d
+        # is longer, so the RTL build is shared with DFX's
+        self.norm_shape = vu.VectorShape(max_len=max(vu.VectorShape().max_len, dims.d))
         if dims.seq > self.shape.t_max or dims.seq % self.shape.slots:
             raise ParameterError(
                 f"STA: seq = {dims.seq} must be a multiple of the engine's {self.shape.slots} "
@@ -405,6 +477,14 @@ class StaAccelerator:
                 clock=clock,
                 **(waves if wave == "softmax" else {}),
             )
+            self.norm = vu.vector_unit(
+                sim,
+                "norm",
+                impl=norm_impl,
+                shape=self.norm_shape,
+                clock=clock,
+                **(waves if wave == "norm" else {}),
+            )
             self.bus = sim.model("router", "bus")
             self.socket = sim.initiator("controller")
         sim.bind(self.socket, self.bus.port("target"))
@@ -415,6 +495,9 @@ class StaAccelerator:
             (self.softmax.csr, self.SOFTMAX_CSR),
             (self.softmax.data_in, self.SOFTMAX_IN),
             (self.softmax.data_out, self.SOFTMAX_OUT),
+            (self.norm.csr, self.NORM_CSR),
+            (self.norm.data_in, self.NORM_IN),
+            (self.norm.data_out, self.NORM_OUT),
         ):
             self.bus.map(port, base, 0x1_0000)
         self.bus.map(soc.scratchpad.port("port"), soc.SPAD, soc.scratchpad.size)
@@ -447,7 +530,17 @@ class StaAccelerator:
             data_in=self.SOFTMAX_IN,
             data_out=self.SOFTMAX_OUT,
         )
-        self.post = ResidualNorm(sim, "sta.postproc", clock, lanes=self.shape.lanes)
+        self.post = ResidualNorm(
+            sim,
+            "sta.postproc",
+            vu.VectorDriver(
+                self.socket,
+                self.norm_shape,
+                csr=self.NORM_CSR,
+                data_in=self.NORM_IN,
+                data_out=self.NORM_OUT,
+            ),
+        )
         self.engine_energy = EnergyCounters(
             sim,
             "sta.engine",
@@ -733,9 +826,12 @@ __all__ = [
     "ResidualNorm",
     "StaAccelerator",
     "calibrate",
+    "check_outputs",
     "encoder_float",
     "encoder_golden",
+    "layernorm_float",
     "make_workload",
     "matmul_cycles_ideal",
+    "outputs_ok",
     "residual_norm",
 ]

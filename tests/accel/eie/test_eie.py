@@ -14,7 +14,13 @@ import cosim
 from cosim.accel.device import AcceleratorError
 from cosim.accel.eie import format as fmt
 from cosim.accel.eie.engine import COUNTERS, TIMING_COUNTERS, config_word
-from cosim.accel.eie.system import EieAccelerator, dense_images, dense_plan
+from cosim.accel.eie.system import (
+    DENSE_MIN_BLOCKS,
+    DensePlan,
+    EieAccelerator,
+    dense_images,
+    dense_plan,
+)
 from cosim.accel.eie.workload import kmeans_1d, make_fc_layer
 from cosim.scenario import load_script
 
@@ -112,12 +118,19 @@ def test_dense_blocks_and_activation_and_result_layouts():
     assert list(fmt.results(raw, 7, 4)) == list(range(7))
 
 
-def test_dense_plan_fits_half_the_matrix_memory():
+def test_dense_plan_streams_small_blocks_or_keeps_the_layer_resident():
     geo = fmt.EieGeometry(pes=8, mat_words=8192, act_depth=1024, rows_max=512)
-    block_cols, blocks, half = dense_plan(4096, 1024, geo)
-    assert half == 4096 and block_cols == 128 and blocks == 8
+    plan = dense_plan(4096, 1024, geo)  # 32768 words per PE: streamed through halves
+    assert not plan.resident and plan.half_words == 4096
+    assert plan.block_cols == 1024 // DENSE_MIN_BLOCKS and plan.blocks == DENSE_MIN_BLOCKS
+    assert fmt.dense_block_words(4096 // 8, 1, plan.block_cols) <= plan.half_words
+    small = dense_plan(4096, 1024, fmt.EieGeometry(pes=8, mat_words=1024, act_depth=1024))
+    assert (small.block_cols, small.blocks, small.resident) == (16, 64, False)  # half fits 16
+    # 8192 words per PE fit the 8192-word memory: resident, one block from word 0
+    resident = dense_plan(4096, 1024, fmt.EieGeometry(pes=32, mat_words=8192, act_depth=1024))
+    assert resident == DensePlan(1024, 1, 4096, True)
     idx = random_indices(np.random.default_rng(1), 64, 40, 0.5)
-    data, size = dense_images(idx, 4, 16, 2)
+    data, size = dense_images(idx, 4, DensePlan(16, 3, 2, False))
     assert len(data) == 3 * size and size % 8 == 0
 
 
@@ -163,8 +176,11 @@ def engine_run(sim, impl, seed):
     layer = make_fc_layer(np.random.default_rng(seed), 100, 60, 0.2, 0.4)
     comp = fmt.encode(layer.indices, layer.codebook, 4)
     model, acts = fmt.model_image(comp, geo), fmt.activation_image(layer.activations)
-    block_cols, blocks, half = dense_plan(100, 60, geo)
-    dense, block_bytes = dense_images(layer.indices, 4, block_cols, half)
+    # the layer would be resident (94 of 128 words): stream it in two blocks to test that
+    assert dense_plan(100, 60, geo).resident
+    plan = DensePlan(30, 2, 64, False)
+    block_cols, blocks, half = plan.block_cols, plan.blocks, plan.half_words
+    dense, block_bytes = dense_images(layer.indices, 4, plan)
     soc = cosim.build_soc(sim)
     acc = EieAccelerator(sim, soc, impl=impl, geometry=geo)
     mem = soc.dram.array()
@@ -293,12 +309,59 @@ def test_scenario_end_to_end_at_reduced_size():
     assert m["golden_ok"]
     assert m["speedup"] > 1 and m["energy_ratio"] > 1, "sparse beats dense on the same PEs"
     assert m["engine_speedup"] < m["ideal_speedup"], "never faster than 1/(dW dA)"
-    assert m["baseline_dram_bytes"] > 10 * m["dram_bytes"], "the dense weights come from DRAM"
+    assert m["speedup"] <= IDEAL_SLACK * m["ideal_speedup"], "the baseline is not held back"
+    assert o.extras["dense_blocks"]["resident"], "the dense layer fits: kept on chip"
     assert 0 < m["utilisation"] <= 1 and m["factor_sram_vs_dram"] > 1
     assert m["factor_sparsity"] > 1 and m["factor_zero_skipping"] > 1
     assert "EIE OK, dense baseline OK" in o.report
     assert set(o.extras["energy_breakdown_pj"]) >= {"eie", "dram"}
     assert o.provenance["rtl_build.eie"]
+
+
+#: How far end-to-end speedup may pass 1/(dW dA): the dense baseline's job starts and
+#: its result drain are a few hundred cycles EIE does not pay in the same way.
+IDEAL_SLACK = 1.05
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("pes", "weight_density", "rows", "cols"),
+    [
+        (2, 0.05, 256, 256),  # resident dense layer, very sparse
+        (4, 0.2, 1024, 256),  # streamed in blocks (4096 words per PE, 2048 on chip)
+        (8, 0.1, 1024, 512),  # streamed, 8 PEs
+        (32, 0.09, 1024, 256),  # resident at 32 PEs (the case that reported 71x vs 31.8x)
+        (16, 0.2, 4096, 256),  # streamed at 16 PEs: 8 B of weights a cycle, the load port
+    ],
+)
+def test_speedup_never_exceeds_the_ideal(pes, weight_density, rows, cols):
+    """The dense baseline is at its best (DMA at the port's rate, double-buffered,
+    resident when it fits), so sparse EIE cannot pass 1/(dW dA) end to end."""
+    s = load_script(REPO / "scenarios" / "eie.py")
+    params = {
+        "rows": rows,
+        "cols": cols,
+        "pes": pes,
+        "weight_density": weight_density,
+        "act_density": 0.35,
+        "mat_kb": 16,
+        "fifo_sweep": False,
+    }
+    m = s.simulate(s.configure(params, {"eie": "tlm"})).metrics
+    assert m["golden_ok"]
+    assert 1 < m["speedup"] <= IDEAL_SLACK * m["ideal_speedup"], m
+
+
+@pytest.mark.slow
+def test_baseline_does_not_depend_on_the_fifo_sweep():
+    s = load_script(REPO / "scenarios" / "eie.py")
+    params = {"rows": 64, "cols": 64, "pes": 2, "mat_kb": 16}
+    runs = [
+        s.simulate(s.configure({**params, "fifo_sweep": sweep}, {"eie": "tlm"})).metrics
+        for sweep in (False, True)
+    ]
+    for key in ("baseline_cycles", "baseline_energy_pj", "cycles", "energy_pj"):
+        assert runs[0][key] == runs[1][key], key
 
 
 def test_scenario_rejects_bad_parameters_before_running():

@@ -40,6 +40,42 @@ def test_integer_layer_is_close_to_float64(pattern):
     assert np.all(gold["h"] >= 0)  # ReLU
 
 
+def _fixed_point_pass(x, w, q, dims):
+    """The accelerator's arithmetic for one pass (integer stages and the unit's
+    fixed-point LayerNorm, sta.residual_norm), as the hardware path computes it."""
+    gold = sta.encoder_golden(x, w, q, dims)
+    y = sta.requant(gold["attn"].astype(np.int64) @ w.wo.T.astype(np.int64), q.o)
+    x1 = sta.residual_norm(x, y, w.ln1)
+    h = sta.requant(x1.astype(np.int64) @ w.w1.T.astype(np.int64), q.w1, relu=True)
+    y2 = sta.requant(h.astype(np.int64) @ w.w2.T.astype(np.int64), q.w2)
+    return {
+        "qkv": gold["qkv"],
+        "attn": gold["attn"],
+        "x1": x1,
+        "h": h,
+        "x2": sta.residual_norm(x1, y2, w.ln2),
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_layernorm_is_checked_against_float64_within_its_tolerance(seed):
+    dims = sta.EncoderDims()
+    x, w = sta.make_workload(np.random.default_rng(seed), dims)
+    q = sta.calibrate(x, w, dims)
+    out = _fixed_point_pass(x, w, q, dims)
+    errors = sta.check_outputs(out, x, w, q, dims)
+    assert sta.outputs_ok(errors), errors
+    assert 0 < errors["x1"] <= sta.LN_TOLERANCE_LSB  # rounding: never exactly float64
+    # a LayerNorm output two LSB off is caught, in either LayerNorm
+    for key in ("x1", "x2"):
+        bad = {**out, key: out[key].copy()}
+        bad[key][0, 0] += 2
+        assert not sta.outputs_ok(sta.check_outputs(bad, x, w, q, dims)), key
+    # the golden's LayerNorm is float64, not the unit's fixed-point function
+    gold = sta.encoder_golden(x, w, q, dims)
+    assert gold["x1_float"].dtype == np.float64
+
+
 def test_matmul_bound_scales_with_n_over_m():
     dims, shape = sta.EncoderDims(), nm.EngineShape()
     dense = sta.matmul_cycles_ideal(dims, shape, nm.NMPattern(1, 1))
@@ -74,13 +110,16 @@ def test_scenario_runs_at_reduced_size_and_shows_the_effects():
 
 @pytest.mark.slow
 def test_twins_give_the_same_layer_and_the_tlm_timing_error_is_small(capsys):
-    runs = {impl: _run({"engine": impl, "softmax": impl}) for impl in ("functional", "tlm", "rtl")}
+    runs = {
+        impl: _run({"engine": impl, "softmax": impl, "norm": impl})
+        for impl in ("functional", "tlm", "rtl")
+    }
     for impl, o in runs.items():
         assert o.metrics["golden_ok"], f"{impl} twins differ from numpy"
     rtl, tlm = runs["rtl"].extras["passes"], runs["tlm"].extras["passes"]
     lines = []
     for r, t in zip(rtl, tlm, strict=True):
-        for what in ("qkv", "scores", "softmax", "w2"):
+        for what in ("qkv", "scores", "softmax", "w2", "layernorm"):
             re, te = r["engine_cycles"][what], t["engine_cycles"][what]
             err = (te - re) / re
             lines.append(f"{r['name']:<30} {what:<8} RTL {re:>6} TLM {te:>6} cycles: {err:+.2%}")
