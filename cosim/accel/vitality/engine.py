@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from cosim.accel import online_softmax as osm
 from cosim.accel import stream_engine as se
 from cosim.accel.declared import EngineDeclaration, EngineParam
 from cosim.errors import ParameterError
@@ -189,6 +188,5 @@ __all__ = [
     "TAYLOR",
     "TaylorAttentionFunctional",
     "query_blocks",
-    "osm",
     "taylor_attention_engine",
 ]
