@@ -77,10 +77,10 @@ class VitalityAccelerator:
         now = {c: await seq.read32(csr + a) for c, a in E.COUNTERS.items()}
         delta = {c: (now[c] - self.counters[c]) & 0xFFFF_FFFF for c in now}
         self.counters = now
-        self._charge(delta, tokens)
+        self._charge(delta, tokens, mode)
         return [cycles]
 
-    def _charge(self, d: dict[str, int], tokens: int) -> None:
+    def _charge(self, d: dict[str, int], tokens: int, mode: int) -> None:
         def charge(kind: str, key: str, n: int) -> None:
             energy.charge(self.sim, COMPONENT, kind, key, n)
 
@@ -92,6 +92,10 @@ class VitalityAccelerator:
         charge("normalise_mult", "int32_mult", tokens * self.dim)
         charge("kv_buffer", self.kv_sram, -(-d["BUFFER_BYTES"] // self.dim))
         charge("result_buffer", self.out_sram, 2 * tokens)  # each result row written, read
+        if mode == E.TAYLOR:  # the pre-processor's column sums of K and V
+            charge("column_sum", "int32_add", 2 * tokens * self.dim)
+        else:  # each query's running maximum: one compare per score
+            charge("max_compare", "int32_add", d["EXPS"])
 
     async def attend_head(
         self, kv: int, q: int, out: int, tokens: int, mode: int, settings: tuple[int, ...]
