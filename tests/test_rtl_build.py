@@ -78,6 +78,20 @@ def test_second_build_is_a_cache_hit(monkeypatch):
     assert second.library.stat().st_mtime == first.library.stat().st_mtime
 
 
+def test_an_unrelated_search_folder_shares_the_build(tmp_path, monkeypatch):
+    # The tests add their fixture folder to the search path; a scenario run from the
+    # command line does not. The same sources must not be built twice.
+    first = rtl.build("stream_add", {"WIDTH": 8})
+    _write_tiny_top(tmp_path)
+
+    def no_compile(*args, **kwargs):
+        raise AssertionError("the same sources were built again for another search path")
+
+    monkeypatch.setattr(build_mod, "_build_into", no_compile)
+    dirs = [*build_mod.default_search_path(), tmp_path]
+    assert rtl.build("stream_add", {"WIDTH": 8}, search_path=dirs).directory == first.directory
+
+
 def test_parameter_order_does_not_matter():
     base = rtl.build("stream_add", {"WIDTH": 100, "INC": 3, "STALL_MASK": 5})
     assert (

@@ -727,9 +727,10 @@ def build(
             _extra_flags(),
             cache.file_digest(Path(glue.__file__)),
             cache.file_digest(abi_header()),
-            [str(d) for d in dirs],
         ]
     )
+    # Not keyed by the search path: `used` names every file the elaboration read, so a
+    # folder added to the path (the tests' fixtures) shares the build of the same files.
     out = cache.cache_root() / f"{top}-{key[:20]}"
     meta = _complete(out)
     if meta is None:
