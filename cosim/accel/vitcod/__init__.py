@@ -1,6 +1,8 @@
-"""vitcod: a vector-scale accelerator (docs/accelerators/vitcod.md): `engine` (registers,
-numpy twin, the engine's three twins) and `system` (command window, control program)."""
+"""ViTCoD (docs/accelerators/vitcod.md): `engine` (the split attention engine and the Q/K
+codec: declarations, numpy twins, the three twins of each), `workload` (seeded layer,
+mask pruning and polarisation, codec training, golden) and `system` (command window,
+control program, energy)."""
 
-from cosim.accel.vitcod import engine, system
+from cosim.accel.vitcod import engine, system, workload
 
-__all__ = ["engine", "system"]
+__all__ = ["engine", "system", "workload"]

@@ -80,10 +80,10 @@ BENCHES = [
     ),
     Bench(
         "vitcod_codec",
-        {"DIN": 16, "DOUT": 8, "MAX_ROWS": 16},
+        {"DIN": 32, "DOUT": 64, "MAX_ROWS": 256},  # the scenario's decoder build
         "tb_vitcod_codec.py",
         vectors=codec_jobs,
         seed=5,
-        name="vitcod_codec_small",
+        name="vitcod_codec_decoder",
     ),
 ]
