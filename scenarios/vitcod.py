@@ -128,7 +128,8 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         )
     dense = [wl.dense_head(n, cfg.pes) for _ in range(heads)]
     qk_src_bytes = 2 * n * d
-    slot = _pages(2 * n * d + _pages(-(-worst // (d // 4)) * d) + d * cfg.code_dim)
+    # a staging slot: Q/K as in DRAM, pairs, decoder weights, decoded Q/K
+    slot = _pages(4 * n * d + -(-worst // (d // 4)) * d + d * cfg.code_dim)
     score_bytes = [_pages(sum(_score_bytes(h, n, d))) for h in dense]
     spad_need = heads * qk_src_bytes + 2 * slot + sum(score_bytes)
     spad_size = max(256 << 10, 1 << (spad_need - 1).bit_length())
@@ -245,6 +246,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     sim.run()
     if cpu is not None:
         cpu.check_exit()
+    fig["job_cycles"] = acc.job_cycles
     return _results(cfg, w, dense, fig)
 
 
@@ -338,6 +340,7 @@ def _results(cfg: Config, w: wl.Workload, dense: list[wl.Polarised], fig: dict) 
         "area_mm2_by_part": silicon.by_part_mm2(),
         "host": cfg.host,
         "output_digest": digest,
+        "engine_job_cycles": fig["job_cycles"],
     }
     return {**metrics, "report": _report(cfg, metrics, extras, fig), "extras": extras}
 

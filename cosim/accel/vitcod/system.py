@@ -1,14 +1,15 @@
 """ViTCoD on the standard SoC: a command window (cosim.accel.device.Accelerator) with the
 Q/K encoder, the decoder and the split attention engine on its local bus.
 
-Commands take a table of head descriptors in DRAM (HEAD_WORDS words each, FIELDS):
+Commands take a table of head descriptors in DRAM (HEAD_WORDS words each, FIELDS).
 ENCODE moves each head's Q and K from where the projection left them on chip to DRAM
-(keys gathered into the polarised order, run by run), through the encoder when flag
-CODED is set (raw otherwise); ATTEND computes each head's
-masked scores into the scratchpad, its Q, K, index pairs and decoder weights prefetched
-into one of two staging slots by the data mover while the engines work on the previous
-head (double buffering), Q and K restored by the decoder when CODED is set. Energy is
-charged from the engines' counters after each command (sources in ENERGY)."""
+(keys gathered into the polarised order, run by run): raw, or through the encoder into
+a staging slot that the data mover writes to DRAM while the next head is coded. ATTEND
+computes each head's masked scores into the scratchpad; the data mover stages the next
+head meanwhile (Q/K, index pairs, decoder weights from DRAM into the other of two slots,
+then Q and K through the decoder), so memory and decoding overlap the engines' work.
+Every transfer's reads and writes overlap (two chunk buffers); one initiator at a time
+drives an engine. Energy is charged from the engines' counters after each job."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ import numpy as np
 import cosim
 from cosim import energy
 from cosim.accel import costs
-from cosim.accel.control import Fifo
+from cosim.accel.control import ControllerPort, Fifo
 from cosim.accel.device import Accelerator, AcceleratorDriver, Sequencer
-from cosim.accel.stream_engine import CTRL, CTRL_START
+from cosim.accel.stream_engine import CTRL, CTRL_START, CYCLES
 
 from . import engine as E
 
@@ -30,7 +31,6 @@ ACCEL_BASE = 0x5000_0000
 ENCODE, ATTEND = 1, 2  # commands
 CODED = 1  # command flag: Q and K go through the encoder / decoder
 HEAD_WORDS = 20
-CHUNK_ROWS = 32  # codec rows the sequencer sends before the data mover takes their results
 FIELDS = (
     "qk_src",  # 64-bit: the head's Q rows then K rows on chip (tokens x head_dim int8 each)
     "qk_dram",  # 64-bit: where Q then K (keys in polarised order) live in DRAM, coded or raw
@@ -168,9 +168,10 @@ class VitcodAccelerator:
         self.staging, self.slot_bytes = staging, slot_bytes
         self.energy = VitcodEnergy(sim, d, pes, max_tokens, code)
         self.counters: dict[str, int] = {c.lower(): 0 for c in E.ATTENTION_DECLARATION.counters}
-        self.chunks = Fifo(sim, "vitcod_chunks", capacity=4)  # codec rows in, not yet out
+        self.mover_port = ControllerPort(dev.mover)  # the data mover's register access
         self.buffers = Fifo(sim, "vitcod_buffers", capacity=2)  # chunks read, not yet written
         self.rows = {"encoder": 0, "decoder": 0}  # the codecs' ROWS counters, last read
+        self.job_cycles: list[int] = []  # CYCLES of every engine job, in order
         self.qk_bytes = 0  # Q and K bytes the sequencer moved to and from DRAM
         self.compute_cycles = 0  # engines busy: sum over jobs of max(dense, sparse) cycles
         dev.command(ENCODE, "encode")(self._encode)
@@ -188,36 +189,38 @@ class VitcodAccelerator:
 
     async def _run_codec(
         self,
-        seq: Sequencer,
+        port: ControllerPort,
         eng: Any,
-        weights: int,
+        weights: int | None,
         shift: int,
         pieces: list[tuple[int, int]],
         dst: int,
     ) -> None:
-        """Load `eng`'s weights (unless None: keep the last ones), then code the rows of
-        `pieces` ((address, bytes), read in order) in one job, results to dst (a memory
-        or a stream)."""
+        """Through `port`: load `eng`'s weights (unless None: keep the last ones), code the
+        rows of `pieces` ((address, bytes), read in order) in one job, its results to the
+        memory at dst. One initiator at a time drives a codec (inputs, then results)."""
         csr, din, dout = self._addr(eng, "csr"), eng.in_beat_bytes, eng.out_beat_bytes
+        copy, sock = self.device.sequencer.copy, port.socket
         rows = sum(n for _, n in pieces) // din
         if weights is not None:
-            await seq.write32(csr + CTRL, CTRL_START | E.CTRL_LOAD)
-            await seq.copy(weights, self._addr(eng, "in"), dout * din, beat=din)
-            await seq.wait(self.done[eng.name])
-        await seq.write32(csr + E.COUNT, rows)
-        await seq.write32(csr + E.SHIFT, shift)
-        await seq.write32(csr + CTRL, CTRL_START)
-        # rows go in by the sequencer and come out by the data mover, CHUNK_ROWS at a
-        # time, so the codec streams (a row leaves the cycle after it came in)
-        drain = cosim.spawn(self._drain(eng, dst, rows))
-        for src, n in pieces:
-            for at in range(0, n, CHUNK_ROWS * din):
-                step = min(CHUNK_ROWS * din, n - at)
-                await seq.copy(src + at, self._addr(eng, "in"), step, beat=din)
-                await self.chunks.put(step // din)
-        await drain
-        await seq.wait(self.done[eng.name])
-        coded = await seq.read32(csr + E.ROWS)
+            await port.write32(csr + CTRL, CTRL_START | E.CTRL_LOAD)
+            await copy(weights, self._addr(eng, "in"), dout * din, socket=sock, beat=din)
+            await self.done[eng.name].wait()
+        await port.write32(csr + E.COUNT, rows)
+        await port.write32(csr + E.SHIFT, shift)
+        await port.write32(csr + CTRL, CTRL_START)
+        seq = self.device.sequencer
+        if port is seq:  # the sequencer reads while the data mover writes (_pipe)
+            for src, n in pieces:
+                await self._pipe(seq, src, self._addr(eng, "in"), n, din)
+            await self._pipe(seq, self._addr(eng, "out"), dst, rows * dout, dout)
+        else:
+            for src, n in pieces:
+                await copy(src, self._addr(eng, "in"), n, socket=sock, beat=din)
+            await copy(self._addr(eng, "out"), dst, rows * dout, socket=sock, beat=dout)
+        await self.done[eng.name].wait()
+        self.job_cycles.append(await port.read32(csr + CYCLES))
+        coded = await port.read32(csr + E.ROWS)
         self.energy.codec(eng.name, (coded - self.rows[eng.name]) & 0xFFFF_FFFF, din, dout)
         self.rows[eng.name] = coded
 
@@ -239,60 +242,87 @@ class VitcodAccelerator:
             await self.device.mover.write(dst if stream else dst + off, data)
             done += len(data)
 
-    async def _drain(self, eng: Any, dst: int, rows: int) -> None:
-        """The data mover's half of a codec job: each chunk's results to dst."""
-        seq, dout, done = self.device.sequencer, eng.out_beat_bytes, 0
-        stream = self.device.is_stream(dst)
-        while done < rows:
-            n = await self.chunks.get()
-            at = dst if stream else dst + done * dout
-            await seq.copy(
-                self._addr(eng, "out"), at, n * dout, socket=self.device.mover, beat=dout
-            )
-            done += n
-
     # ------------------------------------------------------------------ commands
     async def _encode(self, seq: Sequencer) -> list[int]:
         table, n, flags = seq.arg64(0), seq.args[2], seq.args[3]
-        d = self.d
-        for h in await self._heads(seq, table, n):
-            self.qk_bytes += self._qk_bytes(h, bool(flags & CODED))
+        d, coded = self.d, bool(flags & CODED)
+        writers: list[Any] = []
+        for i, h in enumerate(await self._heads(seq, table, n)):
+            self.qk_bytes += self._qk_bytes(h, coded)
             runs = np.asarray(await seq.read(h.key_runs, 8 * h.runs), np.uint8).view("<u4")
             q_piece = [(h.qk_src, h.tokens * d)]
             k_at = h.qk_src + h.tokens * d
             k_pieces = [(k_at + int(f) * d, int(c) * d) for f, c in runs.reshape(-1, 2)]
-            if flags & CODED:
-                row = self.code
-                for pieces, at, weights in (
-                    (q_piece, 0, h.encoder),
-                    (k_pieces, h.tokens * row, None),
-                ):
-                    await self._run_codec(
-                        seq, self.encoder, weights, h.encoder_shift, pieces, h.qk_dram + at
-                    )
-            else:
+            if not coded:
                 at = h.qk_dram
                 for src, nbytes in q_piece + k_pieces:
                     await self._pipe(seq, src, at, nbytes, 1)
                     at += nbytes
+                continue
+            # codes into staging slot i % 2 (keys gathered into the polarised order on
+            # chip, run by run), then to DRAM by the data mover while the encoder codes
+            # the next head
+            if i >= 2:
+                await writers[i - 2]
+            buf, half = self.staging + (i % 2) * self.slot_bytes, h.tokens * self.code
+            await self._run_codec(seq, self.encoder, h.encoder, h.encoder_shift, q_piece, buf)
+            await self._run_codec(seq, self.encoder, None, h.encoder_shift, k_pieces, buf + half)
+            writers.append(seq.background_copy(buf, h.qk_dram, 2 * half))
+        for w in writers:
+            await w
         return [n]
 
     def _qk_bytes(self, h: Head, coded: bool) -> int:
         return 2 * h.tokens * (self.code if coded else self.d)
 
-    def _prefetch(self, seq: Sequencer, h: Head, slot: int, coded: bool) -> list[Any]:
-        """Start moving one head's inputs into staging slot `slot` (data mover)."""
+    def _layout(self, h: Head, slot: int, coded: bool) -> dict[str, int]:
+        """Where a head's inputs sit in staging slot `slot`: Q/K as in DRAM, the pairs,
+        the decoder weights and the decoded Q/K (raw rows the engine takes)."""
         base = self.staging + slot * self.slot_bytes
         qk = self._qk_bytes(h, coded)
-        jobs = [seq.background_copy(h.qk_dram, base, qk)]
+        pair_bytes = -(-h.sparse // (self.d // 4)) * self.d
+        weights = base + qk + pair_bytes
+        return {
+            "qk": base,
+            "pairs": base + qk,
+            "pair_bytes": pair_bytes,
+            "weights": weights,
+            "rows": weights + self.d * self.code if coded else base,
+        }
+
+    async def _stage(self, seq: Sequencer, h: Head, slot: int, coded: bool) -> None:
+        """One head's inputs into staging slot `slot` (the data mover): Q/K, pairs and
+        decoder weights from DRAM, then, when coded, Q and K through the decoder."""
+        at = self._layout(h, slot, coded)
+        qk = self._qk_bytes(h, coded)
         self.qk_bytes += qk
-        beat = self.d
-        pair_bytes = -(-h.sparse // (beat // 4)) * beat
-        if pair_bytes:
-            jobs.append(seq.background_copy(h.pairs, base + qk, pair_bytes))
-        if coded:
-            jobs.append(seq.background_copy(h.decoder, base + qk + pair_bytes, self.d * self.code))
-        return jobs
+        pairs = []
+        if at["pair_bytes"]:
+            pairs.append(seq.background_copy(h.pairs, at["pairs"], at["pair_bytes"]))
+        if not coded:
+            await seq.background_copy(h.qk_dram, at["qk"], qk)
+        else:  # fetch Q codes; decode Q while K codes arrive; decode K
+            half, raw = qk // 2, h.tokens * self.d
+            first = [
+                seq.background_copy(h.qk_dram, at["qk"], half),
+                seq.background_copy(h.decoder, at["weights"], self.d * self.code),
+            ]
+            for job in first:
+                await job
+            k_codes = seq.background_copy(h.qk_dram + half, at["qk"] + half, half)
+            for i, weights in enumerate((at["weights"], None)):  # Q, then K
+                if i == 1:
+                    await k_codes
+                await self._run_codec(
+                    self.mover_port,
+                    self.decoder,
+                    weights,
+                    h.decoder_shift,
+                    [(at["qk"] + i * half, half)],
+                    at["rows"] + i * raw,
+                )
+        for job in pairs:
+            await job
 
     async def _attend(self, seq: Sequencer) -> list[int]:
         table, n, flags = seq.arg64(0), seq.args[2], seq.args[3]
@@ -300,15 +330,12 @@ class VitcodAccelerator:
         heads = await self._heads(seq, table, n)
         csr = self._addr(self.attn, "csr")
         attn_in, attn_out = self._addr(self.attn, "in"), self._addr(self.attn, "out")
-        pending = self._prefetch(seq, heads[0], 0, coded)
+        staged = cosim.spawn(self._stage(seq, heads[0], 0, coded))
         for i, h in enumerate(heads):
-            for job in pending:
-                await job
-            pending = self._prefetch(seq, heads[i + 1], (i + 1) % 2, coded) if i + 1 < n else []
-            base = self.staging + (i % 2) * self.slot_bytes
-            qk = self._qk_bytes(h, coded)
-            row = self.code if coded else self.d
-            pair_bytes = -(-h.sparse // (self.d // 4)) * self.d
+            await staged
+            if i + 1 < n:  # the next head's inputs while the engines work on this one
+                staged = cosim.spawn(self._stage(seq, heads[i + 1], (i + 1) % 2, coded))
+            at = self._layout(h, i % 2, coded)
             for reg, value in (
                 (E.TOKENS, h.tokens),
                 (E.GLOBAL, h.global_cols),
@@ -317,18 +344,12 @@ class VitcodAccelerator:
             ):
                 await seq.write32(csr + reg, value)
             await seq.write32(csr + CTRL, CTRL_START)
-            k_at, q_at = base + h.tokens * row, base  # staged as Q rows then K rows
-            if coded:
-                weights, shift = base + qk + pair_bytes, h.decoder_shift
-                for at, load in ((k_at, weights), (q_at, None)):
-                    pieces = [(at, h.tokens * row)]
-                    await self._run_codec(seq, self.decoder, load, shift, pieces, attn_in)
-            else:
-                await self._pipe(seq, k_at, attn_in, h.tokens * self.d, self.d)
-                await self._pipe(seq, q_at, attn_in, h.tokens * self.d, self.d)
-            if pair_bytes:
-                await self._pipe(seq, base + qk, attn_in, pair_bytes, self.d)
-            out_beats = -(-h.tokens * h.global_cols // (self.d // 4)) + pair_bytes // self.d
+            rows = h.tokens * self.d  # staged as Q rows then K rows; the engine takes K first
+            await self._pipe(seq, at["rows"] + rows, attn_in, rows, self.d)
+            await self._pipe(seq, at["rows"], attn_in, rows, self.d)
+            if at["pair_bytes"]:
+                await self._pipe(seq, at["pairs"], attn_in, at["pair_bytes"], self.d)
+            out_beats = -(-h.tokens * h.global_cols // (self.d // 4)) + at["pair_bytes"] // self.d
             await self._pipe(seq, attn_out, h.scores, out_beats * self.d, self.d)
             await seq.wait(self.done[self.attn.name])
             await self._account(seq, csr)
@@ -336,6 +357,7 @@ class VitcodAccelerator:
 
     async def _account(self, seq: Sequencer, csr: int) -> None:
         """Read the attention counters, charge their increase, add the job's compute cycles."""
+        self.job_cycles.append(await seq.read32(csr + CYCLES))
         now = {
             c.lower(): await seq.read32(csr + E.ATTENTION_COUNTERS[c])
             for c in E.ATTENTION_DECLARATION.counters

@@ -248,9 +248,18 @@ def test_scenario_bad_parameters(script) -> None:
 
 
 @pytest.mark.slow
-def test_scenario_default_size_95(script) -> None:
-    """DeiT-Tiny at 95% sparsity, TLM twins (the default size, once)."""
-    cfg = script.configure({"sparsity": 0.95}, engines={"attention": "tlm", "codec": "tlm"})
-    m = script.simulate(cfg, timeout=900).metrics
+def test_scenario_default_size_tlm_equals_rtl(script) -> None:
+    """DeiT-Tiny at 90% (the scenario's workload): TLM and RTL twins give the same
+    cycles for every engine job and every run; the run is memory bound."""
+    res = {}
+    for impl in ("tlm", "rtl"):
+        cfg = script.configure({}, engines={"attention": impl, "codec": impl})
+        res[impl] = script.simulate(cfg, timeout=900)
+    t, r = res["tlm"], res["rtl"]
+    assert t.extras["engine_job_cycles"] == r.extras["engine_job_cycles"]
+    for key in ("cycles", "no_encoder_cycles", "baseline_cycles", "compute_cycles"):
+        assert t.metrics[key] == r.metrics[key], key
+    m = r.metrics
     assert m["golden_ok"] and m["compute_speedup"] <= m["compute_speedup_bound"]
-    assert m["speedup"] > 1.5 and m["compute_fraction"] < 0.5  # memory bound
+    assert m["speedup"] > 1.3 and m["compute_fraction"] < 0.5  # memory bound
+    print(f"default size: tlm {t.metrics['cycles']} rtl {m['cycles']} cycles (0.0%)")
