@@ -11,8 +11,21 @@ from typing import Any
 import numpy as np
 
 from cosim.accel import stream_engine as se
+from cosim.accel.declared import EngineDeclaration, EngineParam
 
-COUNT, ROWS = se.CONFIG_BASE, se.CONFIG_BASE + 4  # beats of the job, rows it closes
+DECLARATION = EngineDeclaration(
+    "gcod",
+    rtl="rtl/gcod/gcod.sv",
+    tlm="tlm/accel/gcod/gcod.cpp",
+    params=(
+        EngineParam("lanes", 16, 1, 64, "int32 feature lanes per beat"),
+        EngineParam("max_rows", 64, 2, 4096, "result rows per job (the result buffer)"),
+    ),
+    registers={"COUNT": 0x10, "ROWS": 0x14},
+    counters=("MACS", "BEATS"),
+    counter_base=0x20,
+)
+COUNT, ROWS = (DECLARATION.registers[r] for r in ("COUNT", "ROWS"))  # beats, rows closed
 MACS, BEATS = 0x20, 0x24  # event counters (cumulative; CTRL bit 1 clears them)
 CTRL_CLEAR = 2
 REGISTERS = {COUNT: "count", ROWS: "rows"}  # read back as written
@@ -109,7 +122,7 @@ def gcod_engine(
         in_beat_bytes=4 * (lanes + 1),
         out_beat_bytes=4 * lanes,
         functional=lambda done: GcodFunctional(name, lanes, max_rows, done),
-        tlm_params={"lanes": lanes, "max_rows": max_rows},
-        rtl_params={"LANES": lanes, "MAX_ROWS": max_rows},
+        tlm_params=DECLARATION.tlm_params(lanes=lanes, max_rows=max_rows),
+        rtl_params=DECLARATION.rtl_params(lanes=lanes, max_rows=max_rows),
         clock=clock,
     )
