@@ -23,12 +23,12 @@ from cosim import area
 from cosim.accel.gcod import system as gs
 from cosim.accel.gcod import workload as wl
 from cosim.accel.phase import PhaseMeter
-from cosim.errors import ParameterError
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
 
 CLOCK_PS, DRAM_BYTES = 2000, ("dram.bytes_read", "dram.bytes_written")
 LANES, MAX_ROWS = 16, 64
+SCRATCHPAD_BYTES = 256 << 10  # the standard SoC's scratchpad
 
 scenario = Scenario(
     "gcod",
@@ -60,11 +60,20 @@ scenario = Scenario(
 
 
 @scenario.check
-def graph_file(cfg: Config) -> str | None:
-    if cfg.graph:
-        wl.read_edge_list(cfg.graph)  # raises ParameterError naming file:line
-    elif cfg.edges > cfg.nodes * (cfg.nodes - 1) // 4:
+def graph_fits(cfg: Config) -> str | None:
+    """A readable edge-list file; the generator's edge count; blocks that fit on chip."""
+    nodes = wl.read_edge_list(cfg.graph).nodes if cfg.graph else cfg.nodes  # file:line errors
+    if not cfg.graph and cfg.edges > cfg.nodes * (cfg.nodes - 1) // 4:
         return f"parameter 'edges' = {cfg.edges}: at most nodes*(nodes-1)/4 for the generator"
+    if cfg.blocks > nodes:
+        return f"parameter 'blocks' = {cfg.blocks}: at most the graph's {nodes} nodes"
+    need = 4 * -(-nodes // cfg.blocks) * 4 * LANES  # 4 block-sized slots of feature rows
+    if need > SCRATCHPAD_BYTES:
+        least = -(-nodes * 16 * LANES // SCRATCHPAD_BYTES)
+        return (
+            f"parameter 'blocks' = {cfg.blocks}: a block's slots need {need} B of the "
+            f"{SCRATCHPAD_BYTES} B scratchpad; use blocks >= {least}"
+        )
     return None
 
 
@@ -78,8 +87,6 @@ def graph_of(cfg: Config, rng: np.random.Generator) -> wl.Graph:
 def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     rng = cfg.rng()
     g = graph_of(cfg, rng)
-    if cfg.blocks > g.nodes:
-        raise ParameterError(f"parameter 'blocks' = {cfg.blocks}: at most the {g.nodes} nodes")
     x, w = wl.features(rng, g.nodes, cfg.features_in, LANES, cfg.feature_density)
     h = (x.astype(np.int64) @ w.astype(np.int64)).astype(np.int32)
     order = wl.gcod_order(g, rng)

@@ -123,6 +123,16 @@ def test_scenario_refuses_a_malformed_graph_file_before_running(tmp_path):
         s.configure({"graph": str(p)})
 
 
+def test_scenario_refuses_blocks_that_do_not_fit():
+    s = load_script(SCRIPT)
+    with pytest.raises(ParameterError, match=r"parameter .blocks. = 2: .* use blocks >= 3"):
+        s.configure({"blocks": 2})
+    with pytest.raises(ParameterError, match="parameter 'blocks' = 40: at most the graph's 30"):
+        s.configure({"nodes": 30, "edges": 40, "blocks": 40})
+    with pytest.raises(ParameterError, match="'nodes' = 5 is out of range"):
+        s.configure({"nodes": 5})
+
+
 # ---------------------------------------------------------------------- scenario
 SMALL = {"nodes": 300, "edges": 600, "blocks": 4, "features_in": 16}
 
