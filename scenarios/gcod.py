@@ -45,6 +45,14 @@ scenario = Scenario(
             "",
             help="edge-list file ('src dst' per line, '#' comments); empty: the synthetic graph",
         ),
+        Param(
+            "outstanding",
+            1,
+            min=1,
+            max=32,
+            help="feature-row reads in flight per engine (both runs; above 1 the TLM and "
+            "RTL twins may differ by a few cycles in how concurrent reads interleave)",
+        ),
         Param("memory", "ddr4_2400", choices=("ddr4_2400", "hbm2"), help="DRAM preset"),
         Param("host", "python", choices=("python", "riscv"), help="the host running the driver"),
     ],
@@ -97,7 +105,9 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     orders = {"gcod": order, "baseline": np.arange(g.nodes)}
 
     soc = cosim.build_soc(sim, memory=cfg.memory)
-    acc = gs.GcodAccelerator(sim, soc, cfg.engines["gcod"], lanes=LANES, max_rows=MAX_ROWS)
+    acc = gs.GcodAccelerator(
+        sim, soc, cfg.engines["gcod"], lanes=LANES, max_rows=MAX_ROWS, outstanding=cfg.outstanding
+    )
     if cfg.host == "riscv":
         from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
 

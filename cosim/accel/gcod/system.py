@@ -58,8 +58,18 @@ class EngineLog:
 
 
 class GcodAccelerator:
-    def __init__(self, sim: Any, soc: Any, impl: str, *, lanes: int = 16, max_rows: int = 64):
+    def __init__(
+        self,
+        sim: Any,
+        soc: Any,
+        impl: str,
+        *,
+        lanes: int = 16,
+        max_rows: int = 64,
+        outstanding: int = 1,
+    ):
         self.sim, self.soc, self.lanes, self.max_rows = sim, soc, lanes, max_rows
+        self.outstanding = outstanding
         self.device = Accelerator(sim, soc, "gcod", base=ACCEL_BASE, clock=CLOCK)
         self.engines = {
             role: gcod_engine(sim, role, impl, lanes=lanes, max_rows=max_rows, clock=CLOCK)
@@ -132,11 +142,20 @@ class GcodAccelerator:
         return np.concatenate(out) if out else np.zeros((0, self.lanes), np.int32)
 
     async def _fetch_dram(self, role: str, cols: np.ndarray) -> np.ndarray:
-        """Feature rows from DRAM, one 64-byte read per nonzero (no reuse)."""
+        """Feature rows from DRAM, one 64-byte read per nonzero (no reuse), with up to
+        `outstanding` reads in flight (one process each, dealt round robin)."""
         port, row = self.ports[role], 4 * self.lanes
         self.logs[role].dram_rows += len(cols)
-        got = [np.asarray(await port.read(self.h_addr + row * int(c), row)) for c in cols]
-        return np.array(got, np.uint8).view("<i4").reshape(-1, self.lanes)
+        got = np.zeros((len(cols), row), np.uint8)
+
+        async def lane(k: int) -> None:
+            for i in range(k, len(cols), self.outstanding):
+                got[i] = np.asarray(await port.read(self.h_addr + row * int(cols[i]), row))
+
+        procs = [cosim.spawn(lane(k)) for k in range(min(self.outstanding, len(cols)))]
+        for proc in procs:
+            await proc
+        return got.view("<i4").reshape(-1, self.lanes)
 
     async def _load_block(self, role: str, b: int, slot: int) -> tuple[int, np.ndarray]:
         """Block b's feature rows DRAM -> scratchpad slot (once), then into the engine's
