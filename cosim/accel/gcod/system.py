@@ -1,7 +1,8 @@
 """GCoD on the standard SoC: a command window (cosim.accel.device.Accelerator) with two
 aggregation engines on its local bus, the dense-block engine (driven by the sequencer)
 and the sparse engine (driven by the data mover, concurrently). Command 1 aggregates one
-GCN layer, Y = A H, block by block:
+GCN layer: the combination H = X W (half the nodes on each engine, H to DRAM), then the
+aggregation Y = (A + I) H block by block:
 
 - GCoD (partitioned): the sparse engine sums block b's off-diagonal nonzeros, fetching
   each feature row from DRAM, into partial rows in the scratchpad; the dense-block engine
@@ -243,11 +244,46 @@ class GcodAccelerator:
                 self.y_addr + 4 * self.lanes * b0, y.astype("<i4").view(np.uint8).reshape(-1)
             )
 
+    async def _combine(self, role: str, n0: int, n1: int, x_addr: int, w_addr: int, f_in: int):
+        """H rows n0..n1 = X W: X's nonzero columns (binary X, CSR at x_addr: row
+        pointers, then columns, int32) select rows of W (f_in x lanes int32, read once
+        into the engine's operand path); a row without nonzeros is one zero-weight beat."""
+        port = self.ports[role]
+        if n1 <= n0:
+            return
+        w = np.asarray(await port.read(w_addr, 4 * self.lanes * f_in)).view("<i4")
+        w = w.reshape(f_in, self.lanes)
+        ptr = np.asarray(await port.read(x_addr + 4 * n0, 4 * (n1 - n0 + 1))).view("<i4")
+        ptr = ptr.astype(np.int64)
+        cols_at = x_addr + 4 * (self.plan.nodes + 1)
+        nnz = int(ptr[-1] - ptr[0])
+        cols = np.zeros(0, np.int64)
+        if nnz:
+            raw = await port.read(cols_at + 4 * int(ptr[0]), 4 * nnz)
+            cols = np.asarray(raw).view("<i4").astype(np.int64)
+        counts = np.diff(ptr)
+        per = np.maximum(counts, 1)
+        ends = np.cumsum(per)
+        weights = np.zeros(int(ends[-1]), np.int64)
+        feats = np.zeros((int(ends[-1]), self.lanes), np.int32)
+        starts = ends - per
+        idx = np.repeat(starts, counts) + (np.arange(nnz) - np.repeat(ptr[:-1] - ptr[0], counts))
+        weights[idx] = 1
+        feats[idx] = w[cols]
+        h = await self._run_rows(role, weights, feats, ends)
+        row = 4 * self.lanes
+        await port.write(self.h_addr + row * n0, h.astype("<i4").view(np.uint8).reshape(-1))
+
     async def _aggregate(self, seq: Any) -> list[int]:
         self.h_addr, self.y_addr = seq.arg64(0), seq.arg64(2)
+        x_addr, w_addr, f_in = seq.arg64(4), seq.arg64(6), seq.args[8]
         blocks = int(self.plan.block.max()) + 1
         self.logs = {role: EngineLog() for role in self.engines}
         before = {role: await self._counters(role) for role in self.engines}
+        half = self.plan.nodes // 2  # the combination: half the nodes on each engine
+        other = cosim.spawn(self._combine("sparse", half, self.plan.nodes, x_addr, w_addr, f_in))
+        await self._combine("dense", 0, half, x_addr, w_addr, f_in)
+        await other
         if self.plan.partitioned:
             handoff = Fifo(self.sim, "gcod_handoff", 1)
             sparse = cosim.spawn(self._gcod_sparse(blocks, handoff))
@@ -274,11 +310,11 @@ class GcodAccelerator:
         size = -(-self.plan.nodes // (int(self.plan.block.max()) + 1))
         return -(-size * 4 * self.lanes // 64) * 64
 
-    async def aggregate(self, h_addr: int, y_addr: int) -> int:
-        """Host side: run command 1 and wait for its interrupt; returns the feature rows
-        read from DRAM."""
-        args = (h_addr & 0xFFFF_FFFF, h_addr >> 32, y_addr & 0xFFFF_FFFF, y_addr >> 32)
-        (rows,) = await self.driver.run(AGGREGATE, *args, results=1)
+    async def layer(self, h_addr: int, y_addr: int, x_addr: int, w_addr: int, f_in: int) -> int:
+        """Host side: run command 1 (H = X W into h_addr, then Y = (A + I) H into y_addr)
+        and wait for its interrupt; returns the feature rows read from DRAM."""
+        args = [v for a in (h_addr, y_addr, x_addr, w_addr) for v in (a & 0xFFFF_FFFF, a >> 32)]
+        (rows,) = await self.driver.run(AGGREGATE, *args, f_in, results=1)
         return rows
 
 
