@@ -174,3 +174,17 @@ def test_c_driver_on_the_riscv_host_gives_the_same_outputs(small_runs):
     assert rv.extras["output_digest"] == py.extras["output_digest"]
     assert "sw/drivers/accel.c" in rv.report
     assert rv.extras["energy_breakdown_pj"].get("cpu", 0) > 0
+
+
+@pytest.mark.slow
+def test_default_workload_tlm_cycles_equal_rtl_and_partition_cuts_offchip_reads():
+    """The scenario's own workload (Cora-sized, 8 blocks): the TLM twin's cycles equal the
+    RTL's in both runs, and the partition needs at least 2x fewer off-chip reads."""
+    s = load_script(SCRIPT)
+    runs = {i: s.simulate(s.configure({}, engines={"gcod": i})).metrics for i in ("tlm", "rtl")}
+    for key in ("cycles", "baseline_cycles", "dense_engine_cycles", "sparse_engine_cycles"):
+        assert runs["tlm"][key] == runs["rtl"][key], key
+    m = runs["rtl"]
+    assert m["golden_ok"] and m["offchip_feature_reads"] == m["offchip_feature_reads_numpy"]
+    assert 2 * m["offchip_feature_reads"] <= m["baseline_offchip_feature_reads"]
+    assert 1.0 < m["traffic_ratio"] <= m["traffic_ratio_bound"]
