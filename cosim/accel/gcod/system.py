@@ -13,7 +13,7 @@ aggregation Y = (A + I) H block by block:
   every other feature row from DRAM.
 
 The graph's structure (per block: rows, columns, as int32 arrays) is read from DRAM.
-Feature fetches are one outstanding 64-byte read at a time in both runs."""
+Feature fetches are 64-byte reads, `outstanding` of them in flight (both runs)."""
 
 from __future__ import annotations
 
