@@ -97,9 +97,17 @@ def delta_lstm_fixed(
 
 
 def delta_lstm_float(
-    x: np.ndarray, w: np.ndarray, bias: np.ndarray, threshold: float
+    x: np.ndarray,
+    w: np.ndarray,
+    bias: np.ndarray,
+    threshold: float,
+    needed: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The float64 DeltaLSTM on the same (dequantised) weights: hidden states (frames, hidden)."""
+    """The float64 DeltaLSTM on the same (dequantised) weights: hidden states (frames,
+    hidden). With `needed` (frames, inputs+hidden) the columns each frame propagates are
+    given (the fixed-point model's decisions) instead of decided by the threshold, so a
+    comparison measures the arithmetic alone: a value within rounding of the threshold
+    can go either way, and the recurrence then carries the difference."""
     frames, inputs = x.shape
     hidden = w.shape[0] // 4
     sigmoid = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
@@ -107,8 +115,12 @@ def delta_lstm_float(
     c, m, out = np.zeros(hidden), bias.astype(float), np.zeros((frames, hidden))
     for t in range(frames):
         dx, dh = x[t] - x_prop, h - h_prop
-        dx[np.abs(dx) <= threshold] = 0.0
-        dh[np.abs(dh) <= threshold] = 0.0
+        if needed is None:
+            dx[np.abs(dx) <= threshold] = 0.0
+            dh[np.abs(dh) <= threshold] = 0.0
+        else:
+            dx[~needed[t, :inputs]] = 0.0
+            dh[~needed[t, inputs:]] = 0.0
         x_prop += dx
         h_prop += dh
         m = m + w @ np.concatenate([dx, dh])
