@@ -70,7 +70,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         )
     w = wl.make_workload(cfg.rng(), frames, inputs, hidden, lanes, cfg.weight_sparsity)
     sparse_img = fmt.weight_image(w.w, lanes, w.kpl)
-    dense_img = fmt.weight_image(w.w_dense, lanes, rpl)
+    dense_img = fmt.dense_image(w.w_dense, lanes)
     soc = cosim.build_soc(sim, memory="ddr4_2400")
     acc = SpartusAccelerator(
         sim,
@@ -117,7 +117,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         ):
             meter = PhaseMeter(sim)
             before = dict(acc.counters)
-            await acc.load(at[image], kpl)
+            await acc.load(at[image], kpl, dense)
             await acc.run(at["bias"], at["x"], at[out], frames, cfg.threshold, dense)
             runs[name] = meter.stop()
             runs[name + "_counts"] = {k: acc.counters[k] - before[k] for k in before}

@@ -8,7 +8,9 @@
 // threshold, Q8, 0..32767), 0x18 MODE (0 step a frame, 1 load weights, 2 reset the state),
 // counters 0x20 MACS, 0x24 WEIGHT_READS, 0x28 COLUMNS, 0x2C ENCODED, 0x30 LUT_LOOKUPS.
 // Beats are 16*LANES bits. MODE 1 takes COLS*KPL weight words (column by column, KPL words
-// each; lane l's 16 bits: int8 weight [7:0], row offset in the lane's block [15:8]). MODE 2
+// each; lane l's 16 bits: int8 weight [7:0], row offset in the lane's block [15:8]); with
+// CTRL bit 1 (a dense image, KPL even) it takes COLS*KPL/2 beats of two words of LANES int8
+// weights each, word k of a column holding row k of every lane's block. MODE 2
 // takes 8*HIDDEN/LANES beats of int32 biases (Q14) into the accumulators and clears the
 // state. MODE 0 takes INPUTS/LANES beats of the frame (int16, Q8): the delta encoder
 // compares each with its last propagated value and marks its column needed when the change
@@ -45,7 +47,8 @@ module spartus #(
   state_t state;
   logic [31:0] kpl_q, thr_q, mode_q, cycles_q, macs_q, reads_q, cols_q, enc_q, luts_q, want;
   logic [15:0] taken, given, k_q, act_q;
-  logic error_q, dense_q, access, start, cfg_ok, any;
+  logic error_q, dense_q, access, start, cfg_ok, start_ok, any;
+  logic [16*LANES-1:0] dense_lo, dense_hi;  // the two words of a dense load beat
   logic [CB-1:0] col;
   logic [AW-1:0] waddr;
   logic [16*LANES-1:0] wmem [MAX_WORDS];
@@ -79,18 +82,25 @@ module spartus #(
   assign access = csr_req && !csr_ack;
   assign cfg_ok = kpl_q >= 32'd1 && kpl_q <= 32'(RPL) && 32'(COLS) * kpl_q <= 32'(MAX_WORDS)
                   && thr_q <= 32'd32767 && mode_q <= 32'd2;
+  assign start_ok = cfg_ok && !(mode_q == 32'd1 && csr_wdata[1] && kpl_q[0]);
   assign start = access && csr_we && csr_addr == 8'h00 && csr_wdata[0] && state == IDLE;
   assign busy = state != IDLE;
   always_comb
     case (mode_q)
       32'd0: want = 32'(XB);
-      32'd1: want = 32'(COLS) * kpl_q;
+      32'd1: want = dense_q ? (32'(COLS) * kpl_q) >> 1 : 32'(COLS) * kpl_q;
       default: want = 32'(BB);
     endcase
   assign in_ready = state == TAKE && 32'(taken) < want;
   assign out_valid = state == GIVE;
   always_comb
     for (int l = 0; l < LANES; l++) out_data[16*l +: 16] = h_q[32'(given) * LANES + l];
+
+  always_comb
+    for (int l = 0; l < LANES; l++) begin
+      dense_lo[16*l +: 16] = {k_q[7:0], in_data[8*l +: 8]};
+      dense_hi[16*l +: 16] = {k_q[7:0] + 8'd1, in_data[8*(LANES+l) +: 8]};
+    end
 
   // column scheduler: the lowest needed column
   always_comb begin
@@ -153,9 +163,9 @@ module spartus #(
           8'h30: csr_rdata <= luts_q;
           default: csr_rdata <= '0;
         endcase
-      if (start) error_q <= !cfg_ok;
+      if (start) error_q <= !start_ok;
       if (busy) cycles_q <= cycles_q + 32'd1;
-      if (start && cfg_ok) begin
+      if (start && start_ok) begin
         {done, cycles_q, taken, given, k_q, act_q} <= '0;
         dense_q <= csr_wdata[1];
         state <= TAKE;
@@ -171,8 +181,12 @@ module spartus #(
         TAKE:
           if (in_valid && in_ready) begin
             taken <= taken + 16'd1;
-            if (mode_q == 32'd1) wmem[taken[AW-1:0]] <= in_data;
-            else if (mode_q == 32'd2)
+            if (mode_q == 32'd1 && !dense_q) wmem[taken[AW-1:0]] <= in_data;
+            else if (mode_q == 32'd1) begin
+              wmem[AW'(2 * 32'(taken))] <= dense_lo;
+              wmem[AW'(2 * 32'(taken) + 1)] <= dense_hi;
+              k_q <= 32'(k_q) + 32'd2 == kpl_q ? '0 : k_q + 16'd2;
+            end else if (mode_q == 32'd2)
               for (int l = 0; l < LANES / 2; l++) m_q[32'(taken) * (LANES / 2) + l] <= in_data[32*l +: 32];
             else begin
               enc_q <= enc_q + 32'(LANES);

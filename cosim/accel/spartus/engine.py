@@ -83,9 +83,8 @@ class SpartusFunctional(se.FunctionalEngine):
 
     def want(self) -> int:
         mode = self.regs["mode"]
-        return {STEP: self.n_in // self.lanes, LOAD: self.cols * self.regs["kpl"]}.get(
-            mode, 8 * self.n_hid // self.lanes
-        )
+        load = self.cols * self.regs["kpl"] // (2 if self.dense else 1)
+        return {STEP: self.n_in // self.lanes, LOAD: load}.get(mode, 8 * self.n_hid // self.lanes)
 
     def csr_access(self, payload: Any) -> None:
         if payload.is_write and payload.address == se.CTRL and payload.length == 4:
@@ -103,10 +102,12 @@ class SpartusFunctional(se.FunctionalEngine):
     def start(self, flags: int) -> None:
         r = self.regs
         kpl_ok = 1 <= r["kpl"] <= self.rpl and self.cols * r["kpl"] <= self.max_words
-        if not kpl_ok or r["threshold"] > 32767 or r["mode"] > 2:
+        dense = bool(flags & CTRL_DENSE)
+        odd_dense_load = r["mode"] == LOAD and dense and r["kpl"] % 2
+        if not kpl_ok or r["threshold"] > 32767 or r["mode"] > 2 or odd_dense_load:
             self.refuse()
             return
-        self.taken, self.dense = 0, bool(flags & CTRL_DENSE)
+        self.taken, self.dense = 0, dense
         if r["mode"] == RESET:
             self._reset_state()
         elif r["mode"] == STEP and self.dense:
@@ -120,7 +121,12 @@ class SpartusFunctional(se.FunctionalEngine):
 
     def consume(self, beats: np.ndarray) -> None:
         mode, n = self.regs["mode"], len(beats)
-        if mode == LOAD:
+        if mode == LOAD and self.dense:  # two words of int8 a beat, row offset = word in column
+            first = 2 * self.taken
+            at = first + np.arange(2 * n)
+            w = beats.view(np.uint8).astype(np.int64).reshape(2 * n, self.lanes)
+            self.wmem[first : first + 2 * n] = w | ((at % self.regs["kpl"]) << 8)[:, None]
+        elif mode == LOAD:
             self.wmem[self.taken : self.taken + n] = beats.view("<u2").astype(np.int64)
         elif mode == RESET:
             first = self.taken * self.lanes // 2

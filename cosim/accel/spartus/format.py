@@ -69,3 +69,17 @@ def decode_image(image: np.ndarray, rows: int, cols: int, lanes: int, kpl: int) 
         for k in range(kpl):
             np.add.at(w, (lane * rpl + (words[:, k, lane] >> 8), np.arange(cols)), val[:, k, lane])
     return w
+
+
+def dense_image(w: np.ndarray, lanes: int) -> np.ndarray:
+    """The load stream of a dense matrix (a load with CTRL dense): every row of every lane's
+    block, int8 only (word k of a column is row k of each block), two words a beat:
+    (cols*rpl/2, 2*lanes) int8."""
+    rows, cols = w.shape
+    rpl = rows // lanes
+    if rows % lanes or rpl % 2:
+        raise ParameterError(f"a dense image needs an even 4*hidden/lanes, got {rows}/{lanes}")
+    if np.any(w < -128) or np.any(w > 127):
+        raise ParameterError("weights must be int8 (Q6)")
+    words = w.reshape(lanes, rpl, cols).transpose(2, 1, 0)  # (cols, rpl, lanes)
+    return np.ascontiguousarray(words.reshape(cols * rpl // 2, 2 * lanes)).astype(np.int8)

@@ -1,12 +1,13 @@
 """Spartus on the standard SoC: a command window (cosim.accel.device.Accelerator) with the
 DeltaLSTM engine on its local bus, and the energy charged from the engine's counters.
 
-Command 1 loads a weight image (format.weight_image) from DRAM into the engine's weight
-memory. Command 2 runs a sequence: the biases from DRAM reset the state, the frames are
-fetched into the scratchpad by the data mover meanwhile, then one engine job per frame
-(the frame from the scratchpad in, h out to the scratchpad), and the hidden states go to
-DRAM in one transfer. The dense baseline is command 2 with its dense flag on the same
-engine (every column propagated, a dense weight image)."""
+Command 1 loads a weight image (format.weight_image, or format.dense_image for the dense
+baseline: int8 only, half the bytes) from DRAM into the engine's weight memory. Command 2
+runs a sequence: the biases from DRAM reset the state, the frames are fetched into the
+scratchpad by the data mover meanwhile, then one engine job per frame (the frame from the
+scratchpad in, h out to the scratchpad), and the hidden states go to DRAM in one
+transfer. The dense baseline is both commands with their dense flag on the same engine
+(every column of every frame)."""
 
 from __future__ import annotations
 
@@ -105,14 +106,13 @@ class SpartusAccelerator:
         self.counters = now
 
     async def _load(self, seq: Sequencer) -> list[int]:
-        src, kpl = seq.arg64(0), seq.args[2]
+        src, kpl, dense = seq.arg64(0), seq.args[2], seq.args[3]
         regs, words = self._csr(seq), (self.inputs + self.hidden) * kpl
         for reg, value in ((MODE, LOAD), (KPL, kpl)):
             await regs.write_reg(reg, value)
-        await regs.start()
-        await seq.copy(
-            src, self.device.address(self.engine, "in"), words * self.beat, beat=self.beat
-        )
+        await regs.start(CTRL_DENSE if dense else 0)
+        nbytes = words * self.lanes * (1 if dense else 2)  # int8, or int8 and row offset
+        await seq.copy(src, self.device.address(self.engine, "in"), nbytes, beat=self.beat)
         await seq.wait(self.done)
         await self._account(regs, words)
         return [words]
@@ -143,9 +143,10 @@ class SpartusAccelerator:
         await self._account(regs)
         return [frames]
 
-    async def load(self, src: int, kpl: int) -> None:
-        """Host side: command 1 (the weight image at src, kpl words per column)."""
-        await self.driver.run(CMD_LOAD, src & 0xFFFF_FFFF, src >> 32, kpl, results=1)
+    async def load(self, src: int, kpl: int, dense: bool = False) -> None:
+        """Host side: command 1 (the weight image at src, kpl words per column; dense: a
+        format.dense_image)."""
+        await self.driver.run(CMD_LOAD, src & 0xFFFF_FFFF, src >> 32, kpl, int(dense), results=1)
 
     async def run(
         self, bias: int, x: int, h: int, frames: int, threshold: int, dense: bool

@@ -29,6 +29,7 @@ def vectors(gen: np.random.Generator, p: dict) -> dict[str, np.ndarray]:
     cols = needed.sum(axis=1)
     return {
         "image": fmt.weight_image(w.w, lanes, w.kpl).astype(np.int64),
+        "dense_image": fmt.dense_image(w.w, lanes).astype(np.int64),
         "bias": w.bias,
         "x": w.x.astype(np.int64),
         "h": h.astype(np.int64),

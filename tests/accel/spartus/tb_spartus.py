@@ -26,13 +26,19 @@ def shape() -> tuple[int, int, int]:
     return p.get("LANES", 16), p.get("INPUTS", 64), p.get("HIDDEN", 128)
 
 
-async def prepare(dut, v: dict) -> None:
-    lanes = shape()[0]
+async def prepare(dut, v: dict, dense: bool = False) -> None:
+    """Load the weights (the balanced image, or the dense int8 one), reset with the biases."""
+    lanes, _, hidden = shape()
     await start(dut)
     await csr(dut, True, MODE, 1)
-    await csr(dut, True, KPL, int(v["kpl"]))
-    await csr(dut, True, CTRL, 1)
-    await send(dut, [pack(row, 16) for row in v["image"]])
+    if dense:
+        await csr(dut, True, KPL, 4 * hidden // lanes)
+        await csr(dut, True, CTRL, 3)
+        await send(dut, [pack(row, 8) for row in v["dense_image"]])
+    else:
+        await csr(dut, True, KPL, int(v["kpl"]))
+        await csr(dut, True, CTRL, 1)
+        await send(dut, [pack(row, 16) for row in v["image"]])
     assert await csr(dut, False, STATUS) & 0b111 == 0b010, "weight load should be done"
     await csr(dut, True, MODE, 2)
     await csr(dut, True, CTRL, 1)
@@ -82,7 +88,7 @@ async def delta_frames(dut):
 @cocotb.test()
 async def dense_frames_and_refusals(dut):
     v = vectors()
-    await prepare(dut, v)
+    await prepare(dut, v, dense=True)
     for t in range(len(v["h_dense"])):
         assert await frame(dut, v["x"][t], 2) == v["h_dense"][t].tolist(), f"dense frame {t}"
     for reg, bad in ((KPL, 0), (KPL, 10_000), (THRESHOLD, 40_000), (MODE, 3)):
@@ -91,3 +97,7 @@ async def dense_frames_and_refusals(dut):
         await csr(dut, True, CTRL, 1)
         assert await csr(dut, False, STATUS) & 0b101 == 0b100, f"register {reg:#x} = {bad} accepted"
         await csr(dut, True, reg, good)
+    await csr(dut, True, MODE, 1)
+    await csr(dut, True, KPL, 3)
+    await csr(dut, True, CTRL, 3)  # a dense image needs an even KPL
+    assert await csr(dut, False, STATUS) & 0b101 == 0b100, "a dense load with KPL 3 accepted"

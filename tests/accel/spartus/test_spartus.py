@@ -57,6 +57,12 @@ def test_balanced_pruning_and_the_weight_image():
     image = fmt.weight_image(pruned, 4, 3)
     assert image.shape == (24 * 3, 4)
     assert np.array_equal(fmt.decode_image(image, 64, 24, 4, 3), pruned)
+    dense = fmt.dense_image(w, 4)  # two words of 4 int8 a beat, word k = row k of each block
+    assert dense.shape == (24 * 16 // 2, 8) and dense.dtype == np.int8
+    assert dense[0, :4].tolist() == w[[0, 16, 32, 48], 0].tolist()
+    assert dense[0, 4:].tolist() == w[[1, 17, 33, 49], 0].tolist()
+    with pytest.raises(cosim.ParameterError, match="even"):
+        fmt.dense_image(w[:12], 4)
     with pytest.raises(cosim.ParameterError, match="kpl = 2"):
         fmt.weight_image(pruned, 4, 2)
     with pytest.raises(cosim.ParameterError, match="kpl = 17"):

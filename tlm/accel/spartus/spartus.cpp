@@ -53,12 +53,15 @@ class SpartusTlm : public StreamEngineTlm {
   }
   std::uint64_t want() const {
     const std::uint32_t mode = reg(kMode);
-    return mode == 0 ? inputs_ / lanes_ : mode == 1 ? std::uint64_t(cols_) * reg(kKpl) : 8 * hidden_ / lanes_;
+    const std::uint64_t load = std::uint64_t(cols_) * reg(kKpl) / (dense_ ? 2 : 1);
+    return mode == 0 ? inputs_ / lanes_ : mode == 1 ? load : 8 * hidden_ / lanes_;
   }
   bool start(std::uint64_t edge, std::uint32_t ctrl) override {
     const std::uint64_t kpl = reg(kKpl);
+    const bool dense = (ctrl & kDense) != 0;
     if (kpl < 1 || kpl > rpl_ || cols_ * kpl > max_words_ || reg(kThreshold) > 32767 || reg(kMode) > 2) return false;
-    dense_ = (ctrl & kDense) != 0;
+    if (reg(kMode) == 1 && dense && kpl % 2) return false;  // a dense image packs two words a beat
+    dense_ = dense;
     taken_ = given_ = 0, out_.clear(), in_next_ = edge + 1, out_next_ = 0, ready_ = 0;
     if (reg(kMode) == 2) {
       std::fill(c_.begin(), c_.end(), 0), std::fill(h_.begin(), h_.end(), 0);
@@ -78,7 +81,12 @@ class SpartusTlm : public StreamEngineTlm {
       e = std::max(first, in_next_);
       in_next_ = e + 1;
       for (unsigned l = 0; l < lanes_; ++l) {
-        if (mode == 1) {
+        if (mode == 1 && dense_) {  // two words of int8 a beat; row offset = word in its column
+          for (unsigned j = 0; j < 2; ++j) {
+            const std::uint64_t word = 2 * taken_ + j;
+            wmem_[word * lanes_ + l] = std::uint16_t(data[j * lanes_ + l] | ((word % reg(kKpl)) << 8));
+          }
+        } else if (mode == 1) {
           std::uint16_t w;
           std::memcpy(&w, data + 2 * l, 2);
           wmem_[taken_ * lanes_ + l] = w;
