@@ -14,6 +14,7 @@ from cosim.accel.spartus import engine as eng
 from cosim.accel.spartus import fixed_point as fp
 from cosim.accel.spartus import format as fmt
 from cosim.accel.spartus import workload as wl
+from cosim.accel.stream_engine import STATUS, STATUS_DONE, STATUS_ERROR, EngineDriver
 from cosim.scenario import load_script
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -162,3 +163,37 @@ def test_default_scenario_holds_its_bound(twins):
     assert 1.0 < m["speedup"] <= m["speedup_bound"] * (1 + 1e-9)
     assert m["weight_sparsity_gain"] == pytest.approx(32 / 3)
     assert m["energy_ratio"] > 1.0 and m["area_mm2"] > 0
+
+
+def refusals(sim: cosim.Simulation, impl: str) -> list[int]:
+    """STATUS after each bad configuration, then after a good job, on one twin."""
+    e = eng.spartus_engine(sim, "e", impl)
+    drv = EngineDriver.attach(sim, e, "d")
+    out: list[int] = []
+
+    @sim.process
+    async def run() -> None:
+        for kpl, thr, mode, flags in (
+            (0, 0, eng.STEP, 0),
+            (33, 0, eng.STEP, 0),
+            (3, 32768, eng.STEP, 0),
+            (3, 0, 3, 0),
+            (3, 0, eng.LOAD, eng.CTRL_DENSE),  # a dense image needs an even KPL
+            (4, 0, eng.RESET, 0),  # accepted: takes its biases, then done
+        ):
+            for reg, v in ((eng.KPL, kpl), (eng.THRESHOLD, thr), (eng.MODE, mode)):
+                await drv.write_reg(reg, v)
+            await drv.start(flags)
+            if mode == eng.RESET:
+                await drv.send(np.zeros((8 * 128 // 16, 32), np.uint8))
+                await drv.wait_done()
+            out.append(await drv.read_reg(STATUS) & 0b111)
+
+    sim.run()
+    return out
+
+
+def test_three_twins_refuse_the_same_configurations():
+    want = [STATUS_ERROR] * 5 + [STATUS_DONE]
+    for impl in ("functional", "tlm", "rtl"):
+        assert cosim.simulate(refusals, impl, timeout=300).value == want, impl
