@@ -92,10 +92,15 @@ class LwGcnAccelerator:
             raise ParameterError(
                 f"lw_gcn: {nodes} nodes x {fin} features exceed the PE array's buffers"
             )
-        xw_spad, x_spad = soc.SPAD, soc.SPAD + -(-2 * lanes * nodes // 64) * 64
-        if x_spad + 2 * fin * DMM_CHUNK > soc.SPAD + soc.scratchpad.size:
+        step = self.device.chunk - self.device.chunk % beat
+        x_bytes = 2 * fin * DMM_CHUNK
+        xw_spad = soc.SPAD
+        x_spad = [xw_spad + -(-2 * lanes * nodes // 64) * 64 + i * x_bytes for i in (0, 1)]
+        stream_spad = x_spad[1] + x_bytes
+        if stream_spad + 2 * step > soc.SPAD + soc.scratchpad.size:
             raise ParameterError(
-                f"lw_gcn: {nodes} nodes need more scratchpad than its {soc.scratchpad.size} B"
+                f"lw_gcn: {nodes} nodes x {fin} features need more than the scratchpad's "
+                f"{soc.scratchpad.size} B"
             )
         regs = RegisterWindow(seq, self.device.address(self.array, "csr"))
         eng_in, eng_out = (
@@ -113,14 +118,17 @@ class LwGcnAccelerator:
         await regs.write_reg(CTRL, CTRL_CLEAR)
         await regs.set_reg(OUT_CFG, out_cfg(XW_SHIFT, False))
         cycles = 0
-        for first in range(0, nodes, DMM_CHUNK):
+        chunks = list(range(0, nodes, DMM_CHUNK))
+        sizes = [2 * fin * min(DMM_CHUNK, nodes - c) for c in chunks]
+        fetch = seq.background_copy(feat, x_spad[0], sizes[0])
+        for i, first in enumerate(chunks):
             n = min(DMM_CHUNK, nodes - first)
-            await seq.copy(feat + 2 * fin * first, x_spad, 2 * fin * n)
-            x = (
-                np.asarray(await seq.read(x_spad, 2 * fin * n), np.uint8)
-                .view("<i2")
-                .reshape(n, fin)
-            )
+            await fetch  # X's next chunk comes in while this one runs
+            if i + 1 < len(chunks):
+                nxt = feat + 2 * fin * chunks[i + 1]
+                fetch = seq.background_copy(nxt, x_spad[(i + 1) % 2], sizes[i + 1])
+            raw = await seq.read(x_spad[i % 2], sizes[i])
+            x = np.asarray(raw, np.uint8).view("<i2").reshape(n, fin)
             slots, job_rows = fmt.dense_slots(x, pes)
             load = w_beats if first == 0 else w_beats[:0]
             got = await self._job(
@@ -145,7 +153,7 @@ class LwGcnAccelerator:
         await regs.set_reg(OUT_CFG, out_cfg(ADJ_FRAC, bool(flags & FLAG_RELU)))
         await regs.write_reg(CTRL, CTRL_START)
         await seq.copy(xw_spad, eng_in, load_beats * beat, beat=beat)
-        await seq.copy(adj, eng_in, beats * beat, beat=beat)
+        await self._stream(seq, adj, beats * beat, eng_in, stream_spad, step)
         raw_map = await seq.read(adj + beats * beat, 4 * rows * pes)
         row_map = np.asarray(raw_map, np.uint8).view("<i4").reshape(rows, pes)
         res = await self._receive(seq, eng_out, rows * pes)
@@ -168,6 +176,20 @@ class LwGcnAccelerator:
         await regs.write_reg(CTRL, CTRL_START)
         await seq.send(eng_in, np.concatenate([load, slots]), beat=s.in_beat_bytes)
         return await self._receive(seq, eng_out, rows * s.pes)
+
+    async def _stream(self, seq, src: int, nbytes: int, dst: int, buf: int, step: int) -> None:
+        """DRAM -> engine through two scratchpad buffers: the data mover fetches the next
+        piece while the sequencer sends this one."""
+        pieces = [(off, min(step, nbytes - off)) for off in range(0, nbytes, step)]
+        if not pieces:
+            return
+        fetch = seq.background_copy(src, buf, pieces[0][1])
+        for i, (_, n) in enumerate(pieces):
+            await fetch
+            if i + 1 < len(pieces):
+                off, m = pieces[i + 1]
+                fetch = seq.background_copy(src + off, buf + ((i + 1) % 2) * step, m)
+            await seq.copy(buf + (i % 2) * step, dst, n, beat=self.shape.in_beat_bytes)
 
     async def _receive(self, seq, eng_out, n: int) -> np.ndarray:
         step = max(1, self.device.chunk // self.shape.out_beat_bytes)
