@@ -12,4 +12,5 @@ LINT = [
     Lint("lw_gcn_pe_array", {"PES": 3, "LANES": 8, "ACC_LAT": 3, "MAX_ROWS": 64, "MAX_FEAT": 128}),
 ]
 
-BENCHES = [Bench("lw_gcn_pe_array", {}, "tb_lw_gcn_pe_array.py", min_tests=4)]
+DEFAULTS = {"PES": 4, "LANES": 16, "ACC_LAT": 4, "MAX_ROWS": 2048, "MAX_FEAT": 4096}
+BENCHES = [Bench("lw_gcn_pe_array", DEFAULTS, "tb_lw_gcn_pe_array.py", min_tests=4)]

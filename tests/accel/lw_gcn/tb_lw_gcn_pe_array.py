@@ -22,6 +22,8 @@ def shape() -> E.ArrayShape:
 
 
 def ints(beats: np.ndarray) -> list[int]:
+    if not len(beats):
+        return []
     raw = np.ascontiguousarray(beats).view(np.uint8).reshape(len(beats), -1)
     return [int.from_bytes(b.tobytes(), "little") for b in raw]
 
