@@ -2,6 +2,9 @@
 (rows grouped so the PEs balance, nonzeros interleaved so accumulation has no
 read-after-write hazard) vs the same PEs reading plain CSR.
 
+    .venv/bin/python scenarios/lw_gcn.py
+    .venv/bin/python scenarios/lw_gcn.py --set nodes=1024 --set pes=8 --engine pe_array=tlm
+
 System (cosim.build_soc): host CPU running the driver, fabric, DMA, scratchpad (holds
 X W), board DDR4, and the accelerator behind its command window
 (cosim.accel.lw_gcn.system). Workload: a seeded citation graph with Cora's statistics
