@@ -263,6 +263,7 @@ def test_scenario_twins_agree_tlm_equals_rtl_and_bounds_hold(scenario, capsys):
     assert m["golden_ok"] and m["counters_ok"]
     assert m["stall_cycles"] == 0 < m["baseline_stall_cycles"]
     assert 0 < m["baseline_utilisation"] < m["utilisation"] <= m["utilisation_bound"] == 1.0
+    assert 0 < m["baseline_pe_utilisation"] < m["pe_utilisation"] <= 1.0
     assert 1.0 < m["sdmm_speedup"] <= m["sdmm_speedup_bound"]
     assert m["speedup"] > 1.0 and m["area_mm2"] > 0 and m["energy_pj"] > 0
 
@@ -308,6 +309,7 @@ def test_default_workload_tlm_cycles_equal_rtl(scenario):
     tlm, rtl = out["tlm"].metrics, out["rtl"].metrics
     assert rtl["golden_ok"] and rtl["sdmm_speedup"] <= rtl["sdmm_speedup_bound"]
     assert rtl["utilisation"] <= 1.0 and rtl["baseline_utilisation"] <= 1.0
+    assert rtl["baseline_pe_utilisation"] < rtl["pe_utilisation"] <= 1.0
     for key in (
         "cycles",
         "baseline_cycles",
