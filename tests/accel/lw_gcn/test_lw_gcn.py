@@ -295,7 +295,7 @@ def test_host_riscv_gives_the_same_outputs_as_python(scenario):
         got = scenario.simulate(
             scenario.configure({"nodes": 64, "host": host}, engines={"pe_array": "tlm"})
         )
-        assert got.metrics["golden_ok"]
+        assert got.metrics["golden_ok"] and got.extras["host"] == host
         out[host] = got.extras["output_digest"]
     assert out["python"] == out["riscv"]
 
