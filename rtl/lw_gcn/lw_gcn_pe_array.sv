@@ -19,7 +19,8 @@
 // feature buffer (row-major, LANES per row) from position 0; then SLOTS slot beats, slot
 // p (bits [64p +: 64]) for PE p: row [15:0] (local to the PE), col [31:16], int16 val
 // [47:32], valid [48]. Output beats: PES*ROWS rows, row r of PE p as beat r*PES + p, of
-// LANES int16: clip16(relu?(acc >>> shift)); a row reads as zero after it is given.
+// LANES int16: clip16(relu?(acc >>> shift)); a row reads as zero after it is given (slots
+// must name rows below ROWS: a row beyond keeps its sum until a job with more rows).
 // Timing: one beat per edge; a slot beat is held one edge and issues when no PE's row is
 // in flight; results start ACC_LAT edges after the last issue (the pipeline drained).
 module lw_gcn_pe_array #(
