@@ -14,9 +14,11 @@
 // at the last beat. Job, multiply: COUNT beats (MMA steps) of 8 uint32 column indices
 // (bytes 0..31; int8 uses slots 0..3) and the vectors' values (bytes 32..63: int8 value of
 // row r, slot t at byte 32 + 4r + t; int4 value r, t in nibble 8r + t, low nibble first),
-// one step per cycle, accumulating acc[r][c] += sum_t a[r][t] * B[idx_t][c]; then VLEN
-// result beats (row r: 16 int32), one per cycle from the cycle after the last step.
-// An index is taken modulo MAX_K.
+// one step per cycle, accumulating acc[r][c] += sum_t a[r][t] * B[idx_t][c]. A row
+// group ends at a step with bit 31 of its index word 7 set (the group-end flag) or at the
+// job's last step: then VLEN result beats (row r: 16 int32) leave, one per cycle from the
+// cycle after that step, while no step is taken; the accumulators clear after the last.
+// The job is done at its last result. An index is taken modulo MAX_K.
 module magicube #(
   parameter int MAX_K = 1024
 ) (
@@ -42,15 +44,16 @@ module magicube #(
   logic signed [31:0] sum [8][16];
   logic signed [7:0] a_val [8][8];
   logic [127:0] b_row [8];
-  logic running, error_q, access, start, cfg_ok, load_ok, take, give;
+  logic running, pending, error_q, access, start, cfg_ok, load_ok, take, give, group_end;
   assign access = csr_req && !csr_ack;
   assign load_ok = row0_q[1:0] == 2'd0 && 64'(row0_q) + 64'(count_q) * 64'd4 <= 64'(MAX_K);
   assign cfg_ok = mode_q <= 32'd1 && count_q >= 32'd1 && count_q <= 32'd65535 && prec_q <= 32'd1 &&
                   (mode_q == 32'd1 ? vlen_q >= 32'd1 && vlen_q <= 32'd8 : load_ok);
   assign start = access && csr_we && csr_addr == 8'h00 && csr_wdata[0] && !running;
   assign busy = running;
-  assign in_ready = running && 32'(taken) < count_q;
-  assign out_valid = running && mode_q == 32'd1 && 32'(taken) == count_q && 32'(given) < vlen_q;
+  assign in_ready = running && !pending && 32'(taken) < count_q;
+  assign out_valid = running && pending;
+  assign group_end = in_data[255] || 32'(taken) + 32'd1 == count_q;
   assign take = in_valid && in_ready;
   assign give = out_valid && out_ready;
   always_comb
@@ -77,7 +80,7 @@ module magicube #(
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       {csr_ack, csr_rdata, mode_q, count_q, vlen_q, prec_q, row0_q, error_q} <= '0;
-      {running, done, cycles_q, taken, given, steps_q, rows_q} <= '0;
+      {running, pending, done, cycles_q, taken, given, steps_q, rows_q} <= '0;
     end else begin
       csr_ack <= access;
       if (access && csr_we && !running)
@@ -106,7 +109,7 @@ module magicube #(
       if (start) error_q <= !cfg_ok;
       if (running) cycles_q <= cycles_q + 32'd1;
       if (start && cfg_ok) begin
-        {running, done, cycles_q, taken, given} <= {1'b1, 1'b0, 32'd0, 16'd0, 4'd0};
+        {running, pending, done, cycles_q, taken, given} <= {2'b10, 1'b0, 32'd0, 16'd0, 4'd0};
         for (int r = 0; r < 8; r++)
           for (int c = 0; c < 16; c++) acc[r][c] <= '0;
       end
@@ -118,13 +121,19 @@ module magicube #(
           if (32'(taken) + 32'd1 == count_q) {running, done} <= 2'b01;
         end else begin
           steps_q <= steps_q + 32'd1;
+          pending <= group_end;
           for (int r = 0; r < 8; r++)
             for (int c = 0; c < 16; c++) acc[r][c] <= sum[r][c];
         end
       end
       if (give) begin
         given <= given + 4'd1;
-        if (32'(given) + 32'd1 == vlen_q) {running, done} <= 2'b01;
+        if (32'(given) + 32'd1 == vlen_q) begin
+          {pending, given} <= {1'b0, 4'd0};
+          for (int r = 0; r < 8; r++)
+            for (int c = 0; c < 16; c++) acc[r][c] <= '0;
+          if (32'(taken) == count_q) {running, done} <= 2'b01;
+        end
       end
     end
   end

@@ -38,6 +38,7 @@ class MagicubeFunctional(se.FunctionalEngine):
         self.bbuf = np.zeros((max_k, LANES), np.int64)
         self.acc = np.zeros((TILE_ROWS, LANES), np.int64)
         self.steps = self.rows = 0
+        self.pending = False
 
     def info(self) -> int:
         return (self.max_k.bit_length() - 1) | TILE_ROWS << 8 | LANES << 16 | se.VERSION << 24
@@ -52,30 +53,42 @@ class MagicubeFunctional(se.FunctionalEngine):
         if not ok:
             self.refuse()
             return
-        self.left, self.taken = r["count"], 0
+        self.left, self.taken, self.pending = r["count"], 0, False
         self.acc[:] = 0
 
     def wanted(self) -> int:
-        return self.left
+        return 0 if self.pending else self.left
 
     def consume(self, beats: np.ndarray) -> None:
         if self.regs["mode"] == LOAD:
             at = self.regs["row0"] + 4 * self.taken
             self.bbuf[at : at + 4 * len(beats)] = beats.view(np.int8).reshape(-1, LANES)
             self.rows += 4 * len(beats)
+            self.taken += len(beats)
+            self.left -= len(beats)
         else:
             bits = 4 if self.regs["prec"] else 8
             for beat in beats:
+                if self.pending:
+                    raise se.EngineProtocolError(
+                        "a write crossed a row group's end: read its results first"
+                    )
                 idx, a = decode_step(beat, bits)
                 self.acc += a @ self.bbuf[idx % self.max_k]
-            self.steps += len(beats)
-        self.taken += len(beats)
-        self.left -= len(beats)
+                self.steps += 1
+                self.taken += 1
+                self.left -= 1
+                if beat[31] & 0x80 or self.left == 0:
+                    out = self.acc[: self.regs["vlen"]] & 0xFFFF_FFFF
+                    self.emit(out.astype("<u4").view(np.uint8).reshape(-1, BEAT))
+                    self.acc[:] = 0
+                    self.pending = True
         if self.left == 0:
-            if self.regs["mode"] == MULTIPLY:
-                out = self.acc[: self.regs["vlen"]].astype(np.int64) & 0xFFFF_FFFF
-                self.emit(out.astype("<u4").view(np.uint8).reshape(-1, BEAT))
             self.end_job()
+
+    def outputs(self, payload: Any) -> None:
+        super().outputs(payload)
+        self.pending = bool(self._results)
 
     def csr_access(self, payload: Any) -> None:
         if payload.is_read and payload.address in (STEPS, ROWS):

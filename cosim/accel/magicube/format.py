@@ -16,6 +16,7 @@ from cosim.errors import ParameterError
 BEAT = 64  # bytes per input and result beat
 LANES, TILE_ROWS = 16, 8  # MMA tile: 8 rows x 16 columns, k = slots
 SLOTS = {8: 4, 4: 8}  # vectors per MMA step by operand bits (int4 doubles k)
+GROUP_END = 0x80  # byte 31 of a step beat: bit 31 of index word 7
 
 
 @dataclass
@@ -59,7 +60,8 @@ def steps(n_vectors: int, bits: int) -> int:
 
 def step_beats(cols: np.ndarray, vals: np.ndarray, bits: int) -> np.ndarray:
     """The multiply job's input beats for one group: (steps, 64) uint8. Unused slots
-    carry index 0 and zero values."""
+    carry index 0 and zero values; the last step carries the group-end flag (bit 31 of
+    index word 7)."""
     slots = SLOTS[bits]
     n = steps(len(cols), bits)
     idx = np.zeros((n * slots,), np.uint32)
@@ -76,13 +78,14 @@ def step_beats(cols: np.ndarray, vals: np.ndarray, bits: int) -> np.ndarray:
     else:
         nib = (a.reshape(n, 64).astype(np.uint8)) & 0xF
         beats[:, 32:] = nib[:, 0::2] | (nib[:, 1::2] << 4)
+    beats[-1, 31] |= GROUP_END
     return beats
 
 
 def decode_step(beat: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
     """(indices, values[row, slot]) of one step beat: the engine's view of it."""
     slots = SLOTS[bits]
-    idx = beat[:32].view("<u4")[:slots].astype(np.int64)
+    idx = beat[:32].view("<u4")[:slots].astype(np.int64) & 0x7FFF_FFFF
     if bits == 8:
         a = beat[32:].view(np.int8).reshape(TILE_ROWS, 4).astype(np.int64)
     else:

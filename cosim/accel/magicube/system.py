@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+import cosim
 from cosim import energy
 from cosim.accel import costs
 from cosim.accel.device import Accelerator, AcceleratorDriver, Sequencer
@@ -34,23 +35,42 @@ ACCEL_BASE = 0x5000_0000
 SPMM, DENSE, SCALAR = 1, 2, 3
 CLOCK = "1 ns"  # 1 GHz engine clock (an assumption: the order of a GPU's tensor-core clock)
 CHUNK = 4096  # bytes per DRAM transfer of the sequencer's staging reads and writes
+PREFETCH = 4  # DRAM reads in flight per operand stream (a 16 KiB staging buffer)
 MULTS = TILE_ROWS * LANES * 4  # int8 multipliers of the MMA tile (512)
+MAX_STEPS = 65535  # COUNT's range
 
 
 class StreamReader:
-    """Reads a byte stream from DRAM in CHUNK-byte transfers and hands out slices."""
+    """Reads a byte stream from DRAM in CHUNK-byte transfers and hands out slices; the
+    device's data mover keeps the next PREFETCH chunks in flight while the sequencer
+    feeds the engine (a staging buffer of PREFETCH x CHUNK bytes)."""
 
     def __init__(self, seq: Sequencer, addr: int, total: int) -> None:
         self.seq, self.addr, self.end = seq, addr, addr + total
         self.buf = np.zeros(0, np.uint8)
+        self.pending: list[tuple[Any, dict[str, np.ndarray]]] = []
+        for _ in range(PREFETCH):
+            self._prefetch()
+
+    def _prefetch(self) -> None:
+        size = min(CHUNK, self.end - self.addr)
+        if size <= 0:
+            return
+        addr, self.addr, box = self.addr, self.addr + size, {}
+
+        async def fetch() -> None:
+            box["data"] = await self.seq.mover.read(addr, size)
+
+        self.pending.append((cosim.spawn(fetch()), box))
 
     async def take(self, n: int) -> np.ndarray:
         while len(self.buf) < n:
-            size = min(CHUNK, self.end - self.addr)
-            if size <= 0:
+            if not self.pending:
                 raise ValueError("stream read past its end")
-            self.buf = np.concatenate([self.buf, await self.seq.read(self.addr, size)])
-            self.addr += size
+            proc, box = self.pending.pop(0)
+            await proc
+            self.buf = np.concatenate([self.buf, box["data"]])
+            self._prefetch()
         out, self.buf = self.buf[:n], self.buf[n:]
         return out
 
@@ -76,23 +96,19 @@ class MagicubeAccelerator:
         self.scalar_cycles = 0
 
     # ------------------------------------------------------------------ engine jobs
-    async def _load_b(self, seq: Sequencer, b_addr: int, k: int) -> None:
+    async def _load_b(self, seq: Sequencer, b: StreamReader, k: int) -> None:
         await self.regs.set_reg(MODE, LOAD)
         await self.regs.set_reg(COUNT, k // 4)
         await self.regs.set_reg(ROW0, 0)
         await self.regs.start()
-        await seq.copy(b_addr, self.data_in, 16 * k, beat=BEAT)
+        await seq.send(self.data_in, await b.take(16 * k), beat=BEAT)
         await seq.wait(self.done)
 
     async def _group(self, seq: Sequencer, beats: np.ndarray, v: int) -> np.ndarray:
-        await self.regs.set_reg(MODE, MULTIPLY)
-        await self.regs.set_reg(COUNT, len(beats))
-        await self.regs.set_reg(VLEN, v)
-        await self.regs.start()
+        """One row group's steps in, its v result rows out (a write never crosses a
+        group's end: the engine takes no step while a group's rows wait)."""
         await seq.send(self.data_in, beats, beat=BEAT)
-        out = await seq.read(self.data_out, v * BEAT)
-        await seq.wait(self.done)
-        return out
+        return await seq.read(self.data_out, v * BEAT)
 
     async def _counters(self) -> tuple[int, int]:
         return await self.regs.read_reg(STEPS), await self.regs.read_reg(ROWS)
@@ -109,17 +125,34 @@ class MagicubeAccelerator:
         energy.charge(self.sim, "magicube", "gather_read", self.bbuf_key, steps * slots)
         energy.charge(self.sim, "magicube", "b_write", self.bbuf_key, rows)
 
-    async def _tiles(self, seq: Sequencer, stream: Any, bits: int) -> list[int]:
-        """Shared by commands 1 and 2: per 16-column tile of B, load it, then run each
-        row group's steps (from `stream(tile)`) and write its rows of C (tile-major)."""
+    async def _tiles(
+        self, seq: Sequencer, stream: Any, group_steps: list[int], v: int, bits: int
+    ) -> list[int]:
+        """Shared by commands 1 and 2: per 16-column tile of B, load it, then multiply
+        jobs of whole row groups (at most MAX_STEPS steps each): each group's steps (from
+        `stream()`) in, its rows out; C written tile-major."""
         b_addr, c_addr = seq.arg64(0), seq.arg64(2)
         m, k, n = seq.args[4:7]
         s0, r0 = await self._counters()
         await self.regs.set_reg(PREC, 1 if bits == 4 else 0)
+        await self.regs.set_reg(VLEN, v)
+        b, writes = StreamReader(seq, b_addr, 16 * k * n // LANES), []
         for tile in range(n // LANES):
-            await self._load_b(seq, b_addr + tile * 16 * k, k)
-            rows = [await self._group(seq, beats, v) async for beats, v in stream(tile)]
-            await seq.send(c_addr + tile * m * BEAT, np.concatenate(rows), chunk=CHUNK)
+            await self._load_b(seq, b, k)
+            await self.regs.set_reg(MODE, MULTIPLY)
+            rows, left, jobs = [], 0, iter(pack_jobs(group_steps))
+            async for beats in stream():
+                if left == 0:  # a new job: as many whole groups as COUNT takes
+                    left = next(jobs)
+                    await self.regs.set_reg(COUNT, left)
+                    await self.regs.start()
+                rows.append(await self._group(seq, beats, v))
+                left -= len(beats)
+                if left == 0:
+                    await seq.wait(self.done)
+            writes.append(write_back(seq, c_addr + tile * m * BEAT, np.concatenate(rows)))
+        for w in writes:
+            await w
         s1, r1 = await self._counters()
         self._charge(s1 - s0, r1 - r0, bits)
         return [s1 - s0]
@@ -131,12 +164,12 @@ class MagicubeAccelerator:
         counts = (await seq.read(seq.arg64(11), 4 * (m // v))).view("<u4")
         total = int(counts.sum()) * BEAT
 
-        async def stream(tile: int) -> Any:
+        async def stream() -> Any:
             reader = StreamReader(seq, seq.arg64(9), total)
             for c in counts:
-                yield (await reader.take(int(c) * BEAT)).reshape(-1, BEAT), v
+                yield (await reader.take(int(c) * BEAT)).reshape(-1, BEAT)
 
-        return await self._tiles(seq, stream, bits)
+        return await self._tiles(seq, stream, [int(c) for c in counts], v, bits)
 
     async def _dense(self, seq: Sequencer) -> list[int]:
         """Args: B (0, 1), C (2, 3), m, k, n (4-6), A dense row-major (9, 10), bits (8).
@@ -144,13 +177,14 @@ class MagicubeAccelerator:
         index bytes read from DRAM."""
         m, k, bits = seq.args[4], seq.args[5], seq.args[8]
 
-        async def stream(tile: int) -> Any:
+        async def stream() -> Any:
             reader = StreamReader(seq, seq.arg64(9), m * k)
             for _ in range(m // TILE_ROWS):
                 a = (await reader.take(TILE_ROWS * k)).view(np.int8).reshape(TILE_ROWS, k)
-                yield step_beats(np.arange(k), a.T, bits), TILE_ROWS
+                yield step_beats(np.arange(k), a.T, bits)
 
-        return await self._tiles(seq, stream, bits)
+        steps = [k // SLOTS[bits]] * (m // TILE_ROWS)
+        return await self._tiles(seq, stream, steps, TILE_ROWS, bits)
 
     async def _scalar(self, seq: Sequencer) -> list[int]:
         """The scalar CSR engine. Args: B (0, 1), C (2, 3), m, k, n (4-6), bits (8),
@@ -162,28 +196,30 @@ class MagicubeAccelerator:
         m, k, n, bits = *seq.args[4:7], seq.args[8]
         slots, total = SLOTS[bits], 0
         ptr = (await seq.read(seq.arg64(9), 4 * (m + 1))).view("<u4").astype(np.int64)
-        nnz = int(ptr[-1])
+        nnz, writes = int(ptr[-1]), []
+        b_stream = StreamReader(seq, b_addr, 16 * k * n // LANES)
         for tile in range(n // LANES):
-            b = np.zeros((k, LANES), np.int64)
-            off = 0
-            for chunk in range(0, 16 * k, CHUNK):
-                raw = await seq.read(b_addr + tile * 16 * k + chunk, min(CHUNK, 16 * k - chunk))
-                b.reshape(-1)[off : off + len(raw)] = raw.view(np.int8)
-                off += len(raw)
-            col = (await StreamReader(seq, seq.arg64(11), 2 * nnz).take(2 * nnz)).view("<u2")
-            val = (await StreamReader(seq, seq.arg64(13), nnz).take(nnz)).view(np.int8)
+            b = (await b_stream.take(16 * k)).view(np.int8).reshape(k, LANES).astype(np.int64)
+            cols, vals = (
+                StreamReader(seq, seq.arg64(11), 2 * nnz),
+                StreamReader(seq, seq.arg64(13), nnz),
+            )
+            col = (await cols.take(2 * nnz)).view("<u2")
+            val = (await vals.take(nnz)).view(np.int8)
             rows = np.repeat(np.arange(m), np.diff(ptr))
             c = np.zeros((m, LANES), np.int64)
             np.add.at(c, rows, val.astype(np.int64)[:, None] * b[col.astype(np.int64)])
             cycles = k // 4 + -(-nnz // slots) + m
             await seq.cycles(cycles)
             total += cycles
-            await seq.send(c_addr + tile * m * BEAT, c.astype("<i4"), chunk=CHUNK)
+            writes.append(write_back(seq, c_addr + tile * m * BEAT, c.astype("<i4")))
             products = nnz * LANES // (4 if bits == 4 else 1)
             energy.charge(self.sim, "scalar_csr", "mult", "int8_mult", products)
             energy.charge(self.sim, "scalar_csr", "add", "int32_add", nnz * LANES)
             energy.charge(self.sim, "scalar_csr", "gather_read", self.bbuf_key, nnz)
             energy.charge(self.sim, "scalar_csr", "b_write", self.bbuf_key, k)
+        for w in writes:
+            await w
         self.scalar_cycles += total
         return [total]
 
@@ -193,3 +229,25 @@ class MagicubeAccelerator:
         args = [b & 0xFFFF_FFFF, b >> 32, c & 0xFFFF_FFFF, c >> 32, m, k, n, *more]
         (result,) = await self.driver.run(cmd, *args, results=1)
         return int(result)
+
+
+def pack_jobs(group_steps: list[int], limit: int = MAX_STEPS) -> list[int]:
+    """Steps per multiply job: whole row groups, in order, at most `limit` per job."""
+    jobs = [0]
+    for s in group_steps:
+        if jobs[-1] + s > limit:
+            jobs.append(0)
+        jobs[-1] += s
+    return jobs
+
+
+def write_back(seq: Sequencer, addr: int, data: np.ndarray) -> Any:
+    """Write a result tile to DRAM in CHUNK-byte transfers on the data mover, while the
+    sequencer goes on (await the returned process before the command ends)."""
+    raw = np.ascontiguousarray(data).view(np.uint8).reshape(-1)
+
+    async def write() -> None:
+        for off in range(0, len(raw), CHUNK):
+            await seq.mover.write(addr + off, raw[off : off + CHUNK])
+
+    return cosim.spawn(write())

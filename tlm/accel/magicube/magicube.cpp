@@ -1,7 +1,7 @@
 // magicube_tlm: TLM twin of rtl/magicube/magicube.sv (gather unit + 8 x 16 x k MMA tile).
 // As the RTL: input beats one per edge from the edge after the start; a load is done at
-// its last beat; a multiply gives its VLEN result rows one per edge from the edge after
-// its last step and is done at the last one.
+// its last beat; a multiply gives a group's VLEN result rows one per edge from the edge
+// after the group's last step, takes no step meanwhile, and is done at its last result.
 #include <array>
 #include <cstring>
 #include <vector>
@@ -31,14 +31,16 @@ class MagicubeTlm : public StreamEngineTlm {
     const std::uint64_t row0 = reg(kRow0);
     const bool ok = mode_ <= 1 && count_ >= 1 && count_ <= 65535 && reg(kPrec) <= 1 &&
                     (mode_ == 1 ? vlen_ >= 1 && vlen_ <= 8 : row0 % 4 == 0 && row0 + 4 * std::uint64_t(count_) <= max_k_);
-    taken_ = 0, given_ = 0, in_next_ = edge + 1, out_next_ = 0, acc_.fill(0);
+    taken_ = 0, given_ = 0, in_next_ = edge + 1, out_next_ = 0, pending_ = false, acc_.fill(0);
     if (!ok) count_ = 0;
     return ok;
   }
-  std::uint64_t wanted() const override { return count_ - taken_; }
+  std::uint64_t wanted() const override { return pending_ ? 0 : count_ - taken_; }
   std::uint64_t take(const std::uint8_t* data, std::uint64_t n, std::uint64_t first) override {
     std::uint64_t e = first;
     for (std::uint64_t i = 0; i < n; ++i, data += 64) {
+      if (pending_)
+        SC_REPORT_ERROR(name(), "a write crossed a row group's end: read its results first");
       e = std::max(first, in_next_);
       in_next_ = e + 1;
       if (mode_ == 0) {
@@ -47,13 +49,11 @@ class MagicubeTlm : public StreamEngineTlm {
       } else {
         step(data);
         ++steps_;
+        if ((data[31] & 0x80) || taken_ + 1 == count_) pending_ = true, ready_ = e + 1;
       }
       ++taken_;
     }
-    if (taken_ == count_) {
-      if (mode_ == 0) finish(e);
-      else ready_ = e + 1;
-    }
+    if (mode_ == 0 && taken_ == count_) finish(e);
     return e;
   }
   void step(const std::uint8_t* d) {
@@ -76,7 +76,7 @@ class MagicubeTlm : public StreamEngineTlm {
       }
     }
   }
-  std::uint64_t available() const override { return mode_ == 1 && taken_ == count_ ? vlen_ - given_ : 0; }
+  std::uint64_t available() const override { return pending_ ? vlen_ - given_ : 0; }
   std::uint64_t give(std::uint8_t* data, std::uint64_t n, std::uint64_t first) override {
     std::uint64_t e = first;
     for (std::uint64_t i = 0; i < n; ++i, ++given_) {
@@ -84,7 +84,10 @@ class MagicubeTlm : public StreamEngineTlm {
       out_next_ = e + 1;
       std::memcpy(data + i * 64, &acc_[given_ * 16], 64);
     }
-    if (given_ == vlen_) finish(e);
+    if (given_ == vlen_) {
+      pending_ = false, given_ = 0, acc_.fill(0), in_next_ = std::max(in_next_, e + 1);
+      if (taken_ == count_) finish(e);
+    }
     return e;
   }
   std::uint32_t read_reg(std::uint64_t a, std::uint64_t) const override {
@@ -98,6 +101,7 @@ class MagicubeTlm : public StreamEngineTlm {
   std::array<std::int32_t, 128> acc_{};
   std::uint32_t count_ = 0, vlen_ = 1, mode_ = 0, steps_ = 0, rows_ = 0;
   std::uint64_t taken_ = 0, given_ = 0, in_next_ = 0, out_next_ = 0, ready_ = 0;
+  bool pending_ = false;  // a row group's results wait to be read
 };
 
 ModelSpec spec() {
