@@ -214,6 +214,8 @@ def report(cfg: Config, mt: dict[str, Any], ok: dict[str, bool], runs: dict[str,
         f"MMA steps {mt['mma_ops']} (dense {mt['dense_mma_ops']}) for "
         f"{mt['nonzero_vectors']} nonzero vectors x {cfg.n // 16} column tiles; tile "
         f"utilisation {mt['utilisation']:.2f}; area {mt['area_mm2']:.3f} mm2 (45 nm)",
+        f"MMA steps alone break even with dense at vector density v/8 = {cfg.v / 8:.3f} "
+        f"({1 - cfg.v / 8:.1%} sparsity); measured crossovers in docs/accelerators/magicube.md",
         "energy by component (uJ), sparse / dense / scalar:",
     ]
     parts = [cosim.energy.by_component(runs[r].energy) for r in ("sparse", "dense", "scalar")]
