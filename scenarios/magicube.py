@@ -15,7 +15,7 @@ from cosim import area
 from cosim.accel import magicube
 from cosim.accel.magicube import format as fmt
 from cosim.accel.magicube import system as msys
-from cosim.accel.magicube.workload import generate, golden
+from cosim.accel.magicube.workload import generate, generate_sddmm, golden, sddmm_golden
 from cosim.accel.phase import PhaseMeter
 from cosim.scenario import Config, Engine, Param, Scenario
 from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
@@ -33,6 +33,13 @@ scenario = Scenario(
         Param("sparsity", 0.9, min=0.0, max=0.99, help="fraction of A's v-long vectors zero"),
         Param("v", 8, choices=(2, 4, 8), help="vector length (rows of a nonzero vector)"),
         Param("bits", 8, choices=(8, 4), help="operand precision: int8 or int4"),
+        Param(
+            "kernel",
+            "spmm",
+            choices=("spmm", "sddmm"),
+            help="spmm: C = A B with A vector-sparse (m x k) and B dense (k x n); sddmm: the "
+            "scores Q K^T (Q m x n, K k x n) at a vector-sparse m x k mask",
+        ),
         Param("memory", "hbm2", choices=("hbm2", "ddr4_2400"), help="DRAM preset"),
         Param(
             "host",
@@ -74,8 +81,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     for name in ("m", "k", "n"):
         if getattr(cfg, name) % 16:
             raise cosim.ParameterError(f"{name} = {getattr(cfg, name)}: must be a multiple of 16")
-    m, k, n, v, bits = cfg.m, cfg.k, cfg.n, cfg.v, cfg.bits
-    wl = generate(cfg.rng(), m, k, n, cfg.sparsity, v, bits)
+    m, k, v, bits = cfg.m, cfg.k, cfg.v, cfg.bits
     soc = cosim.build_soc(sim, memory=cfg.memory)
     acc = msys.MagicubeAccelerator(sim, soc, cfg.engines["magicube"])
     cpu = None
@@ -83,14 +89,8 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         cpu = riscv_accel_host(sim, soc, acc.device)
         acc.driver = RiscvAcceleratorDriver(cpu, "magicube")
 
-    sp = wl.sparse
-    stream, counts = fmt.stream_image(sp, bits)
-    b_tiles = np.concatenate([fmt.b_tile(wl.b, t) for t in range(n // 16)])
-    ptr, col, val = csr(wl.a)
-    blobs = {
-        "b": b_tiles, "stream": stream, "counts": counts, "dense": wl.a.view(np.uint8),
-        "ptr": ptr, "col": col, "val": val,
-    }  # fmt: skip
+    plan = spmm_plan(cfg) if cfg.kernel == "spmm" else sddmm_plan(cfg)
+    sp, blobs = plan["sparse"], plan["blobs"]
     at: dict[str, int] = {}
     off, mem = soc.DATA - soc.DRAM, soc.dram.array()
     for name, data in blobs.items():
@@ -100,7 +100,7 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         off += -(-max(len(raw), 1) // 4096) * 4096
     for name in ("c_sparse", "c_dense", "c_scalar"):
         at[name] = soc.DRAM + off
-        off += -(-4 * m * n // 4096) * 4096
+        off += -(-4 * plan["out_words"] // 4096) * 4096
     if off > soc.dram.capacity:
         raise cosim.ParameterError(f"the workload needs {off >> 20} MiB of DRAM, too much")
     runs: dict[str, Any] = {}
@@ -108,38 +108,25 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
 
     @sim.process
     async def host() -> None:
-        shape = (m, k, n)
-        meter = PhaseMeter(sim)
-        res["mma_ops"] = await acc.run(
-            msys.SPMM, at["b"], at["c_sparse"], *shape, v, bits,
-            *split(at["stream"]), *split(at["counts"]),
-        )  # fmt: skip
-        runs["sparse"] = meter.stop()
-        meter = PhaseMeter(sim)
-        res["dense_mma_ops"] = await acc.run(
-            msys.DENSE, at["b"], at["c_dense"], *shape, 8, bits, *split(at["dense"])
-        )
-        runs["dense"] = meter.stop()
-        meter = PhaseMeter(sim)
-        res["scalar_engine_cycles"] = await acc.run(
-            msys.SCALAR, at["b"], at["c_scalar"], *shape, 0, bits,
-            *split(at["ptr"]), *split(at["col"]), *split(at["val"]),
-        )  # fmt: skip
-        runs["scalar"] = meter.stop()
+        for run_name, (cmd, operand, *args) in plan["commands"].items():
+            meter = PhaseMeter(sim)
+            flat = [x for a in args for x in (split(at[a]) if isinstance(a, str) else (a,))]
+            res[run_name] = await acc.run(cmd, at[operand], at[f"c_{run_name}"], *flat)
+            runs[run_name] = meter.stop()
         if cpu is not None:
             await acc.driver.close()
 
     sim.run()
     if cpu is not None:
         cpu.check_exit()
-    want = golden(wl.a, wl.b)
-    outs = {r: c_from_tiles(mem, at[f"c_{r}"] - soc.DRAM, m, n) for r in runs}
-    ok = {r: bool(np.array_equal(c, want)) for r, c in outs.items()}
+    outs = {r: plan["read"](r, mem, at[f"c_{r}"] - soc.DRAM) for r in runs}
+    ok = {r: bool(np.array_equal(c, plan["golden"])) for r, c in outs.items()}
     s, d, c = runs["sparse"], runs["dense"], runs["scalar"]
     cycles, dense_cycles, scalar_cycles = (round(p.time_ps / CLOCK_PS) for p in (s, d, c))
     density = sp.vectors / (m // v * k)
     silicon_est = silicon()
-    useful = sp.vectors * v * (n // 16)  # products of nonzero vectors, per tile column
+    res["mma_ops"], res["dense_mma_ops"] = res["sparse"], res["dense"]
+    useful = sp.vectors * v * plan["useful_per_vector"]  # products the kept vectors need
     speedup, vs_scalar = dense_cycles / cycles, scalar_cycles / cycles
     metrics = {
         "golden_ok": all(ok.values()),
@@ -161,8 +148,8 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         "dense_mma_ops": res["dense_mma_ops"],
         "nonzero_vectors": sp.vectors,
         "vector_density": density,
-        "utilisation": useful / (res["mma_ops"] * fmt.TILE_ROWS * fmt.SLOTS[bits]),
-        "throughput_gops": 2 * int(np.count_nonzero(wl.a)) * n / (s.time_ps / 1000),
+        "utilisation": useful / (res["mma_ops"] * fmt.TILE_ROWS * fmt.SLOTS[bits] * fmt.LANES),
+        "throughput_gops": 2 * useful / (s.time_ps / 1000),
         "area_mm2": silicon_est.mm2,
         "baseline_area_mm2": silicon_est.mm2,
     }
@@ -179,6 +166,71 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
     return metrics
 
 
+def spmm_plan(cfg: Config) -> dict[str, Any]:
+    """SpMM: A vector-sparse (m x k) times B (k x n); C tile-major in DRAM."""
+    m, k, n, v, bits = cfg.m, cfg.k, cfg.n, cfg.v, cfg.bits
+    wl = generate(cfg.rng(), m, k, n, cfg.sparsity, v, bits)
+    stream, counts = fmt.stream_image(wl.sparse, bits)
+    ptr, col, val = csr(wl.a)
+    shape = (m, k, n)
+    return {
+        "sparse": wl.sparse,
+        "blobs": {
+            "b": np.concatenate([fmt.b_tile(wl.b, t) for t in range(n // 16)]),
+            "stream": stream, "counts": counts, "dense": wl.a.view(np.uint8),
+            "ptr": ptr, "col": col, "val": val,
+        },
+        "commands": {
+            "sparse": (msys.SPMM, "b", *shape, v, bits, "stream", "counts"),
+            "dense": (msys.DENSE, "b", *shape, 8, bits, "dense"),
+            "scalar": (msys.SCALAR, "b", *shape, 0, bits, "ptr", "col", "val"),
+        },
+        "out_words": m * n,
+        "read": lambda run, mem, off: c_from_tiles(mem, off, m, n),
+        "golden": golden(wl.a, wl.b),
+        "useful_per_vector": n,
+    }  # fmt: skip
+
+
+def sddmm_plan(cfg: Config) -> dict[str, Any]:
+    """SDDMM: Q (m x n) K^T (n x k) at a vector-sparse m x k mask; the kept scores group by
+    group, v per vector; the dense baseline computes all of Q K^T on the same tile."""
+    m, nk, d, v, bits = cfg.m, cfg.k, cfg.n, cfg.v, cfg.bits
+    if d > magicube.engine.MAX_K:
+        raise cosim.ParameterError(f"n = {d}: the feature dimension must be <= 1024 for sddmm")
+    wl = generate_sddmm(cfg.rng(), m, nk, d, cfg.sparsity, v, bits)
+    cols = np.concatenate([*wl.mask.cols, np.zeros(0, int)]).astype("<u4")
+    counts = np.array([len(c) for c in wl.mask.cols], "<u4")
+    kt = wl.keys.T
+    shape = (m, d, nk)
+    want = sddmm_golden(wl.q, wl.keys, wl.mask)
+
+    def read(run: str, mem: np.ndarray, off: int) -> np.ndarray:
+        if run == "dense":  # the whole Q K^T, sampled at the mask afterwards
+            full = c_from_tiles(mem, off, m, nk)
+            groups = enumerate(wl.mask.cols)
+            parts = [full[g * v : (g + 1) * v, c].T.reshape(-1) for g, c in groups]
+            return np.concatenate([*parts, np.zeros(0, np.int32)])
+        return mem[off : off + 4 * len(want)].view("<i4").copy()
+
+    return {
+        "sparse": wl.mask,
+        "blobs": {
+            "keys": wl.keys, "q": wl.q, "cols": cols, "counts": counts,
+            "kt": np.concatenate([fmt.b_tile(kt, t) for t in range(nk // 16)]),
+        },
+        "commands": {
+            "sparse": (msys.SDDMM, "keys", *shape, v, bits, "q", "cols", "counts"),
+            "dense": (msys.DENSE, "kt", *shape, 8, bits, "q"),
+            "scalar": (msys.SCALAR_SDDMM, "keys", *shape, v, bits, "q", "cols", "counts"),
+        },
+        "out_words": max(m * nk, len(want)),
+        "read": read,
+        "golden": want,
+        "useful_per_vector": d,
+    }  # fmt: skip
+
+
 def split(addr: int) -> tuple[int, int]:
     return addr & 0xFFFF_FFFF, addr >> 32
 
@@ -191,8 +243,9 @@ def c_from_tiles(mem: np.ndarray, off: int, m: int, n: int) -> np.ndarray:
 
 def report(cfg: Config, mt: dict[str, Any], ok: dict[str, bool], runs: dict[str, Any]) -> str:
     lines = [
-        f"magicube: {cfg.m}x{cfg.k} A, int{cfg.bits}, v = {cfg.v}, {cfg.sparsity:.0%} vector "
-        f"sparsity (vector density {mt['vector_density']:.3f}) x B {cfg.k}x{cfg.n}, "
+        f"magicube {cfg.kernel}: {cfg.m}x{cfg.k} A/mask, int{cfg.bits}, v = {cfg.v}, "
+        f"{cfg.sparsity:.0%} vector "
+        f"sparsity (vector density {mt['vector_density']:.3f}) x {cfg.n} columns/features, "
         f"{cfg.memory}, engine {cfg.engines['magicube']}, host {cfg.host}",
         f"{'run':<28}{'cycles':>10}{'energy uJ':>11}{'DRAM KiB':>10}  golden",
     ]
@@ -212,7 +265,7 @@ def report(cfg: Config, mt: dict[str, Any], ok: dict[str, bool], runs: dict[str,
         f"energy ratio vs dense {mt['energy_ratio']:.2f}x, vs scalar "
         f"{mt['energy_ratio_vs_scalar']:.2f}x",
         f"MMA steps {mt['mma_ops']} (dense {mt['dense_mma_ops']}) for "
-        f"{mt['nonzero_vectors']} nonzero vectors x {cfg.n // 16} column tiles; tile "
+        f"{mt['nonzero_vectors']} kept vectors; tile "
         f"utilisation {mt['utilisation']:.2f}; area {mt['area_mm2']:.3f} mm2 (45 nm)",
         f"MMA steps alone break even with dense at vector density v/8 = {cfg.v / 8:.3f} "
         f"({1 - cfg.v / 8:.1%} sparsity); measured crossovers in docs/accelerators/magicube.md",

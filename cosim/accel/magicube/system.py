@@ -32,7 +32,7 @@ from .engine import (
 from .format import BEAT, LANES, SLOTS, TILE_ROWS, step_beats
 
 ACCEL_BASE = 0x5000_0000
-SPMM, DENSE, SCALAR = 1, 2, 3
+SPMM, DENSE, SCALAR, SDDMM, SCALAR_SDDMM = 1, 2, 3, 4, 5
 CLOCK = "1 ns"  # 1 GHz engine clock (an assumption: the order of a GPU's tensor-core clock)
 CHUNK = 4096  # bytes per DRAM transfer of the sequencer's staging reads and writes
 PREFETCH = 4  # DRAM reads in flight per operand stream (a 16 KiB staging buffer)
@@ -92,6 +92,8 @@ class MagicubeAccelerator:
         self.device.command(SPMM, "spmm")(self._spmm)
         self.device.command(DENSE, "dense")(self._dense)
         self.device.command(SCALAR, "scalar_csr")(self._scalar)
+        self.device.command(SDDMM, "sddmm")(self._sddmm)
+        self.device.command(SCALAR_SDDMM, "scalar_sddmm")(self._scalar_sddmm)
         self.driver = AcceleratorDriver(soc.host, self.device)
         self.scalar_cycles = 0
 
@@ -223,6 +225,79 @@ class MagicubeAccelerator:
         self.scalar_cycles += total
         return [total]
 
+    async def _sddmm(self, seq: Sequencer) -> list[int]:
+        """Sampled Q K^T. Args: keys (0, 1; NK x D int8), out (2, 3), m, d, nk (4-6), v (7),
+        bits (8), Q (9, 10; M x D), the mask's column indices (11, 12; uint32 per kept
+        vector, group by group), vectors per group (13, 14). Per row group, per 16 of its
+        kept columns: the gather unit's buffer is loaded with those keys' rows as columns
+        (B = K^T of 16 keys), then the group's Q rows stream through as dense steps and
+        its v x 16 scores come out; the kept ones are written, v per vector."""
+        out_addr, (m, d, _), v, bits = seq.arg64(2), seq.args[4:7], seq.args[7], seq.args[8]
+        counts = (await seq.read(seq.arg64(13), 4 * (m // v))).view("<u4").astype(int)
+        cols = StreamReader(seq, seq.arg64(11), 4 * int(counts.sum()))
+        q = StreamReader(seq, seq.arg64(9), m * d)
+        s0, r0 = await self._counters()
+        await self.regs.set_reg(PREC, 1 if bits == 4 else 0)
+        await self.regs.set_reg(VLEN, v)
+        await self.regs.set_reg(ROW0, 0)
+        results, keys_addr = [], seq.arg64(0)
+        for g in range(m // v):
+            rows = (await q.take(v * d)).view(np.int8).reshape(v, d)
+            steps = step_beats(np.arange(d), rows.T, bits)
+            kept = (await cols.take(4 * counts[g])).view("<u4") if counts[g] else []
+            for first in range(0, len(kept), LANES):
+                chunk = [int(c) for c in kept[first : first + LANES]]
+                keys = np.zeros((LANES, d), np.int8)
+                fetched = await gather_rows(seq, keys_addr, chunk, d)
+                keys[: len(chunk)] = fetched
+                await self.regs.set_reg(MODE, LOAD)
+                await self.regs.set_reg(COUNT, d // 4)
+                await self.regs.start()
+                await seq.send(self.data_in, np.ascontiguousarray(keys.T), beat=BEAT)
+                await seq.wait(self.done)
+                await self.regs.set_reg(MODE, MULTIPLY)
+                await self.regs.set_reg(COUNT, len(steps))
+                await self.regs.start()
+                scores = (await self._group(seq, steps, v)).view("<i4").reshape(v, LANES)
+                await seq.wait(self.done)
+                results.append(scores[:, : len(chunk)].T.reshape(-1))
+        if results:
+            await write_back(seq, out_addr, np.concatenate(results).astype("<i4"))
+        s1, r1 = await self._counters()
+        self._charge(s1 - s0, r1 - r0, bits)
+        return [s1 - s0]
+
+    async def _scalar_sddmm(self, seq: Sequencer) -> list[int]:
+        """The scalar engine on SDDMM, same arguments as command 4: each kept score is a
+        D-long dot product of a Q row and a K row; the engine reads `slots` 16-byte
+        operand rows per cycle (the buffer's ports, as in SpMM) and its 512 multipliers
+        are never the bound, so a score costs D / (16 slots) cycles of key reads (the Q
+        rows of a group are held), plus one cycle per 16 scores written."""
+        out_addr, (m, d, nk), v, bits = seq.arg64(2), seq.args[4:7], seq.args[7], seq.args[8]
+        slots = SLOTS[bits]
+        counts = (await seq.read(seq.arg64(13), 4 * (m // v))).view("<u4").astype(int)
+        total_vec = int(counts.sum())
+        cols = (await StreamReader(seq, seq.arg64(11), 4 * total_vec).take(4 * total_vec)).view(
+            "<u4"
+        )
+        q = (await StreamReader(seq, seq.arg64(9), m * d).take(m * d)).view(np.int8)
+        keys = (await StreamReader(seq, seq.arg64(0), nk * d).take(nk * d)).view(np.int8)
+        q, keys = q.reshape(m, d).astype(np.int64), keys.reshape(nk, d).astype(np.int64)
+        group = np.repeat(np.arange(m // v), counts)
+        rows = group[:, None] * v + np.arange(v)[None, :]  # (vectors, v)
+        scores = np.einsum("svd,sd->sv", q[rows], keys[cols.astype(np.int64)])
+        nnz = total_vec * v
+        cycles = -(-nnz * d // (16 * slots)) + -(-nnz // LANES)
+        await seq.cycles(cycles)
+        if nnz:
+            await write_back(seq, out_addr, scores.reshape(-1).astype("<i4"))
+        products = nnz * d // (4 if bits == 4 else 1)
+        energy.charge(self.sim, "scalar_csr", "mult", "int8_mult", products)
+        energy.charge(self.sim, "scalar_csr", "add", "int32_add", nnz * d)
+        energy.charge(self.sim, "scalar_csr", "gather_read", self.bbuf_key, nnz * d // 16)
+        self.scalar_cycles += cycles
+        return [cycles]
+
     # ------------------------------------------------------------------ host side
     async def run(self, cmd: int, b: int, c: int, m: int, k: int, n: int, *more: int) -> int:
         """Host side: run a command and wait for its interrupt; returns RESULT[0]."""
@@ -251,3 +326,17 @@ def write_back(seq: Sequencer, addr: int, data: np.ndarray) -> Any:
             await seq.mover.write(addr + off, raw[off : off + CHUNK])
 
     return cosim.spawn(write())
+
+
+async def gather_rows(seq: Sequencer, base: int, rows: list[int], width: int) -> np.ndarray:
+    """Rows `rows` of a row-major int8 matrix at `base` (`width` bytes each), read by
+    the data mover with every read in flight at once (the gather unit's DRAM side)."""
+    got: dict[int, np.ndarray] = {}
+
+    async def one(i: int, row: int) -> None:
+        got[i] = await seq.mover.read(base + row * width, width)
+
+    procs = [cosim.spawn(one(i, r)) for i, r in enumerate(rows)]
+    for p in procs:
+        await p
+    return np.stack([got[i] for i in range(len(rows))]).view(np.int8)

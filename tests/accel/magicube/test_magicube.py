@@ -159,6 +159,22 @@ def test_mma_ops_track_the_nonzero_vectors(script):
     assert mt["golden_ok"] and mt["speedup"] <= mt["speedup_bound"]
 
 
+def test_sddmm_twins_agree_and_the_steps_follow_the_mask(script):
+    """SDDMM: per row group, per 16 kept columns, d / slots MMA steps; TLM = RTL."""
+    m = {}
+    for impl in ("tlm", "rtl"):
+        cfg = script.configure({**SMALL, "kernel": "sddmm", "sparsity": 0.7}, {"magicube": impl})
+        m[impl] = script.simulate(cfg, timeout=600).metrics
+    mt = m["rtl"]
+    assert mt["golden_ok"] and m["tlm"]["golden_ok"]
+    assert m["tlm"]["cycles"] == mt["cycles"]
+    per_chunk = SMALL["n"] // 4  # d / slots steps for 16 kept columns (int8)
+    groups = SMALL["m"] // 8
+    lower = mt["nonzero_vectors"] / 16 * per_chunk
+    assert lower <= mt["mma_ops"] <= lower + groups * per_chunk
+    assert mt["speedup"] <= mt["speedup_bound"]
+
+
 def test_host_riscv_gives_the_outputs_of_the_python_host(script):
     out = {}
     for host in ("python", "riscv"):
