@@ -1,7 +1,8 @@
-"""magicube: SpMM of a vector-sparse int8/int4 A (M x K) by a dense B (K x N) on an MMA tile
-fed by a gather unit (Magicube, Li et al., SC 2022), against the dense product on the same
-tile and a scalar CSR engine of equal multipliers, on one system (host, fabric, DMA,
-scratchpad, HBM2). Outputs checked bit-exactly against numpy. docs/accelerators/magicube.md."""
+"""magicube: SpMM of a vector-sparse int8/int4 A (M x K) by a dense B (K x N), or SDDMM (Q K^T
+at a vector-sparse mask), on an MMA tile fed by a gather unit (Magicube, Li et al., SC
+2022), against the dense product on the same tile and a scalar sparse engine of equal
+multipliers, on one system (host, fabric, DMA, scratchpad, HBM2). Outputs checked
+bit-exactly against numpy. docs/accelerators/magicube.md."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 engine on its local bus. Command 1 multiplies a vector-sparse A by B, command 2 the dense
 A on the same MMA tile (the first baseline), command 3 runs A in CSR on a scalar sparse
 engine of equal multipliers and equal B-buffer read ports (the second baseline, a
-transaction-level model: cycles counted per tile from the CSR structure)."""
+transaction-level model: cycles counted per tile from the CSR structure); commands 4 and
+5 are SDDMM on the engine and on the scalar engine."""
 
 from __future__ import annotations
 
