@@ -23,12 +23,18 @@ from cosim.errors import ParameterError
 
 
 def fit(w: np.ndarray, q: int, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """(alphas (rows, q) float64 > 0, planes (rows, q, n) int8 of +-1) approximating w."""
+    """(alphas (rows, q) float64 > 0, planes (rows, q, n) int8 of +-1) approximating w
+    (rows are independent: fitted 256 at a time to bound the memory)."""
     w = np.asarray(w, np.float64)
     if w.ndim != 2:
         raise ParameterError(f"bcq fit: weights {w.shape} must be a (rows, n) matrix")
     if not 1 <= q <= 8:
         raise ParameterError(f"bcq fit: q = {q} must be 1..8")
+    parts = [_fit(w[r : r + 256], q, iterations) for r in range(0, w.shape[0], 256)]
+    return np.concatenate([a for a, _ in parts]), np.concatenate([p for _, p in parts])
+
+
+def _fit(w: np.ndarray, q: int, iterations: int) -> tuple[np.ndarray, np.ndarray]:
     rows, n = w.shape
     planes = np.empty((rows, q, n), np.int8)
     alphas = np.empty((rows, q))
