@@ -86,7 +86,9 @@ scenario = Scenario(
 
 def shape_of(cfg: Config) -> EngineShape:
     """One build serves every run of a configuration."""
-    return EngineShape(mu=cfg.mu, lanes=cfg.lanes, max_q=4, max_rows=1024, max_groups=512)
+    return EngineShape(
+        mu=cfg.mu, lanes=cfg.lanes, max_q=4, max_rows=1024, max_groups=512, max_batch=4
+    )
 
 
 @scenario.check

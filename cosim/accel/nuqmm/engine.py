@@ -1,9 +1,11 @@
 """The nuQmm engine (rtl/nuqmm/nuqmm.sv): its declaration and numpy twin, and the
 engine with its three twins.
 
-A job: GROUPS*MU/LANES activation beats; per group a LUT build of ceil(2^MU/LANES)
-cycles and ROWS*Q/LANES weight-pattern beats (LANES lookup-accumulate lanes); then the
-scale beats (uint16 alphas) and the int32 result beats. The protocol and timing are in
+A job: BATCH*GROUPS*MU/LANES activation beats; per group a LUT build of
+BATCH*ceil(2^MU/LANES) cycles (a table per activation column) and ROWS*Q/LANES
+weight-pattern beats, each looked up in every column's table by the LANES
+lookup-accumulate lanes (BATCH cycles a beat); then the scale beats (uint16 alphas) and
+the int32 result beats, column after column. The protocol and timing are in
 the RTL's header; docs/accelerators/nuqmm.md explains them.
 """
 
@@ -32,13 +34,14 @@ DECLARATION = EngineDeclaration(
         EngineParam("max_q", 4, 1, 8, "bit-planes"),
         EngineParam("max_rows", 1024, 4, 4096, "output rows of a job"),
         EngineParam("max_groups", 512, 1, 512, "activation groups of a job (n / mu)"),
+        EngineParam("max_batch", 4, 1, 4, "activation columns of a job"),
     ),
-    registers={"GROUPS": 0x10, "ROWS": 0x14, "Q": 0x18, "SHIFT": 0x1C},
+    registers={"GROUPS": 0x10, "ROWS": 0x14, "Q": 0x18, "SHIFT": 0x1C, "BATCH": 0x20},
     counters=("LUT_ENTRIES", "LOOKUPS", "SCALE_MACS"),
     counter_base=0x40,
 )
 REGS = DECLARATION.register_map()
-GROUPS, ROWS, Q, SHIFT = (REGS[r] for r in ("GROUPS", "ROWS", "Q", "SHIFT"))
+GROUPS, ROWS, Q, SHIFT, BATCH = (REGS[r] for r in ("GROUPS", "ROWS", "Q", "SHIFT", "BATCH"))
 #: Counter name (as the energy model and reports use it) -> register address.
 COUNTERS = {c.lower(): REGS[c] for c in DECLARATION.counters}
 
@@ -52,6 +55,7 @@ class EngineShape:
     max_q: int = DECLARATION.default("max_q")
     max_rows: int = DECLARATION.default("max_rows")
     max_groups: int = DECLARATION.default("max_groups")
+    max_batch: int = DECLARATION.default("max_batch")
 
     def __post_init__(self) -> None:
         for p in DECLARATION.params:
@@ -74,7 +78,9 @@ class EngineShape:
         return -(-(1 << self.mu) // self.lanes)
 
     def info(self) -> int:
-        return self.lanes | self.mu << 8 | self.max_q << 16 | se.VERSION << 24
+        return (
+            self.lanes | self.mu << 8 | self.max_q << 16 | self.max_batch << 21 | se.VERSION << 24
+        )
 
     def tlm_params(self) -> dict[str, int]:
         return DECLARATION.tlm_params(**self.__dict__)
@@ -82,13 +88,14 @@ class EngineShape:
     def rtl_params(self) -> dict[str, int]:
         return DECLARATION.rtl_params(**self.__dict__)
 
-    def check_job(self, groups: int, rows: int, q: int, shift: int) -> None:
+    def check_job(self, groups: int, rows: int, q: int, shift: int, batch: int = 1) -> None:
         """ParameterError naming the first register out of range (the RTL refuses it)."""
         for name, v, lo, hi in (
             ("groups", groups, 1, self.max_groups),
             ("rows", rows, self.lanes, self.max_rows),
             ("q", q, 1, self.max_q),
             ("shift", shift, 0, 63),
+            ("batch", batch, 1, self.max_batch),
         ):
             if not lo <= v <= hi:
                 raise ParameterError(f"{KIND}: {name} = {v} must be {lo}..{hi}")
@@ -102,10 +109,13 @@ class EngineShape:
                 f"of lanes = {self.lanes}"
             )
 
-    def job_beats(self, groups: int, rows: int, q: int) -> tuple[int, int, int, int]:
+    def job_beats(
+        self, groups: int, rows: int, q: int, batch: int = 1
+    ) -> tuple[int, int, int, int]:
         """(activation, weight, scale, result) beats of a job."""
         n = self.lanes
-        return groups * self.mu // n, groups * rows * q // n, 2 * rows * q // n, 4 * rows // n
+        acts, results = batch * groups * self.mu // n, batch * 4 * rows // n
+        return acts, groups * rows * q // n, 2 * rows * q // n, results
 
 
 class NuqmmFunctional(se.FunctionalEngine):
@@ -116,6 +126,7 @@ class NuqmmFunctional(se.FunctionalEngine):
         ROWS: "rows",
         Q: "q",
         SHIFT: "shift",
+        BATCH: "batch",
     }
 
     def __init__(self, name: str, shape: EngineShape, done: Any) -> None:
@@ -139,14 +150,12 @@ class NuqmmFunctional(se.FunctionalEngine):
     def start(self, flags: int) -> None:
         r = self.regs
         try:
-            self.shape.check_job(r["groups"], r["rows"], r["q"], r["shift"])
+            self.shape.check_job(r["groups"], r["rows"], r["q"], r["shift"], r["batch"])
         except ParameterError:
             self.refuse()
             return
-        self._job = {
-            "beats": [],
-            "need": sum(self.shape.job_beats(r["groups"], r["rows"], r["q"])[:3]),
-        }
+        beats = self.shape.job_beats(r["groups"], r["rows"], r["q"], r["batch"])
+        self._job = {"beats": [], "need": sum(beats[:3])}
 
     def wanted(self) -> int:
         j = self._job
@@ -160,17 +169,17 @@ class NuqmmFunctional(se.FunctionalEngine):
         if len(j["beats"]) < j["need"]:
             return
         r, sh = self.regs, self.shape
-        groups, rows, q = r["groups"], r["rows"], r["q"]
-        na, nw, _ns, _ = sh.job_beats(groups, rows, q)
+        groups, rows, q, batch = r["groups"], r["rows"], r["q"], r["batch"]
+        na, nw, _ns, _ = sh.job_beats(groups, rows, q, batch)
         raw = np.stack(j["beats"])
-        x = raw[:na].reshape(-1).view(np.int8)
-        patterns = raw[na : na + nw].reshape(groups, rows * q) & ((1 << sh.mu) - 1)
+        x = raw[:na].reshape(batch, -1).view(np.int8)
+        patterns = raw[na : na + nw].reshape(groups, q, rows) & ((1 << sh.mu) - 1)
         alphas = raw[na + nw :].reshape(-1).view("<u2").reshape(q, rows)
-        y = bcq.lut_gemv(x, patterns.reshape(groups, q, rows), alphas, sh.mu, r["shift"])
-        self.counters["lut_entries"] += groups * (1 << sh.mu)
-        self.counters["lookups"] += groups * rows * q
-        self.counters["scale_macs"] += rows * q
-        self.emit(y.astype("<i4").view(np.uint8))
+        y = [bcq.lut_gemv(x[c], patterns, alphas, sh.mu, r["shift"]) for c in range(batch)]
+        self.counters["lut_entries"] += batch * groups * (1 << sh.mu)
+        self.counters["lookups"] += batch * groups * rows * q
+        self.counters["scale_macs"] += batch * rows * q
+        self.emit(np.concatenate(y).astype("<i4").view(np.uint8))
         self.end_job()
 
 

@@ -4,10 +4,10 @@ from DRAM through a double buffer in the scratchpad, the energy charged from cou
 
 Commands (host -> window):
   1 GEMV   act (ARG0-1), weights (ARG2-3), scales (ARG4-5), out (ARG6-7), rows, n, q,
-           batch: for every activation column and every block of the engine's rows, the
-           activations, the block's weight patterns (double-buffered through the
-           scratchpad), its scales into the engine and its int32 results to DRAM;
-           RESULT0 = engine cycles (sum over jobs).
+           batch: for every block of the engine's rows, the activations of every column,
+           the block's weight patterns (double-buffered through the scratchpad; each
+           looked up for every column), its scales into the engine and its int32 results
+           to DRAM; RESULT0 = engine cycles (sum over jobs).
   2 FP16   act (ARG0-1; fp16, batch x n), weights (ARG2-3; fp16 rows x n), out (ARG4-5;
            fp32 rows x batch), rows, n, batch: the baseline. The MAC lanes read every
            weight chunk from the scratchpad double buffer and spend ceil(weights x batch
@@ -34,7 +34,7 @@ from cosim.accel import costs
 from cosim.accel.device import Accelerator, AcceleratorDriver, Sequencer, split64
 from cosim.accel.stream_engine import CTRL_START, RegisterWindow
 
-from .engine import COUNTERS, GROUPS, ROWS, SHIFT, EngineShape, Q, nuqmm_engine
+from .engine import BATCH, COUNTERS, GROUPS, ROWS, SHIFT, EngineShape, Q, nuqmm_engine
 from .format import row_blocks
 
 ACCEL_BASE = 0x5000_0000
@@ -157,20 +157,20 @@ class NuqmmAccelerator:
         async def push(at: int, size: int) -> None:
             await seq.copy(at, data_in, size, beat=sh.lanes)
 
-        for col in range(batch):
-            w_at, s_at = wts, scl
-            for first, rb in row_blocks(rows, sh.max_rows):
-                for reg, v in ((GROUPS, groups), (ROWS, rb), (Q, q), (SHIFT, 16)):
-                    await regs.set_reg(reg, v)
-                await regs.write_reg(0, CTRL_START)
-                await seq.copy(act + col * n, data_in, n, beat=sh.lanes)
-                await streamed(seq, w_at, groups * q * rb, spad, push)
-                await seq.copy(s_at, data_in, 2 * q * rb, beat=sh.lanes)
+        w_at, s_at = wts, scl
+        for first, rb in row_blocks(rows, sh.max_rows):
+            for reg, v in ((GROUPS, groups), (ROWS, rb), (Q, q), (SHIFT, 16), (BATCH, batch)):
+                await regs.set_reg(reg, v)
+            await regs.write_reg(0, CTRL_START)
+            await seq.copy(act, data_in, n * batch, beat=sh.lanes)
+            await streamed(seq, w_at, groups * q * rb, spad, push)
+            await seq.copy(s_at, data_in, 2 * q * rb, beat=sh.lanes)
+            for col in range(batch):
                 await seq.copy(data_out, out + 4 * (col * rows + first), 4 * rb, beat=sh.lanes)
-                await seq.wait(self.done)
-                await self._account(seq, rec)
-                w_at += groups * q * rb
-                s_at += 2 * q * rb
+            await seq.wait(self.done)
+            await self._account(seq, rec)
+            w_at += groups * q * rb
+            s_at += 2 * q * rb
         self.records.append(rec)
         return [rec.engine_cycles & 0xFFFF_FFFF]
 

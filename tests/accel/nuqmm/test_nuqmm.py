@@ -106,25 +106,30 @@ def test_engine_shape_and_jobs_name_what_is_out_of_range():
 
 # ----------------------------------------------------------------- the engine's twins
 def engine_jobs(sim: cosim.Simulation, impl: str) -> dict:
-    """Two jobs (q 3 and 4, different sizes) and a refused start."""
+    """Three jobs (q 3 and 4, different sizes, batch 1 and 3) and a refused start."""
     eng = E.nuqmm_engine(sim, "nq", impl, shape=SHAPE)
     drv = EngineDriver.attach(sim, eng, "d")
-    layers = [layer_of(seed=4, rows=32, n=128, q=3), layer_of(seed=6, rows=48, n=64, q=4)]
+    layers = [
+        layer_of(seed=4, rows=32, n=128, q=3),
+        layer_of(seed=6, rows=48, n=64, q=4),
+        layer_of(seed=8, rows=16, n=32, q=2, batch=3),
+    ]
     out: dict = {"results": [], "cycles": [], "counters": []}
 
     @sim.process
     async def run() -> None:
         for layer in layers:
             for reg, v in ((E.GROUPS, layer.groups), (E.ROWS, layer.rows), (E.Q, layer.q),
-                           (E.SHIFT, layer.shift)):  # fmt: skip
+                           (E.SHIFT, layer.shift), (E.BATCH, layer.batch)):  # fmt: skip
                 await drv.write_reg(reg, v)
             await drv.start()
-            await drv.send(layer.x[0].view(np.uint8).reshape(-1, 16))
+            await drv.send(layer.x.view(np.uint8).reshape(-1, 16))
             await drv.send(fmt.weight_image(layer.patterns(), 1024).reshape(-1, 16))
             await drv.send(fmt.scale_image(layer.alphas_fx, 1024).reshape(-1, 16))
-            raw = await drv.receive(layer.rows // 4)
+            raw = await drv.receive(layer.batch * layer.rows // 4)
             await drv.wait_done()
-            out["results"].append(fmt.results(raw.reshape(-1), layer.rows))
+            res = fmt.results(raw.reshape(-1), layer.batch * layer.rows)
+            out["results"].append(res.reshape(layer.batch, layer.rows))
             out["cycles"].append(await drv.read_reg(CYCLES))
             out["counters"].append({n: await drv.read_reg(a) for n, a in E.COUNTERS.items()})
         await drv.write_reg(E.Q, 5)
@@ -132,7 +137,7 @@ def engine_jobs(sim: cosim.Simulation, impl: str) -> dict:
         out["refused"] = bool(await drv.read_reg(STATUS) & STATUS_ERROR)
 
     sim.run()
-    out["golden"] = [layer.golden(0) for layer in layers]
+    out["golden"] = [np.stack([la.golden(c) for c in range(la.batch)]) for la in layers]
     return out
 
 
@@ -144,11 +149,13 @@ def test_three_twins_match_the_golden_the_counters_and_tlm_cycles_equal_rtl():
             assert np.array_equal(got, want), f"{impl}: results differ from the golden"
         assert v["refused"], impl
     assert r["functional"]["counters"] == r["tlm"]["counters"] == r["rtl"]["counters"]
-    first, both = r["rtl"]["counters"]
+    first, both, third = r["rtl"]["counters"]
     assert first == {"lut_entries": 16 * 256, "lookups": 16 * 32 * 3, "scale_macs": 32 * 3}
     assert both["lookups"] - first["lookups"] == 8 * 48 * 4
+    assert third["lookups"] - both["lookups"] == 3 * 4 * 16 * 2, "every column looks up"
+    assert third["lut_entries"] - both["lut_entries"] == 3 * 4 * 256, "a table per column"
     assert r["tlm"]["cycles"] == r["rtl"]["cycles"] and min(r["rtl"]["cycles"]) > 0
-    assert r["functional"]["cycles"] == [0, 0]
+    assert r["functional"]["cycles"] == [0, 0, 0]
 
 
 # ----------------------------------------------------------------- the scenario

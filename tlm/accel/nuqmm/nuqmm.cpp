@@ -1,8 +1,9 @@
 // nuqmm_tlm: TLM twin of rtl/nuqmm/nuqmm.sv (LUT builder, lookup-accumulate lanes, scale
 // unit). Same registers, numbers and counters; timed per beat on the RTL's edges: a beat
-// is taken at the first edge it is offered in a taking state, one per edge; BUILD =
-// ceil(2^MU / LANES) build edges after the activations and after every group's last
-// weight beat but the last group's; result beats from the edge after the last scale beat.
+// is taken at the first edge it is offered in a taking state; a weight or scale beat is
+// held BATCH edges in all (one per column); BATCH * ceil(2^MU / LANES) build edges after
+// the activations and after every group's last weight beat but the last group's; result
+// beats from the edge after the last scale beat's last column, one per edge.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -12,30 +13,33 @@
 namespace cosim::accel {
 namespace {
 
-constexpr std::uint64_t kGroups = 0x10, kRows = 0x14, kQ = 0x18, kShift = 0x1C;
+constexpr std::uint64_t kGroups = 0x10, kRows = 0x14, kQ = 0x18, kShift = 0x1C, kBatch = 0x20;
 constexpr std::uint64_t kLutEntries = 0x40, kLookups = 0x44, kScaleMacs = 0x48;
 
 class NuqmmTlm : public StreamEngineTlm {
  public:
   NuqmmTlm(const sc_core::sc_module_name& name, const Params& p)
       : StreamEngineTlm(name, "nuqmm_tlm", p, unsigned(p.get_uint("lanes")), unsigned(p.get_uint("lanes")),
-                        {kGroups, kRows, kQ, kShift}),
+                        {kGroups, kRows, kQ, kShift, kBatch}),
         mu_(unsigned(p.get_uint("mu"))),
         lanes_(unsigned(p.get_uint("lanes"))),
         max_q_(unsigned(p.get_uint("max_q"))),
         max_rows_(unsigned(p.get_uint("max_rows"))),
-        max_groups_(unsigned(p.get_uint("max_groups"))) {
+        max_groups_(unsigned(p.get_uint("max_groups"))),
+        max_batch_(unsigned(p.get_uint("max_batch"))) {
     if (lanes_ % 4 != 0 || max_rows_ < lanes_ || max_groups_ * mu_ < lanes_)
       throw std::invalid_argument("nuqmm_tlm: lanes must be a multiple of 4, at most max_rows and max_groups*mu");
     build_ = ((1u << mu_) + lanes_ - 1) / lanes_;
   }
 
  private:
-  std::uint32_t info() const override { return lanes_ | (mu_ << 8) | (max_q_ << 16) | kVersion; }
+  std::uint32_t info() const override {
+    return lanes_ | (mu_ << 8) | (max_q_ << 16) | (max_batch_ << 21) | kVersion;
+  }
 
   std::uint32_t read_reg(std::uint64_t a, std::uint64_t) const override {
     switch (a) {
-      case kGroups: case kRows: case kQ: case kShift: return reg(a);
+      case kGroups: case kRows: case kQ: case kShift: case kBatch: return reg(a);
       case kLutEntries: return std::uint32_t(lut_entries_);
       case kLookups: return std::uint32_t(lookups_);
       case kScaleMacs: return std::uint32_t(scale_macs_);
@@ -44,19 +48,21 @@ class NuqmmTlm : public StreamEngineTlm {
   }
 
   bool start(std::uint64_t edge, std::uint32_t) override {
-    groups_ = reg(kGroups), rows_ = reg(kRows), q_ = reg(kQ), shift_ = reg(kShift);
+    groups_ = reg(kGroups), rows_ = reg(kRows), q_ = reg(kQ), shift_ = reg(kShift), batch_ = reg(kBatch);
     const std::uint64_t acts = std::uint64_t(groups_) * mu_;
     const bool ok = groups_ >= 1 && groups_ <= max_groups_ && acts % lanes_ == 0 && rows_ >= lanes_ &&
-                    rows_ <= max_rows_ && rows_ % lanes_ == 0 && q_ >= 1 && q_ <= max_q_ && shift_ <= 63;
+                    rows_ <= max_rows_ && rows_ % lanes_ == 0 && q_ >= 1 && q_ <= max_q_ && shift_ <= 63 &&
+                    batch_ >= 1 && batch_ <= max_batch_;
     next_ = edge + 1;
     beat_ = 0, given_ = 0;
     if (!ok) return false;
-    act_beats_ = acts / lanes_;
+    n_ = acts;
+    act_beats_ = acts * batch_ / lanes_;
     look_beats_ = std::uint64_t(rows_) * q_ / lanes_;
     need_ = act_beats_ + groups_ * look_beats_ + 2 * look_beats_;
-    x_.assign(acts, 0);
-    acc_.assign(std::size_t(rows_) * q_, 0);
-    y_.assign(rows_, 0);
+    x_.assign(acts * batch_, 0);
+    acc_.assign(std::size_t(rows_) * q_ * batch_, 0);
+    y_.assign(std::size_t(rows_) * batch_, 0);
     out_.clear();
     return true;
   }
@@ -67,7 +73,7 @@ class NuqmmTlm : public StreamEngineTlm {
     std::uint64_t e = first;
     for (std::uint64_t i = 0; i < n; ++i, data += in_bytes_) {
       e = std::max(first, next_);
-      next_ = e + 1;
+      next_ = e + (beat_ < act_beats_ ? 1 : batch_);
       beat(data);
     }
     return e;
@@ -82,43 +88,46 @@ class NuqmmTlm : public StreamEngineTlm {
     }
     const std::uint64_t w = b - act_beats_;
     if (w < groups_ * look_beats_) {
-      const std::uint64_t g = w / look_beats_, t = w % look_beats_;
-      for (unsigned l = 0; l < lanes_; ++l) acc_[t * lanes_ + l] += std::uint32_t(lut_[d[l] & ((1u << mu_) - 1)]);
-      lookups_ += lanes_;
-      if (t + 1 == look_beats_ && g + 1 < groups_) {
-        next_ += build_;
-        build(unsigned(g + 1));
-      }
+      const std::uint64_t g = w / look_beats_, t = w % look_beats_, per = std::uint64_t(rows_) * q_;
+      const unsigned entries = 1u << mu_;
+      for (unsigned c = 0; c < batch_; ++c)
+        for (unsigned l = 0; l < lanes_; ++l)
+          acc_[c * per + t * lanes_ + l] += std::uint32_t(lut_[c * entries + (d[l] & (entries - 1))]);
+      lookups_ += std::uint64_t(lanes_) * batch_;
+      if (t + 1 == look_beats_ && g + 1 < groups_) build(unsigned(g + 1));
       return;
     }
-    const std::uint64_t s = w - groups_ * look_beats_, half = lanes_ / 2;
-    for (unsigned l = 0; l < half; ++l) {
-      const std::uint64_t k = s * half + l;
-      std::uint16_t alpha;
-      std::memcpy(&alpha, d + 2 * l, 2);
-      y_[k % rows_] += std::int64_t(alpha) * std::int64_t(std::int32_t(acc_[k]));
-    }
-    scale_macs_ += half;
+    const std::uint64_t s = w - groups_ * look_beats_, half = lanes_ / 2, per = std::uint64_t(rows_) * q_;
+    for (unsigned c = 0; c < batch_; ++c)
+      for (unsigned l = 0; l < half; ++l) {
+        const std::uint64_t k = s * half + l;
+        std::uint16_t alpha;
+        std::memcpy(&alpha, d + 2 * l, 2);
+        y_[c * rows_ + k % rows_] += std::int64_t(alpha) * std::int64_t(std::int32_t(acc_[c * per + k]));
+      }
+    scale_macs_ += half * batch_;
     if (b + 1 == need_) {
-      out_.resize(rows_);
-      for (unsigned r = 0; r < rows_; ++r) out_[r] = std::uint32_t(y_[r] >> shift_);
+      out_.resize(std::size_t(rows_) * batch_);
+      for (std::size_t r = 0; r < out_.size(); ++r) out_[r] = std::uint32_t(y_[r] >> shift_);
     }
   }
 
-  // The table of group g: every signed sum of its MU activations.
+  // The tables of group g, one per column: every signed sum of its MU activations; the
+  // build takes BATCH * BUILD edges before the group's first weight beat.
   void build(unsigned g) {
     const unsigned entries = 1u << mu_;
-    lut_.assign(entries, 0);
-    for (unsigned p = 0; p < entries; ++p)
-      for (unsigned j = 0; j < mu_; ++j) {
-        const std::int32_t x = std::int8_t(x_[std::size_t(g) * mu_ + j]);
-        lut_[p] += (p >> j & 1) ? x : -x;
-      }
-    lut_entries_ += entries;
-    if (g == 0) next_ += build_;
+    lut_.assign(std::size_t(entries) * batch_, 0);
+    for (unsigned c = 0; c < batch_; ++c)
+      for (unsigned p = 0; p < entries; ++p)
+        for (unsigned j = 0; j < mu_; ++j) {
+          const std::int32_t x = std::int8_t(x_[c * n_ + std::size_t(g) * mu_ + j]);
+          lut_[c * entries + p] += (p >> j & 1) ? x : -x;
+        }
+    lut_entries_ += std::uint64_t(entries) * batch_;
+    next_ += std::uint64_t(build_) * batch_;
   }
 
-  std::uint64_t available() const override { return out_.empty() ? 0 : rows_ / (lanes_ / 4) - given_; }
+  std::uint64_t available() const override { return out_.empty() ? 0 : out_.size() / (lanes_ / 4) - given_; }
 
   std::uint64_t give(std::uint8_t* data, std::uint64_t n, std::uint64_t first) override {
     const unsigned words = lanes_ / 4;
@@ -128,13 +137,13 @@ class NuqmmTlm : public StreamEngineTlm {
       next_ = e + 1;
       std::memcpy(data + i * out_bytes_, &out_[given_ * words], out_bytes_);
     }
-    if (given_ == rows_ / words) finish(e);
+    if (given_ == out_.size() / words) finish(e);
     return e;
   }
 
-  unsigned mu_, lanes_, max_q_, max_rows_, max_groups_, build_ = 1;
-  std::uint32_t groups_ = 1, rows_ = 4, q_ = 1, shift_ = 0;
-  std::uint64_t next_ = 0, beat_ = 0, given_ = 0, act_beats_ = 0, look_beats_ = 0, need_ = 0;
+  unsigned mu_, lanes_, max_q_, max_rows_, max_groups_, max_batch_, build_ = 1;
+  std::uint32_t groups_ = 1, rows_ = 4, q_ = 1, shift_ = 0, batch_ = 1;
+  std::uint64_t n_ = 0, next_ = 0, beat_ = 0, given_ = 0, act_beats_ = 0, look_beats_ = 0, need_ = 0;
   std::vector<std::uint8_t> x_;
   std::vector<std::int32_t> lut_;
   std::vector<std::uint32_t> acc_, out_;
@@ -155,6 +164,7 @@ ModelSpec spec() {
   s.params.push_back(int_param("max_q", 4, 1, 8, "", "bit-planes (MAX_Q)"));
   s.params.push_back(int_param("max_rows", 1024, 4, 4096, "", "output rows of a job (MAX_ROWS)"));
   s.params.push_back(int_param("max_groups", 512, 1, 512, "", "activation groups of a job (MAX_GROUPS)"));
+  s.params.push_back(int_param("max_batch", 4, 1, 4, "", "activation columns of a job (MAX_BATCH)"));
   s.ports = {{"csr", PortKind::TlmTarget, "registers", false},
              {"in", PortKind::TlmTarget, "activations, weight patterns, scales", false},
              {"out", PortKind::TlmTarget, "int32 results", false},
