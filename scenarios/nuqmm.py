@@ -104,9 +104,10 @@ def nuqmm_area(shape: EngineShape) -> area.Estimate:
     """At 45 nm (cosim.area): per lane an int32 accumulate adder; the LUT builder (lanes
     entries a cycle, mu-1 16-bit adders each); the LUT (2^mu x 16-bit registers); the
     scale unit (lanes/2 32-bit multipliers, two int32 adders each: the 64-bit sum);
-    SRAMs: accumulators (max_rows x max_q x 32 bit), row results (max_rows x 64 bit),
-    activations (max_groups x mu bytes). The LUT's lanes read ports are counted as
-    registers (a register file read by every lane): its multiplexers are not counted."""
+    SRAMs, each for max_batch columns: accumulators (max_rows x max_q x 32 bit), row
+    results (max_rows x 64 bit), activations (max_groups x mu bytes); the tables
+    (max_batch x 2^mu x 16 bit) in registers. The tables' read ports (every lane reads
+    one) are counted as the registers only: their multiplexers are not counted."""
     return area.estimate(
         ops={
             "int32_add": shape.lanes + shape.lanes + shape.lanes,  # lanes, scale sums (x2)
@@ -114,22 +115,24 @@ def nuqmm_area(shape: EngineShape) -> area.Estimate:
             "int32_mult": shape.lanes // 2,
         },
         srams={
-            "accumulators": (1, 4 * shape.max_rows * shape.max_q),
-            "row_results": (1, 8 * shape.max_rows),
-            "activations": (1, shape.max_groups * shape.mu),
+            "accumulators": (1, 4 * shape.max_rows * shape.max_q * shape.max_batch),
+            "row_results": (1, 8 * shape.max_rows * shape.max_batch),
+            "activations": (1, shape.max_groups * shape.mu * shape.max_batch),
         },
-        register_bits=16 * (1 << shape.mu),
+        register_bits=16 * (1 << shape.mu) * shape.max_batch,
     )
 
 
 def baseline_area(shape: EngineShape, mac_lanes: int) -> area.Estimate:
     """The FP16 MAC lanes (fp16 multiplier + fp32 adder each), fp32 row accumulators
-    (max_rows x 4 B) and fp16 activations (max_groups x mu x 2 B) in SRAM."""
+    (max_rows x 4 B) and fp16 activations (max_groups x mu x 2 B) in SRAM, each for
+    max_batch columns."""
+    b = shape.max_batch
     return area.estimate(
         ops={"fp16_mult": mac_lanes, "fp32_add": mac_lanes},
         srams={
-            "accumulators": (1, 4 * shape.max_rows),
-            "activations": (1, 2 * shape.max_groups * shape.mu),
+            "accumulators": (1, 4 * shape.max_rows * b),
+            "activations": (1, 2 * shape.max_groups * shape.mu * b),
         },
     )
 

@@ -62,7 +62,7 @@ class NuqmmEnergyModel:
             sim,
             f"{component}.acc",
             width_bits=32 * shape.lanes,
-            capacity_bytes=4 * shape.max_rows * shape.max_q,
+            capacity_bytes=4 * shape.max_rows * shape.max_q * shape.max_batch,
         )
 
     def events(self, d: dict[str, int]) -> dict[str, tuple[str, int]]:
