@@ -183,7 +183,10 @@ def run(sim: cosim.Simulation, cfg: Config) -> dict[str, Any]:
         at[name] = soc.DRAM + off
         off += -(-4 * cfg.rows * cfg.batch // 4096) * 4096
 
-    fig: dict[str, Any] = {}
+    fig: dict[str, Any] = {
+        "weight_bytes": images["patterns"].size,
+        "baseline_weight_bytes": images["w16"].size,
+    }
     dims = (cfg.rows, cfg.n)
 
     @sim.process
@@ -266,10 +269,11 @@ def results(cfg, soc, acc, layer: Layer, fig, at, shape: EngineShape) -> dict[st
         "baseline_macs": rec16.macs,
         "baseline_macs_derived": macs_derived,
         "lut_entries": rec.counters["lut_entries"],
-        "weight_bytes": cfg.q * weights // 8,
-        "baseline_weight_bytes": 2 * weights,
-        "weight_bytes_ratio": 16 / cfg.q,
-        "weight_bytes_ratio_bound": 16 / cfg.q,
+        "weight_bytes": fig["weight_bytes"],
+        "baseline_weight_bytes": fig["baseline_weight_bytes"],
+        "weight_bytes_ratio": fig["baseline_weight_bytes"] / fig["weight_bytes"],
+        # 16 bits a weight against q bits (a pattern byte holds mu weights of a plane)
+        "weight_bytes_ratio_bound": 16 / (cfg.q * 8 / cfg.mu),
         "mac_lanes": acc.mac_lanes,
         "throughput_gops": 2 * weights * cfg.batch / secs / 1e9 if secs else 0.0,
         "baseline_throughput_gops": 2 * weights * cfg.batch / (ph16.time_ps * 1e-12) / 1e9,
@@ -339,7 +343,8 @@ def _report(cfg, acc, m, chk, e, e16) -> str:
         f"  lookups {m['lookups']:,} (q n / mu per output) vs baseline MACs "
         f"{m['baseline_macs']:,} (n per output)",
         f"  weight bytes {m['weight_bytes']:,} vs {m['baseline_weight_bytes']:,}: ratio "
-        f"{m['weight_bytes_ratio']:.2f} (16 / q)",
+        f"{m['weight_bytes_ratio']:.2f} (bound {m['weight_bytes_ratio_bound']:.2f}: 16 / q "
+        "at mu 8; at mu 4 a pattern byte is half empty)",
         f"  area {m['area_mm2']:.3f} vs {m['baseline_area_mm2']:.3f} mm2 at 45 nm",
         "  energy, nuQmm:",
         "    " + cosim.energy.format_breakdown(_nest(e)).replace("\n", "\n    "),

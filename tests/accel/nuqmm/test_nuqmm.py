@@ -203,9 +203,8 @@ def test_lookups_and_macs_match_an_independent_count_and_the_bytes_bound_holds(q
     lookups, macs = independent_counts(64, 256, q, 8, batch)
     assert m["lookups"] == m["lookups_derived"] == lookups
     assert m["baseline_macs"] == m["baseline_macs_derived"] == macs
-    assert m["weight_bytes_ratio"] == 16 / q
-    measured = m["baseline_weight_bytes"] / m["weight_bytes"]
-    assert measured == pytest.approx(m["weight_bytes_ratio_bound"])
+    assert m["weight_bytes"] == q * 64 * 256 // 8 and m["baseline_weight_bytes"] == 2 * 64 * 256
+    assert m["weight_bytes_ratio"] == pytest.approx(m["weight_bytes_ratio_bound"]) == 16 / q
     # DRAM traffic: the baseline's over nuQmm's is bounded by the weight-bytes ratio
     # (activations, scales and results add at least 1/(16/q) of the baseline's own)
     assert 1 < m["baseline_dram_bytes"] / m["dram_bytes"] <= m["weight_bytes_ratio_bound"]
