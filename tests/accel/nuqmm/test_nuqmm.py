@@ -132,6 +132,7 @@ def engine_jobs(sim: cosim.Simulation, impl: str) -> dict:
             out["results"].append(res.reshape(layer.batch, layer.rows))
             out["cycles"].append(await drv.read_reg(CYCLES))
             out["counters"].append({n: await drv.read_reg(a) for n, a in E.COUNTERS.items()})
+        out["info"] = await drv.read_info()
         await drv.write_reg(E.Q, 5)
         await drv.start()
         out["refused"] = bool(await drv.read_reg(STATUS) & STATUS_ERROR)
@@ -148,6 +149,7 @@ def test_three_twins_match_the_golden_the_counters_and_tlm_cycles_equal_rtl():
         for got, want in zip(v["results"], v["golden"], strict=True):
             assert np.array_equal(got, want), f"{impl}: results differ from the golden"
         assert v["refused"], impl
+        assert v["info"] == SHAPE.info(), f"{impl}: INFO {v['info']:#x}"
     assert r["functional"]["counters"] == r["tlm"]["counters"] == r["rtl"]["counters"]
     first, both, third = r["rtl"]["counters"]
     assert first == {"lut_entries": 16 * 256, "lookups": 16 * 32 * 3, "scale_macs": 32 * 3}
