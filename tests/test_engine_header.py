@@ -4,7 +4,7 @@ starts, waits for and times an EIE job the same way in the TLM twin and the RTL.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -85,3 +85,54 @@ def test_one_driver_starts_waits_for_and_times_eie_in_every_twin() -> None:
     assert runs["tlm"]["status"] & se.STATUS_DONE and not runs["tlm"]["status"] & se.STATUS_ERROR
     assert runs["tlm"] == runs["rtl"]
     assert runs["rtl"]["cycles"] >= 40  # one broadcast per nonzero activation
+
+
+class _Payload:
+    """The fields of a TLM payload that a numpy twin's register port reads."""
+
+    def __init__(self, address: int, value: int | None = None) -> None:
+        self.address, self.length = address, 4
+        self.is_write, self.is_read = value is not None, value is None
+        self.data = np.frombuffer(int(value or 0).to_bytes(4, "little"), np.uint8).copy()
+
+    def word(self) -> int:
+        return int.from_bytes(self.data.tobytes(), "little")
+
+
+class _CountingTwin(se.FunctionalEngine):
+    config_registers: ClassVar[dict[int, str]] = {0x10: "n"}
+    counter_registers: ClassVar[dict[str, int]] = {"beats": 0x40, "jobs_seen": 0x44}
+    counter_clear_flag: ClassVar[int] = 2
+
+    def info(self) -> int:
+        return 0
+
+    def start(self, flags: int) -> None:
+        self.counters["jobs_seen"] += 1
+
+    def consume(self, beats: np.ndarray) -> None:
+        self.counters["beats"] += len(beats)
+
+    def wanted(self) -> int:
+        return 0
+
+
+class _Done:
+    def notify(self) -> None:
+        pass
+
+
+def test_a_twins_counters_read_wrap_and_clear_through_the_base() -> None:
+    twin = _CountingTwin("t", 1, 1, _Done())
+    assert twin.counters == {"beats": 0, "jobs_seen": 0}
+    twin.csr_access(_Payload(se.CTRL, se.CTRL_START))
+    twin.end_job()
+    twin.counters["beats"] = (1 << 32) + 7  # 32-bit registers wrap
+    reads = {a: _Payload(a) for a in (0x40, 0x44, 0x48)}
+    for p in reads.values():
+        twin.csr_access(p)
+    assert [p.word() for p in reads.values()] == [7, 1, 0]  # 0x48: no register
+    twin.csr_access(_Payload(se.CTRL, 2))  # the clear flag alone: no new job
+    assert twin.counters == {"beats": 0, "jobs_seen": 0} and twin.jobs == 1
+    twin.csr_access(_Payload(se.CTRL, 2 | se.CTRL_START))  # cleared, then counted
+    assert twin.counters["jobs_seen"] == 1

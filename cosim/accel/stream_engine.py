@@ -120,9 +120,13 @@ class FunctionalEngine(EngineHeader):
     Subclasses implement `config_registers` (address -> name), `info()`, `start(flags)`,
     `consume(beats)` (call `emit()` for results and `finish()` when the job has nothing
     more to give once its results are read) and `wanted()` (input beats the job still
-    takes now)."""
+    takes now). Event counters: `counter_registers` (name -> address) are read from
+    `self.counters` (32 bits, wrapping); a CTRL write with `counter_clear_flag` set
+    zeroes them before anything else it does."""
 
     config_registers: ClassVar[dict[int, str]] = {}
+    counter_registers: ClassVar[dict[str, int]] = {}
+    counter_clear_flag: ClassVar[int] = 0
 
     def __init__(self, name: str, in_beat_bytes: int, out_beat_bytes: int, done: Any) -> None:
         super().__init__()
@@ -131,6 +135,8 @@ class FunctionalEngine(EngineHeader):
         self.out_beat_bytes = out_beat_bytes
         self.done = done
         self.regs: dict[str, int] = dict.fromkeys(self.config_registers.values(), 0)
+        self.counters: dict[str, int] = dict.fromkeys(self.counter_registers, 0)
+        self._counter_at = {a: n for n, a in self.counter_registers.items()}
         self._results: list[bytes] = []
         self._ending = False
 
@@ -175,6 +181,8 @@ class FunctionalEngine(EngineHeader):
         if payload.is_write:
             (value,) = struct.unpack("<I", payload.data.tobytes())
             if addr == CTRL:
+                if value & self.counter_clear_flag:
+                    self.counters = dict.fromkeys(self.counter_registers, 0)
                 if value & CTRL_START and not self.busy:
                     self.busy, self.finished = True, False
                     self._results.clear()
@@ -190,6 +198,8 @@ class FunctionalEngine(EngineHeader):
             value = header
         elif addr in self.config_registers:
             value = self.regs[self.config_registers[addr]]
+        elif addr in self._counter_at:
+            value = self.counters[self._counter_at[addr]]
         else:
             value = 0
         payload.data[:] = np.frombuffer(struct.pack("<I", value & 0xFFFF_FFFF), np.uint8)

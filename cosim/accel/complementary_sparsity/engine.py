@@ -10,7 +10,6 @@ timing are in the RTL's header; docs/accelerators/complementary_sparsity.md expl
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -127,26 +126,17 @@ class CsFunctional(se.FunctionalEngine):
         KERNELS: "kernels",
         WINNERS: "winners",
     }
+    counter_registers: ClassVar[dict[str, int]] = COUNTERS
 
     def __init__(self, name: str, shape: EngineShape, done: Any) -> None:
         super().__init__(name, shape.beat_bytes, shape.beat_bytes, done)
         self.shape = shape
         self.w = np.zeros((shape.weight_rows, shape.channels), np.int64)
         self.ids = np.zeros((shape.weight_rows, shape.channels), np.int64)
-        self.counters = dict.fromkeys(COUNTERS, 0)
         self._job: dict[str, Any] = {}
 
     def info(self) -> int:
         return self.shape.info()
-
-    def csr_access(self, payload: Any) -> None:
-        addr = payload.address
-        if payload.is_read and payload.length == 4 and addr in COUNTERS.values():
-            name = next(n for n, a in COUNTERS.items() if a == addr)
-            value = self.counters[name] & 0xFFFF_FFFF
-            payload.data[:] = np.frombuffer(struct.pack("<I", value), np.uint8)
-            return
-        super().csr_access(payload)
 
     def start(self, flags: int) -> None:
         r = self.regs

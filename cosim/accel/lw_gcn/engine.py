@@ -6,7 +6,6 @@ job are in the RTL's header; the slot and feature beats are built by `format`.""
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -150,29 +149,18 @@ class PeArrayFunctional(se.FunctionalEngine):
         ROWS: "rows",
         OUT_CFG: "out_cfg",
     }
+    counter_registers: ClassVar[dict[str, int]] = COUNTERS
+    counter_clear_flag: ClassVar[int] = CTRL_CLEAR
 
     def __init__(self, name: str, shape: ArrayShape, done: Any) -> None:
         super().__init__(name, shape.in_beat_bytes, shape.out_beat_bytes, done)
         self.shape = shape
-        self.counters = dict.fromkeys(COUNTERS, 0)
         self.feat = np.zeros(shape.max_feat * shape.lanes, np.int64)
         self.acc = np.zeros((shape.pes, shape.max_rows, shape.lanes), np.int64)
         self.loaded = self.slots_taken = 0
 
     def info(self) -> int:
         return self.shape.info()
-
-    def csr_access(self, payload: Any) -> None:
-        addr = payload.address
-        if payload.is_write and addr == se.CTRL and payload.length == 4:
-            (value,) = struct.unpack("<I", payload.data.tobytes())
-            if value & CTRL_CLEAR:
-                self.counters = dict.fromkeys(COUNTERS, 0)
-        if not payload.is_write and payload.length == 4 and addr in COUNTERS.values():
-            name = next(k for k, v in COUNTERS.items() if v == addr)
-            payload.data[:] = np.frombuffer(struct.pack("<I", self.counters[name]), np.uint8)
-            return
-        super().csr_access(payload)
 
     def start(self, flags: int) -> None:
         r, s = self.regs, self.shape

@@ -9,7 +9,6 @@ windows issued: the valid pairs (both mask bits set), or every pair in dense mod
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -93,29 +92,18 @@ class PhantomCoreFunctional(se.FunctionalEngine):
     """The numpy twin: same registers, numbers and counters as the RTL (CYCLES 0)."""
 
     config_registers: ClassVar[dict[int, str]] = {OUTPUTS: "outputs", GROUP: "group", MODE: "mode"}
+    counter_registers: ClassVar[dict[str, int]] = COUNTERS
+    counter_clear_flag: ClassVar[int] = CTRL_CLEAR
 
     def __init__(self, name: str, shape: CoreShape, done: Any) -> None:
         super().__init__(name, shape.in_beat_bytes, 4, done)
         self.shape = shape
-        self.counters = dict.fromkeys(COUNTERS, 0)
         self.left = 0
         self._acc = 0
         self._pos = 0
 
     def info(self) -> int:
         return self.shape.info()
-
-    def csr_access(self, payload: Any) -> None:
-        addr = payload.address
-        if payload.is_write and addr == se.CTRL and payload.length == 4:
-            (value,) = struct.unpack("<I", payload.data.tobytes())
-            if value & CTRL_CLEAR:
-                self.counters = dict.fromkeys(COUNTERS, 0)
-        if not payload.is_write and payload.length == 4 and addr in COUNTERS.values():
-            name = next(k for k, v in COUNTERS.items() if v == addr)
-            payload.data[:] = np.frombuffer(struct.pack("<I", self.counters[name]), np.uint8)
-            return
-        super().csr_access(payload)
 
     def start(self, flags: int) -> None:
         outputs, group = self.regs["outputs"], self.regs["group"]

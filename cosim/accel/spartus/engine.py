@@ -4,7 +4,6 @@ cycle rules are in the RTL's header comment; `step_cycles` restates the rules.""
 
 from __future__ import annotations
 
-import struct
 from typing import Any, ClassVar
 
 import numpy as np
@@ -62,6 +61,8 @@ class SpartusFunctional(se.FunctionalEngine):
     """The numpy twin: the same state, jobs and counters as the RTL, untimed."""
 
     config_registers: ClassVar[dict[int, str]] = {KPL: "kpl", THRESHOLD: "threshold", MODE: "mode"}
+    counter_registers: ClassVar[dict[str, int]] = COUNTERS
+    counter_clear_flag: ClassVar[int] = CTRL_CLEAR
 
     def __init__(self, name: str, lanes: int, inputs: int, hidden: int, max_words: int, done: Any):
         super().__init__(name, 2 * lanes, 2 * lanes, done)
@@ -69,7 +70,6 @@ class SpartusFunctional(se.FunctionalEngine):
         self.cols, self.rpl = inputs + hidden, 4 * hidden // lanes
         self.wmem = np.zeros((max_words, lanes), np.int64)
         self.m = np.zeros(4 * hidden, np.int64)
-        self.counters = dict.fromkeys(COUNTERS, 0)
         self._reset_state()
         self.taken, self.dense = 0, False
 
@@ -85,19 +85,6 @@ class SpartusFunctional(se.FunctionalEngine):
         mode = self.regs["mode"]
         load = self.cols * self.regs["kpl"] // (2 if self.dense else 1)
         return {STEP: self.n_in // self.lanes, LOAD: load}.get(mode, 8 * self.n_hid // self.lanes)
-
-    def csr_access(self, payload: Any) -> None:
-        if payload.is_write and payload.address == se.CTRL and payload.length == 4:
-            (value,) = struct.unpack("<I", payload.data.tobytes())
-            if value & CTRL_CLEAR:
-                self.counters = dict.fromkeys(COUNTERS, 0)
-        if payload.is_read and payload.address in COUNTERS.values() and payload.length == 4:
-            name = next(n for n, a in COUNTERS.items() if a == payload.address)
-            payload.data[:] = np.frombuffer(
-                struct.pack("<I", self.counters[name] & 0xFFFF_FFFF), np.uint8
-            )
-            return
-        super().csr_access(payload)
 
     def start(self, flags: int) -> None:
         r = self.regs
