@@ -58,7 +58,7 @@ from cosim.accel.phase import Phase, PhaseMeter
 from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
-from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_accel import HOST_PARAM, RiscvAcceleratorDriver, riscv_accel_host
 from cosim.system.riscv_baseline import csr_image, describe, kernel_figures, run_kernel
 
 scenario = Scenario(
@@ -91,13 +91,7 @@ scenario = Scenario(
         ),
         Param("relu", True, help="apply ReLU to the outputs"),
         Param("fifo_sweep", True, help="rerun at every queue depth 1, 2, 4 .. fifo_depth"),
-        Param(
-            "host",
-            "python",
-            choices=("python", "riscv"),
-            help="who drives the accelerator's command window: the Python driver, or the C "
-            "driver sw/drivers/accel.c compiled for the RISC-V core",
-        ),
+        HOST_PARAM,
         Param(
             "cpu_baseline",
             "roofline",

@@ -41,7 +41,7 @@ from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
 from cosim.system.dma import Descriptor
-from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_accel import HOST_PARAM, RiscvAcceleratorDriver, riscv_accel_host
 
 IMPLS = ("functional", "tlm", "rtl")
 #: The engine's build: one RTL build serves every size of the scenario.
@@ -63,13 +63,7 @@ scenario = Scenario(
         Param("units", 16, choices=tuple(ARRAY_SHAPE), help="butterfly units (4 multipliers each)"),
         Param("clock", "1 ns", type="time", min="250 ps", max="20 ns", help="engine clock"),
         Param("memory", "hbm2", choices=("hbm2", "ddr4_2400"), help="DRAM preset"),
-        Param(
-            "host",
-            "python",
-            choices=("python", "riscv"),
-            help="who drives the command window: the Python driver, or the C driver "
-            "sw/drivers/accel.c on the RISC-V core",
-        ),
+        HOST_PARAM,
     ],
     engines={
         "fabnet": Engine(IMPLS, default="rtl", help="the butterfly engine"),

@@ -25,6 +25,7 @@ from cosim.accel.gcod import workload as wl
 from cosim.accel.phase import PhaseMeter
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
+from cosim.system.riscv_accel import HOST_PARAM
 
 CLOCK_PS, DRAM_BYTES = 2000, ("dram.bytes_read", "dram.bytes_written")
 LANES, MAX_ROWS = 16, 64
@@ -54,7 +55,7 @@ scenario = Scenario(
             "RTL twins may differ by a few cycles in how concurrent reads interleave)",
         ),
         Param("memory", "ddr4_2400", choices=("ddr4_2400", "hbm2"), help="DRAM preset"),
-        Param("host", "python", choices=("python", "riscv"), help="the host running the driver"),
+        HOST_PARAM,
     ],
     engines={
         "gcod": Engine(

@@ -45,7 +45,7 @@ from cosim.accel.phase import PhaseMeter
 from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
-from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_accel import HOST_PARAM, RiscvAcceleratorDriver, riscv_accel_host
 
 DRAM_BYTES = ("dram.bytes_read", "dram.bytes_written")
 REPO = Path(__file__).resolve().parents[1]
@@ -71,13 +71,7 @@ scenario = Scenario(
         Param(
             "memory", "ddr4_2400", choices=("ddr4_2400", "lpddr4_3200", "hbm2"), help="DRAM preset"
         ),
-        Param(
-            "host",
-            "python",
-            choices=("python", "riscv"),
-            help="who drives the command window: the Python driver, or the C driver "
-            "sw/drivers/accel.c on the RISC-V core",
-        ),
+        HOST_PARAM,
     ],
     engines={"pe_array": Engine(("functional", "tlm", "rtl"), default="rtl", help="the PE array")},
     seed=1,

@@ -19,7 +19,7 @@ from cosim.accel.magicube import system as msys
 from cosim.accel.magicube.workload import generate, generate_sddmm, golden, sddmm_golden
 from cosim.accel.phase import PhaseMeter
 from cosim.scenario import Config, Engine, Param, Scenario
-from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_accel import HOST_PARAM, RiscvAcceleratorDriver, riscv_accel_host
 
 CLOCK_PS = 1000  # the engine clock, 1 GHz (cosim.accel.magicube.system.CLOCK)
 DRAM_BYTES = ("dram.bytes_read", "dram.bytes_written")
@@ -42,13 +42,7 @@ scenario = Scenario(
             "scores Q K^T (Q m x n, K k x n) at a vector-sparse m x k mask",
         ),
         Param("memory", "hbm2", choices=("hbm2", "ddr4_2400"), help="DRAM preset"),
-        Param(
-            "host",
-            "python",
-            choices=("python", "riscv"),
-            help="who drives the command window: the Python driver, or the C driver "
-            "sw/drivers/accel.c compiled for the RISC-V core",
-        ),
+        HOST_PARAM,
     ],
     engines={
         "magicube": Engine(

@@ -40,7 +40,7 @@ from cosim.accel.phase import PhaseMeter
 from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
-from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_accel import HOST_PARAM, RiscvAcceleratorDriver, riscv_accel_host
 
 NAME = "nuqmm"
 DRAM_BYTES = ("dram.bytes_read", "dram.bytes_written")
@@ -65,13 +65,7 @@ scenario = Scenario(
             help="accelerator clock (1 GHz: assumption)",
         ),
         Param("memory", "hbm2", choices=("hbm2", "ddr4_2400"), help="DRAM preset"),
-        Param(
-            "host",
-            "python",
-            choices=("python", "riscv"),
-            help="who drives the command window: the Python driver, or the C driver "
-            "sw/drivers/accel.c compiled for the RISC-V core",
-        ),
+        HOST_PARAM,
     ],
     engines={
         NAME: Engine(

@@ -37,7 +37,7 @@ from cosim.energy import fmt_energy
 from cosim.models import model_info
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
-from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_accel import HOST_PARAM, RiscvAcceleratorDriver, riscv_accel_host
 
 DRAM_BYTES = ("dram.bytes_read", "dram.bytes_written")
 
@@ -61,13 +61,7 @@ scenario = Scenario(
         Param(
             "memory", "ddr4_2400", choices=("ddr4_2400", "lpddr4_3200", "hbm2"), help="DRAM preset"
         ),
-        Param(
-            "host",
-            "python",
-            choices=("python", "riscv"),
-            help="who drives the command window: the Python driver, or the C driver "
-            "sw/drivers/accel.c on the RISC-V core",
-        ),
+        HOST_PARAM,
     ],
     engines={
         "phantom": Engine(

@@ -60,7 +60,7 @@ from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
 from cosim.system.dma import Descriptor
-from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_accel import HOST_PARAM, RiscvAcceleratorDriver, riscv_accel_host
 from cosim.system.riscv_baseline import describe, kernel_figures, run_kernel
 
 SWEEP = (8, 4, 2, 1)
@@ -89,13 +89,7 @@ scenario = Scenario(
             help="DRAM preset",
         ),
         Param("sweep", True, help="rerun at A-DBB 8/8, 4/8, 2/8, 1/8"),
-        Param(
-            "host",
-            "python",
-            choices=("python", "riscv"),
-            help="who drives the accelerator's command window: the Python driver, or the C "
-            "driver sw/drivers/accel.c compiled for the RISC-V core",
-        ),
+        HOST_PARAM,
         Param(
             "cpu_baseline",
             "roofline",

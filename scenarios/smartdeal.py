@@ -49,7 +49,7 @@ from cosim.energy import fmt_energy
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
 from cosim.system.dma import Descriptor
-from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_accel import HOST_PARAM, RiscvAcceleratorDriver, riscv_accel_host
 
 IMPLS = ("functional", "tlm", "rtl")
 DRAM_BYTES = ("dram.bytes_read", "dram.bytes_written")
@@ -74,13 +74,7 @@ scenario = Scenario(
         Param("cols", 8, choices=(2, 4, 8, 16), help="MAC array columns (filters a job)"),
         Param("clock", "1 ns", type="time", min="250 ps", max="20 ns", help="accelerator clock"),
         Param("memory", "ddr4_2400", choices=("ddr4_2400", "lpddr4_3200"), help="DRAM preset"),
-        Param(
-            "host",
-            "python",
-            choices=("python", "riscv"),
-            help="who drives the command window: the Python driver, or the C driver "
-            "sw/drivers/accel.c compiled for the RISC-V core",
-        ),
+        HOST_PARAM,
     ],
     engines={
         "rebuild": Engine(IMPLS, default="rtl", help="the shift-add weight rebuild engine"),

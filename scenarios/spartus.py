@@ -17,7 +17,7 @@ from cosim.accel.spartus import workload as wl
 from cosim.accel.spartus.system import SpartusAccelerator
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
-from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_accel import HOST_PARAM, RiscvAcceleratorDriver, riscv_accel_host
 
 DRAM_BYTES = ("dram.bytes_read", "dram.bytes_written")
 #: |h - float64| bound (in units of 1.0), for the DeltaLSTM (against the float64 DeltaLSTM
@@ -38,7 +38,7 @@ scenario = Scenario(
         Param("weight_sparsity", 0.9, min=0.0, max=0.99, help="pruned fraction of weights"),
         Param("threshold", 32, min=0, max=32767, help="delta threshold, Q8 (32 = 0.125)"),
         Param("clock", "5 ns", type="time", min="1 ns", max="20 ns", help="engine clock"),
-        Param("host", "python", choices=("python", "riscv"), help="who drives the commands"),
+        HOST_PARAM,
         Param("corrupt", False, help="flip one input bit in DRAM after the golden's copy"),
     ],
     engines={"spartus": Engine(("functional", "tlm", "rtl"), default="rtl", help="the engine")},

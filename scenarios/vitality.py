@@ -18,7 +18,7 @@ from cosim.accel.vitality import workload as wl
 from cosim.accel.vitality.system import VitalityAccelerator
 from cosim.progress import report_progress
 from cosim.scenario import Config, Engine, Param, Scenario
-from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_accel import HOST_PARAM, RiscvAcceleratorDriver, riscv_accel_host
 
 #: The engine's build: 64 lanes (DeiT's head dimension), 8 array rows (8 x 64 MACs), up to
 #: 512 tokens a head.
@@ -46,12 +46,7 @@ scenario = Scenario(
             choices=("ddr4_2400", "lpddr4_3200", "hbm2"),
             help="DRAM preset",
         ),
-        Param(
-            "host",
-            "python",
-            choices=("python", "riscv"),
-            help="the driver: Python on the host model, or sw/drivers/accel.c on RISC-V",
-        ),
+        HOST_PARAM,
     ],
     engines={
         "vitality": Engine(("functional", "tlm", "rtl"), default="rtl", help="attention engine")

@@ -32,7 +32,7 @@ from cosim.accel.phase import PhaseMeter
 from cosim.accel.vitcod import system as vsys
 from cosim.accel.vitcod import workload as wl
 from cosim.scenario import Config, Engine, Param, Scenario
-from cosim.system.riscv_accel import RiscvAcceleratorDriver, riscv_accel_host
+from cosim.system.riscv_accel import HOST_PARAM, RiscvAcceleratorDriver, riscv_accel_host
 
 DRAM_BYTES = ("dram.bytes_read", "dram.bytes_written")
 MAX_TOKENS, MAX_SPARSE = 256, 8192  # the engines' build (one RTL build for every run)
@@ -59,13 +59,7 @@ scenario = Scenario(
             help="fabric data path per cycle (16: the standard SoC's; 64: the engines' beat)",
         ),
         Param("memory", "hbm2", choices=("hbm2", "ddr4_2400", "lpddr4_3200"), help="DRAM"),
-        Param(
-            "host",
-            "python",
-            choices=("python", "riscv"),
-            help="who drives the command window: the Python driver, or the C driver "
-            "sw/drivers/accel.c on the RISC-V core",
-        ),
+        HOST_PARAM,
     ],
     engines={
         "attention": Engine(("functional", "tlm", "rtl"), default="rtl", help="split PE array"),

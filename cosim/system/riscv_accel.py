@@ -17,8 +17,19 @@ import numpy as np
 
 from cosim.accel import device as acc_regs
 from cosim.accel.device import AcceleratorError
+from cosim.params import Param
 from cosim.system.riscv_baseline import KERNEL_SOURCE, add_kernels
 from cosim.system.riscv_host import SW_DIR, Board, RiscvHost, build_program
+
+#: The scenario parameter that picks who drives an accelerator's command window; every
+#: scenario whose device is a `cosim.accel.device.Accelerator` declares it.
+HOST_PARAM = Param(
+    "host",
+    "python",
+    choices=("python", "riscv"),
+    help="who drives the command window: the Python driver, or the C driver "
+    "sw/drivers/accel.c compiled for the RISC-V core",
+)
 
 #: struct cosim_accel_job at the mailbox's base (generated into the board header);
 #: arguments and results follow at the offsets below.

@@ -116,27 +116,7 @@ def code_rows(x: np.ndarray, w: np.ndarray, shift: int) -> np.ndarray:
     return np.clip(acc >> shift, -128, 127).astype(np.int8)
 
 
-class CountingTwin(se.FunctionalEngine):
-    """A numpy twin with cumulative event counters (cleared by CTRL bit 1)."""
-
-    counters: ClassVar[dict[int, str]] = {}
-
-    def __init__(self, name: str, in_bytes: int, out_bytes: int, done: Any) -> None:
-        super().__init__(name, in_bytes, out_bytes, done)
-        self.count = dict.fromkeys(self.counters.values(), 0)
-
-    def csr_access(self, payload: Any) -> None:
-        ctrl = payload.is_write and payload.address == se.CTRL
-        if ctrl and int(payload.data.view("<u4")[0]) & CTRL_CLEAR:
-            self.count = dict.fromkeys(self.count, 0)
-        if not payload.is_write and payload.address in self.counters:
-            value = self.count[self.counters[payload.address]] & 0xFFFF_FFFF
-            payload.data[:] = np.array([value], "<u4").view(np.uint8)
-            return
-        super().csr_access(payload)
-
-
-class AttentionFunctional(CountingTwin):
+class AttentionFunctional(se.FunctionalEngine):
     """Numpy twin of vitcod_attention: same registers, refusals and counters."""
 
     config_registers: ClassVar[dict[int, str]] = {
@@ -145,10 +125,11 @@ class AttentionFunctional(CountingTwin):
         SPARSE: "sparse",
         DENSE_PES: "dense_pes",
     }
-    counters: ClassVar[dict[int, str]] = {
-        ATTENTION_COUNTERS[c]: c.lower()
+    counter_registers: ClassVar[dict[str, int]] = {
+        c.lower(): ATTENTION_COUNTERS[c]
         for c in ("DENSE_SCORES", "SPARSE_SCORES", "DENSE_CYCLES", "SPARSE_CYCLES")
     }
+    counter_clear_flag: ClassVar[int] = CTRL_CLEAR
 
     def __init__(self, name: str, p: dict[str, int], done: Any) -> None:
         super().__init__(name, p["d"], p["d"], done)
@@ -196,16 +177,17 @@ class AttentionFunctional(CountingTwin):
         rows, cols = pairs[:, 0].astype(np.int64) & low, pairs[:, 1].astype(np.int64) & low
         dc = dense_cycles(t, r["global"], r["dense_pes"])
         sc = sparse_cycles(rows, cols, p["pes"] - r["dense_pes"], p["pes"])
-        for key, v in zip(self.count, (len(dense), len(sparse), dc, sc), strict=True):
-            self.count[key] += v
+        for key, v in zip(self.counters, (len(dense), len(sparse), dc, sc), strict=True):
+            self.counters[key] += v
         self.end_job()
 
 
-class CodecFunctional(CountingTwin):
+class CodecFunctional(se.FunctionalEngine):
     """Numpy twin of vitcod_codec: weight loads, coding jobs, the ROWS counter."""
 
     config_registers: ClassVar[dict[int, str]] = {COUNT: "count", SHIFT: "shift"}
-    counters: ClassVar[dict[int, str]] = {ROWS: "rows"}
+    counter_registers: ClassVar[dict[str, int]] = {"rows": ROWS}
+    counter_clear_flag: ClassVar[int] = CTRL_CLEAR
 
     def __init__(self, name: str, p: dict[str, int], done: Any) -> None:
         super().__init__(name, p["din"], p["dout"], done)
@@ -238,7 +220,7 @@ class CodecFunctional(CountingTwin):
             self.emit(
                 code_rows(beats.view(np.int8), self.weights, self.regs["shift"]).view(np.uint8)
             )
-            self.count["rows"] += len(beats)
+            self.counters["rows"] += len(beats)
         if self.left == 0:
             self.end_job()
 
